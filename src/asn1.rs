@@ -1,0 +1,150 @@
+//! A minimal DER element reader with the kernel ASN.1 decoder's limits.
+//!
+//! The X.509 and CMS crates walk the outer structures; this reader handles the few inner
+//! encodings that the kernel decodes by hand (extension payloads, the AKID, RSA public keys,
+//! ECDSA signatures) where the kernel's own quirks decide the verdict and a strict DER parser
+//! would disagree with it. It never allocates and never panics on any input.
+
+use crate::errno::{Errno, KResult};
+
+/// Universal tags used by the hand-decoded structures.
+pub mod tag {
+    pub const BOOLEAN: u8 = 0x01;
+    pub const INTEGER: u8 = 0x02;
+    pub const BIT_STRING: u8 = 0x03;
+    pub const OCTET_STRING: u8 = 0x04;
+    pub const NULL: u8 = 0x05;
+    pub const OID: u8 = 0x06;
+    pub const SEQUENCE: u8 = 0x30;
+    pub const SET: u8 = 0x31;
+}
+
+/// One TLV element: its tag byte, its contents and the full encoding (header included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Element<'a> {
+    pub tag: u8,
+    pub contents: &'a [u8],
+    pub encoded: &'a [u8],
+}
+
+/// Sequential reader over concatenated elements.
+#[derive(Clone, Copy, Debug)]
+pub struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { rest: bytes }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// The unread bytes.
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// Reads the next element. Multi-byte tags and length fields longer than two octets are
+    /// rejected with `EBADMSG`, as the kernel decoder does; indefinite lengths too.
+    pub fn next(&mut self) -> KResult<Element<'a>> {
+        let b = self.rest;
+        if b.len() < 2 {
+            return Err(Errno::EBADMSG);
+        }
+        let tag = b[0];
+        if tag & 0x1f == 0x1f {
+            return Err(Errno::EBADMSG);
+        }
+        let (len, hdr): (usize, usize) = match b[1] {
+            l if l < 0x80 => (l as usize, 2),
+            0x81 => (*b.get(2).ok_or(Errno::EBADMSG)? as usize, 3),
+            0x82 => {
+                let hi = *b.get(2).ok_or(Errno::EBADMSG)? as usize;
+                let lo = *b.get(3).ok_or(Errno::EBADMSG)? as usize;
+                ((hi << 8) | lo, 4)
+            }
+            _ => return Err(Errno::EBADMSG),
+        };
+        let end = hdr.checked_add(len).ok_or(Errno::EBADMSG)?;
+        if end > b.len() {
+            return Err(Errno::EBADMSG);
+        }
+        self.rest = &b[end..];
+        Ok(Element {
+            tag,
+            contents: &b[hdr..end],
+            encoded: &b[..end],
+        })
+    }
+
+    /// Reads the next element and requires its tag.
+    pub fn expect(&mut self, tag: u8) -> KResult<Element<'a>> {
+        let e = self.next()?;
+        if e.tag != tag {
+            return Err(Errno::EBADMSG);
+        }
+        Ok(e)
+    }
+
+    /// Reads the next element only if it carries `tag`.
+    pub fn optional(&mut self, tag: u8) -> KResult<Option<Element<'a>>> {
+        match self.rest.first() {
+            Some(&t) if t == tag => self.next().map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Returns the contents of a single element that must span all of `bytes`.
+pub fn single(bytes: &[u8], tag: u8) -> KResult<Element<'_>> {
+    let mut r = Reader::new(bytes);
+    let e = r.expect(tag)?;
+    if !r.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+    Ok(e)
+}
+
+/// Strips the tag and length of a DER element, returning its contents (used for Names
+/// handed over with their header by the X.509 crate).
+pub fn contents_of(encoded: &[u8]) -> KResult<&[u8]> {
+    let mut r = Reader::new(encoded);
+    Ok(r.next()?.contents)
+}
+
+/// Unsigned big-endian integer contents with leading zero octets removed.
+pub fn strip_leading_zeros(mut v: &[u8]) -> &[u8] {
+    while let [0, rest @ ..] = v {
+        v = rest;
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_short_and_long_forms() {
+        let mut r = Reader::new(&[0x04, 0x01, 0xaa, 0x30, 0x81, 0x01, 0x05]);
+        let e = r.next().unwrap();
+        assert_eq!((e.tag, e.contents), (0x04, &[0xaa][..]));
+        let e = r.next().unwrap();
+        assert_eq!((e.tag, e.contents), (0x30, &[0x05][..]));
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn rejects_truncation_and_long_lengths() {
+        assert_eq!(Reader::new(&[0x04, 0x05, 0]).next(), Err(Errno::EBADMSG));
+        assert_eq!(
+            Reader::new(&[0x04, 0x83, 0, 0, 1, 0]).next(),
+            Err(Errno::EBADMSG)
+        );
+        assert_eq!(Reader::new(&[0x1f, 0x01, 0]).next(), Err(Errno::EBADMSG));
+        assert_eq!(Reader::new(&[0x04]).next(), Err(Errno::EBADMSG));
+    }
+}

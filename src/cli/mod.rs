@@ -1,0 +1,49 @@
+//! Command-line interface: one file per subcommand.
+
+mod keyring;
+mod run;
+mod setup;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Verify Linux kernel module and IMA signatures against layered keyrings with the
+/// kernel's exact semantics, and measure the hot paths.
+///
+/// With no subcommand, `trustbench` runs the default job (`trustbench run`).
+#[derive(Parser, Debug)]
+#[command(name = "trustbench", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Verify module signatures (appended PKCS#7) and IMA signatures (.sig sidecar or
+    /// security.ima xattr) the way the kernel would.
+    ///
+    /// Exit status: 0 when every PATH is valid, 1 when any is not, 2 on usage or I/O
+    /// errors.
+    ///
+    /// Example: trustbench verify --trust signing_key.x509 /lib/modules/$(uname -r)/kernel/fs/*.ko
+    Verify(verify::VerifyArgs),
+    /// Keyrings: replay keyctl-like scripts (optionally against the live kernel), show the
+    /// layered set, check raw signatures.
+    #[command(subcommand)]
+    Keyring(keyring::KeyringCmd),
+    /// The main job. Until the parallel engine lands this verifies the bundled fixture
+    /// corpus (made by sign-file and evmctl) and checks every verdict against its
+    /// manifest.
+    Run(run::RunArgs),
+}
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command.unwrap_or(Cmd::Run(run::RunArgs::default())) {
+        Cmd::Verify(a) => verify::run(a),
+        Cmd::Keyring(k) => keyring::run(k),
+        Cmd::Run(a) => run::run(a),
+    }
+}

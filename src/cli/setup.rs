@@ -1,0 +1,123 @@
+//! Building the trust store from command-line options, shared by every subcommand.
+
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use trustbench::crypto::{self, CryptoProfile};
+use trustbench::replay;
+use trustbench::trust::store::{AddMode, KernelConfig, MachineCa, Store};
+use trustbench::trust::x509;
+
+/// Machine keyring admission rule.
+#[derive(Clone, Copy, Debug, ValueEnum, Default)]
+pub enum MachineCaArg {
+    /// No restriction (INTEGRITY_CA_MACHINE_KEYRING=n).
+    #[default]
+    Off,
+    /// restrict_link_by_ca: CA + keyCertSign.
+    Ca,
+    /// restrict_link_by_ca with _MAX: additionally no digitalSignature.
+    CaMax,
+}
+
+/// Trust anchors and kernel configuration.
+#[derive(Args, Debug, Default, Clone)]
+pub struct TrustArgs {
+    /// Certificate (DER or PEM) loaded as the kernel loads compiled-in certificates: into
+    /// .builtin_trusted_keys without a restriction check, and into .ima as the module
+    /// signing certificate is copied there. Repeatable.
+    #[arg(long = "trust", value_name = "CERT")]
+    pub trust: Vec<PathBuf>,
+    /// A keyring script (see `trustbench keyring replay --help`) run before verification,
+    /// through the real gatekeepers, to build a layered system.
+    #[arg(long = "keyring-setup", value_name = "SCRIPT")]
+    pub keyring_setup: Option<PathBuf>,
+    /// Algorithms the emulated kernel has: `full` (default), `kernel` (read this machine's
+    /// /proc/crypto), or a list such as `rsa,sha1,sha256,p256`.
+    #[arg(long = "crypto", value_name = "PROFILE", default_value = "full")]
+    pub crypto: String,
+    /// IMA_KEYRINGS_PERMIT_SIGNED_BY_BUILTIN_OR_SECONDARY: .ima accepts keys vouched for by
+    /// the secondary keyring too.
+    #[arg(long)]
+    pub ima_permit_secondary: bool,
+    /// SECONDARY_TRUSTED_KEYRING_SIGNED_BY_BUILTIN.
+    #[arg(long)]
+    pub secondary_signed_by_builtin: bool,
+    /// INTEGRITY_CA_MACHINE_KEYRING[_MAX].
+    #[arg(long, value_enum, default_value_t = MachineCaArg::Off)]
+    pub machine_ca: MachineCaArg,
+    /// IMA_BLACKLIST_KEYRING: create .ima_blacklist and consult it first.
+    #[arg(long)]
+    pub ima_blacklist_keyring: bool,
+}
+
+impl TrustArgs {
+    pub fn config(&self) -> KernelConfig {
+        KernelConfig {
+            ima_permit_secondary: self.ima_permit_secondary,
+            secondary_signed_by_builtin: self.secondary_signed_by_builtin,
+            machine_ca: match self.machine_ca {
+                MachineCaArg::Off => MachineCa::Off,
+                MachineCaArg::Ca => MachineCa::Ca,
+                MachineCaArg::CaMax => MachineCa::CaMax,
+            },
+            ima_blacklist: self.ima_blacklist_keyring,
+            ..KernelConfig::default()
+        }
+    }
+
+    pub fn profile(&self) -> Result<CryptoProfile, String> {
+        CryptoProfile::parse(&self.crypto)
+    }
+
+    /// Builds the store: standard keyrings, `--trust` certificates, then the setup script.
+    pub fn build(&self) -> Result<Store, String> {
+        let mut store = Store::new(self.config(), self.profile()?, crypto::default_backend());
+        for path in &self.trust {
+            load_trust(&mut store, path)?;
+        }
+        if let Some(script) = &self.keyring_setup {
+            run_setup(&mut store, script)?;
+        }
+        Ok(store)
+    }
+}
+
+/// Reads a certificate file given on the command line: DER as is, PEM decoded.
+pub fn read_cert(path: &Path) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.starts_with(b"-----BEGIN") {
+        return x509::pem_to_der(&bytes)
+            .ok_or_else(|| format!("{}: no CERTIFICATE in PEM file", path.display()));
+    }
+    Ok(bytes)
+}
+
+fn load_trust(store: &mut Store, path: &Path) -> Result<(), String> {
+    let der = read_cert(path)?;
+    let sys = store.system();
+    store
+        .add_cert(sys.builtin, &der, AddMode::Bypass)
+        .map_err(|e| format!("{}: cannot load as a built-in key: {e}", path.display()))?;
+    store
+        .add_cert(sys.ima, &der, AddMode::Bypass)
+        .map_err(|e| format!("{}: cannot load into .ima: {e}", path.display()))?;
+    Ok(())
+}
+
+fn run_setup(store: &mut Store, script: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(script).map_err(|e| format!("{}: {e}", script.display()))?;
+    let base = script.parent().unwrap_or(Path::new("."));
+    let lines = replay::parse(&text, base)?;
+    let mut runner = replay::ModelRunner::new(store);
+    for l in &lines {
+        if let replay::Outcome::Err(e) = runner.run(l)? {
+            eprintln!(
+                "trustbench: {}:{}: '{}' failed with {e} (continuing, as the kernel would)",
+                script.display(),
+                l.number,
+                l.text
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! RSASSA-PKCS1-v1_5 verification done the kernel's way, step by step.
+//!
+//! The fast path asks the backend for a yes/no. When the answer is no (or the backend has no
+//! verifier for the hash), this module repeats the operation with plain big-integer
+//! arithmetic and walks crypto/rsassa-pkcs1.c's checks in order, so the errno is the one the
+//! kernel gives: `EINVAL` for a representative out of range or a missing leading zero,
+//! `EBADMSG` for bad padding or DigestInfo, `EKEYREJECTED` for a digest mismatch. It is also
+//! the complete verifier for hashes no backend offers (sha224, sha3-* with RSA).
+
+use super::RsaComponents;
+use crate::errno::{Errno, KResult};
+use crate::hash::Digest;
+use num_bigint::BigUint;
+
+/// Verifies `signature` over `digest` with `prefix` (the DigestInfo header of its hash).
+/// The caller has already checked that the signature length equals the modulus length.
+pub fn verify_pkcs1(
+    key: &RsaComponents,
+    prefix: &[u8],
+    digest: &Digest,
+    signature: &[u8],
+) -> KResult<()> {
+    let key_size = key.modulus_len();
+    if key_size == 0 || signature.len() != key_size {
+        return Err(Errno::EINVAL);
+    }
+    let n = BigUint::from_bytes_be(&key.n);
+    let e = BigUint::from_bytes_be(&key.e);
+    let s = BigUint::from_bytes_be(signature);
+    if s >= n {
+        return Err(Errno::EINVAL);
+    }
+    let m = s.modpow(&e, &n);
+    // The kernel's RSA primitive returns the value without leading zero octets.
+    let out = if m.bits() == 0 {
+        Vec::new()
+    } else {
+        m.to_bytes_be()
+    };
+    check_encoding(&out, key_size, prefix, digest.as_bytes())
+}
+
+/// The EMSA-PKCS1-v1_5 checks on the recovered representative, in the kernel's order.
+fn check_encoding(out: &[u8], key_size: usize, prefix: &[u8], digest: &[u8]) -> KResult<()> {
+    let mut buf = out;
+    if buf.len() + 1 < key_size {
+        return Err(Errno::EINVAL);
+    }
+    if buf.len() == key_size {
+        if buf[0] != 0 {
+            return Err(Errno::EINVAL);
+        }
+        buf = &buf[1..];
+    }
+    if buf.first() != Some(&0x01) {
+        return Err(Errno::EBADMSG);
+    }
+    let mut pos = 1;
+    while pos < buf.len() && buf[pos] == 0xff {
+        pos += 1;
+    }
+    if pos < 9 || pos == buf.len() || buf[pos] != 0x00 {
+        return Err(Errno::EBADMSG);
+    }
+    pos += 1;
+    if prefix.len() > buf.len() - pos || &buf[pos..pos + prefix.len()] != prefix {
+        return Err(Errno::EBADMSG);
+    }
+    pos += prefix.len();
+    if digest.len() != buf.len() - pos || &buf[pos..] != digest {
+        return Err(Errno::EKEYREJECTED);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn em(key_size: usize, ff: usize, prefix: &[u8], digest: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x01];
+        v.extend(std::iter::repeat(0xff).take(ff));
+        v.push(0);
+        v.extend_from_slice(prefix);
+        v.extend_from_slice(digest);
+        assert_eq!(v.len() + 1, key_size);
+        v
+    }
+
+    #[test]
+    fn encoding_checks_in_kernel_order() {
+        let prefix = [0x30, 0x01];
+        let d = [7u8; 4];
+        let good = em(20, 11, &prefix, &d);
+        assert_eq!(check_encoding(&good, 20, &prefix, &d), Ok(()));
+        assert_eq!(
+            check_encoding(&good, 20, &prefix, &[8u8; 4]),
+            Err(Errno::EKEYREJECTED)
+        );
+        assert_eq!(
+            check_encoding(&good, 20, &[0x30, 0x02], &d),
+            Err(Errno::EBADMSG)
+        );
+        // Too few 0xff bytes.
+        let short = em(12, 3, &prefix, &d);
+        assert_eq!(check_encoding(&short, 12, &prefix, &d), Err(Errno::EBADMSG));
+        // Full-length representative with a non-zero first byte.
+        let mut full = vec![0x05];
+        full.extend_from_slice(&good);
+        assert_eq!(check_encoding(&full, 20, &prefix, &d), Err(Errno::EINVAL));
+        // Far too short.
+        assert_eq!(check_encoding(&[1, 2], 20, &prefix, &d), Err(Errno::EINVAL));
+    }
+}

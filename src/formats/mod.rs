@@ -1,0 +1,5 @@
+//! Byte formats, parse only: zero-copy views over the input with the kernel's errnos.
+
+pub mod imasig;
+pub mod modsig;
+pub mod pkcs7;

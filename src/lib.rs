@@ -1,0 +1,33 @@
+//! # trustbench
+//!
+//! Verifies Linux kernel module signatures and IMA signatures against layered keyrings with
+//! the kernel's own semantics, and measures the hot paths.
+//!
+//! The model in one page:
+//! - [`trust`]: keys come from X.509 certificates and carry the kernel's three ids, the
+//!   certificate's own signature with its authority ids, and its CA / keyCertSign /
+//!   digitalSignature flags. Trust is not a property of a key but of being linked into a
+//!   keyring whose gatekeeper ([`trust::Restriction`]) accepted it. The standard set is
+//!   builtin, secondary (which links builtin and machine), machine, platform, ima and
+//!   blacklist, each with the kernel's default gatekeeper. Every change bumps an epoch.
+//! - [`formats`]: the appended module signature, PKCS#7 SignedData and IMA
+//!   `signature_v2_hdr`, parsed zero-copy with the kernel's errnos.
+//! - [`crypto`]: the kernel's `public_key_verify_signature` rules over a pluggable
+//!   [`crypto::Backend`] (aws-lc-rs by default) that parses each key once.
+//! - [`verify`]: module → PKCS#7 trust against the secondary keyring; IMA → 32-bit keyid
+//!   lookup in `.ima`. Each item gets one [`verify::Verdict`] with the kernel's errno.
+//! - [`kernel`]: the live kernel as an oracle (keyctl syscalls), and [`replay`]: keyctl-like
+//!   scripts run against the model and, side by side, against the kernel.
+
+pub mod asn1;
+pub mod crypto;
+pub mod errno;
+pub mod formats;
+pub mod fsverity;
+pub mod hash;
+pub mod kernel;
+pub mod replay;
+pub mod trust;
+pub mod verify;
+
+pub use errno::{Errno, KResult};

@@ -1,0 +1,633 @@
+//! The trust store: every key and keyring, the standard layered system keyrings, and the
+//! trust epoch.
+//!
+//! All mutations go through here so that each one bumps the epoch: a verdict cached under an
+//! older epoch can never be served after a revoke, unlink, clear or blacklist addition.
+
+use super::blacklist::{self, HashKind};
+use super::key::{AsymmetricKey, Serial};
+use super::keyring::Keyring;
+use super::restrict::{Candidate, Restriction};
+use super::x509::{self, ParseEnv};
+use crate::crypto::{Backend, CryptoProfile};
+use crate::errno::{Errno, KResult};
+use crate::hash::Digest;
+use std::sync::Arc;
+
+/// The `ca_keys=` boot parameter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CaKeys {
+    #[default]
+    Unset,
+    /// `ca_keys=builtin`: only BUILTIN keys may vouch in `restrict_link_by_signature`.
+    Builtin,
+    /// `ca_keys=id:<hex>`: the candidate's AKID keyid must end with these bytes.
+    Id(Vec<u8>),
+}
+
+/// Machine keyring admission (INTEGRITY_CA_MACHINE_KEYRING[_MAX]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MachineCa {
+    #[default]
+    Off,
+    Ca,
+    CaMax,
+}
+
+/// The kernel configuration choices that change trust decisions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelConfig {
+    /// SECONDARY_TRUSTED_KEYRING.
+    pub secondary: bool,
+    /// INTEGRITY_MACHINE_KEYRING (needs `secondary`): `.machine` exists and is linked into
+    /// the secondary keyring.
+    pub machine: bool,
+    pub machine_ca: MachineCa,
+    /// SECONDARY_TRUSTED_KEYRING_SIGNED_BY_BUILTIN.
+    pub secondary_signed_by_builtin: bool,
+    /// IMA_KEYRINGS_PERMIT_SIGNED_BY_BUILTIN_OR_SECONDARY.
+    pub ima_permit_secondary: bool,
+    /// IMA_BLACKLIST_KEYRING: `.ima_blacklist` exists and is consulted first.
+    pub ima_blacklist: bool,
+    pub ca_keys: CaKeys,
+}
+
+impl Default for KernelConfig {
+    /// The kernel's Kconfig defaults with the secondary and machine keyrings enabled, as
+    /// distribution kernels ship them.
+    fn default() -> Self {
+        KernelConfig {
+            secondary: true,
+            machine: true,
+            machine_ca: MachineCa::Off,
+            secondary_signed_by_builtin: false,
+            ima_permit_secondary: false,
+            ima_blacklist: false,
+            ca_keys: CaKeys::Unset,
+        }
+    }
+}
+
+/// What an object is.
+#[derive(Debug)]
+pub enum Payload {
+    Asymmetric(Arc<AsymmetricKey>),
+    BlacklistHash { kind: HashKind, hash: Box<[u8]> },
+    Keyring(Keyring),
+}
+
+/// A key or keyring with its kernel-visible state.
+#[derive(Debug)]
+pub struct Object {
+    pub payload: Payload,
+    pub description: String,
+    pub revoked: bool,
+    /// KEY_FLAG_BUILTIN: loaded from the kernel's compiled-in list.
+    pub builtin: bool,
+}
+
+impl Object {
+    pub fn type_name(&self) -> &'static str {
+        match self.payload {
+            Payload::Asymmetric(_) => "asymmetric",
+            Payload::BlacklistHash { .. } => "blacklist",
+            Payload::Keyring(_) => "keyring",
+        }
+    }
+}
+
+/// Serials of the standard system keyrings.
+#[derive(Clone, Copy, Debug)]
+pub struct SystemKeyrings {
+    pub builtin: Serial,
+    pub secondary: Option<Serial>,
+    pub machine: Option<Serial>,
+    pub platform: Serial,
+    pub ima: Serial,
+    pub blacklist: Serial,
+    pub ima_blacklist: Option<Serial>,
+}
+
+/// How a key enters a keyring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddMode {
+    /// `add_key` from userspace: write permission and the restriction apply.
+    User,
+    /// A kernel boot-time load (KEY_ALLOC_BYPASS_RESTRICTION).
+    Bypass,
+}
+
+/// Keys, keyrings and the epoch.
+pub struct Store {
+    objects: Vec<Object>,
+    config: KernelConfig,
+    profile: CryptoProfile,
+    backend: Arc<dyn Backend>,
+    epoch: u64,
+    system: SystemKeyrings,
+}
+
+/// First serial handed out; arbitrary but recognisable.
+const FIRST_SERIAL: Serial = 0x1000_0001;
+/// KEYRING_SEARCH_MAX_DEPTH.
+const MAX_SEARCH_DEPTH: usize = 6;
+
+impl Store {
+    /// The standard layered set: builtin, secondary (linking builtin, and machine when
+    /// enabled), machine, platform, ima, blacklist, with the default restrictions that
+    /// `config` selects.
+    pub fn new(config: KernelConfig, profile: CryptoProfile, backend: Arc<dyn Backend>) -> Store {
+        let mut s = Store {
+            objects: Vec::new(),
+            config: config.clone(),
+            profile,
+            backend,
+            epoch: 0,
+            system: SystemKeyrings {
+                builtin: 0,
+                secondary: None,
+                machine: None,
+                platform: 0,
+                ima: 0,
+                blacklist: 0,
+                ima_blacklist: None,
+            },
+        };
+        let ring = |s: &mut Store, name: &str, r: Option<Restriction>, user: bool| {
+            let serial = s.new_keyring(name, user);
+            s.keyring_mut(serial).unwrap().restriction = r;
+            serial
+        };
+        s.system.blacklist = ring(&mut s, ".blacklist", Some(Restriction::Blacklist), false);
+        s.keyring_mut(s.system.blacklist).unwrap().keep = true;
+        s.system.builtin = ring(&mut s, ".builtin_trusted_keys", None, false);
+        let machine_on = config.secondary && config.machine;
+        if config.secondary {
+            let r = if machine_on {
+                Restriction::BuiltinSecondaryAndMachine
+            } else {
+                Restriction::BuiltinAndSecondaryTrusted
+            };
+            s.system.secondary = Some(ring(&mut s, ".secondary_trusted_keys", Some(r), true));
+        }
+        if machine_on {
+            let r = match config.machine_ca {
+                MachineCa::Off => None,
+                MachineCa::Ca => Some(Restriction::Ca { max: false }),
+                MachineCa::CaMax => Some(Restriction::Ca { max: true }),
+            };
+            s.system.machine = Some(ring(&mut s, ".machine", r, false));
+        }
+        s.system.platform = ring(&mut s, ".platform", None, false);
+        let ima_r = if config.ima_permit_secondary {
+            Restriction::DigsigBuiltinAndSecondary
+        } else {
+            Restriction::DigsigBuiltin
+        };
+        s.system.ima = ring(&mut s, ".ima", Some(ima_r), true);
+        if config.ima_blacklist {
+            let r = ring(&mut s, ".ima_blacklist", Some(Restriction::BuiltinTrusted), true);
+            s.keyring_mut(r).unwrap().keep = true;
+            s.system.ima_blacklist = Some(r);
+        }
+        // Kernel-made links: builtin (and machine) into secondary.
+        if let Some(sec) = s.system.secondary {
+            let b = s.system.builtin;
+            s.keyring_mut(sec).unwrap().link_keyring(b);
+            if let Some(m) = s.system.machine {
+                s.keyring_mut(sec).unwrap().link_keyring(m);
+            }
+        }
+        s.epoch = 0;
+        s
+    }
+
+    pub fn config(&self) -> &KernelConfig {
+        &self.config
+    }
+
+    pub fn profile(&self) -> &CryptoProfile {
+        &self.profile
+    }
+
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    pub fn system(&self) -> SystemKeyrings {
+        self.system
+    }
+
+    /// Monotonic counter bumped by every change of trust state.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    fn bump(&mut self) {
+        self.epoch += 1;
+    }
+
+    fn index(s: Serial) -> Option<usize> {
+        usize::try_from(s.checked_sub(FIRST_SERIAL)?).ok()
+    }
+
+    pub fn object(&self, s: Serial) -> Option<&Object> {
+        self.objects.get(Self::index(s)?)
+    }
+
+    fn object_mut(&mut self, s: Serial) -> Option<&mut Object> {
+        let i = Self::index(s)?;
+        self.objects.get_mut(i)
+    }
+
+    pub fn payload(&self, s: Serial) -> Option<&Payload> {
+        self.object(s).map(|o| &o.payload)
+    }
+
+    pub fn description(&self, s: Serial) -> Option<String> {
+        self.object(s).map(|o| o.description.clone())
+    }
+
+    pub fn is_builtin(&self, s: Serial) -> bool {
+        self.object(s).is_some_and(|o| o.builtin)
+    }
+
+    pub fn asymmetric(&self, s: Serial) -> Option<&Arc<AsymmetricKey>> {
+        match self.payload(s)? {
+            Payload::Asymmetric(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    pub fn keyring(&self, s: Serial) -> Option<&Keyring> {
+        match self.payload(s)? {
+            Payload::Keyring(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    fn keyring_mut(&mut self, s: Serial) -> Option<&mut Keyring> {
+        match &mut self.object_mut(s)?.payload {
+            Payload::Keyring(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Every object serial, in creation order.
+    pub fn serials(&self) -> impl Iterator<Item = Serial> + '_ {
+        (0..self.objects.len()).map(|i| FIRST_SERIAL + i as Serial)
+    }
+
+    fn push(&mut self, o: Object) -> Serial {
+        self.objects.push(o);
+        FIRST_SERIAL + (self.objects.len() - 1) as Serial
+    }
+
+    /// `keyctl newring NAME`: a user keyring without restriction.
+    pub fn new_keyring(&mut self, name: &str, user_writable: bool) -> Serial {
+        self.bump();
+        self.push(Object {
+            payload: Payload::Keyring(Keyring::new(name, user_writable)),
+            description: name.to_string(),
+            revoked: false,
+            builtin: false,
+        })
+    }
+
+    /// `key_validate`: a revoked key cannot be used.
+    pub fn validate(&self, s: Serial) -> KResult<()> {
+        let o = self.object(s).ok_or(Errno::ENOKEY)?;
+        if o.revoked {
+            return Err(Errno::EKEYREVOKED);
+        }
+        Ok(())
+    }
+
+    /// Looks up a keyring for writing: `ENOKEY` unknown, `ENOTDIR` not a keyring,
+    /// `EACCES` not writable by userspace (user mode only).
+    fn writable_ring(&self, ring: Serial, mode: AddMode) -> KResult<&Keyring> {
+        let o = self.object(ring).ok_or(Errno::ENOKEY)?;
+        let Payload::Keyring(k) = &o.payload else {
+            return Err(Errno::ENOTDIR);
+        };
+        if mode == AddMode::User && !k.user_writable {
+            return Err(Errno::EACCES);
+        }
+        if o.revoked {
+            return Err(Errno::EKEYREVOKED);
+        }
+        Ok(k)
+    }
+
+    fn parse_env(&self) -> (CryptoProfile, Arc<dyn Backend>) {
+        (self.profile, self.backend.clone())
+    }
+
+    /// Whether a TBS digest is in `.blacklist` (hashed lookup, as `is_hash_blacklisted`).
+    pub fn is_tbs_blacklisted(&self, d: &Digest) -> bool {
+        self.is_hash_blacklisted(HashKind::Tbs, d.as_bytes())
+    }
+
+    /// Whether `kind:hex(hash)` is in `.blacklist`.
+    pub fn is_hash_blacklisted(&self, kind: HashKind, hash: &[u8]) -> bool {
+        let desc = blacklist::description(kind, hash);
+        self.keyring(self.system.blacklist)
+            .and_then(|k| k.by_description(&desc))
+            .is_some()
+    }
+
+    /// Parses a certificate as the asymmetric key type's preparse does.
+    pub fn parse_cert(&self, der: &[u8]) -> KResult<x509::ParsedCert> {
+        if der.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let (profile, backend) = self.parse_env();
+        let bl = |d: &Digest| self.is_tbs_blacklisted(d);
+        x509::parse(
+            der,
+            &ParseEnv {
+                profile: &profile,
+                backend: &*backend,
+                tbs_blacklisted: &bl,
+            },
+        )
+    }
+
+    /// `add_key("asymmetric", "", DER, ring)`: parse, refuse blacklisted certificates, run the
+    /// gatekeeper (unless bypassed), then link, replacing a key with the same description.
+    pub fn add_cert(&mut self, ring: Serial, der: &[u8], mode: AddMode) -> KResult<Serial> {
+        self.writable_ring(ring, mode)?;
+        let parsed = self.parse_cert(der)?;
+        if parsed.blacklisted {
+            return Err(Errno::EKEYREJECTED);
+        }
+        let key = parsed.key;
+        if mode == AddMode::User {
+            self.check_restriction(ring, Candidate::Asymmetric(&key))?;
+        }
+        let desc = key.description.clone();
+        let serial = self.push(Object {
+            payload: Payload::Asymmetric(Arc::new(key)),
+            description: desc,
+            revoked: false,
+            builtin: mode == AddMode::Bypass && ring == self.system.builtin,
+        });
+        self.attach(ring, serial);
+        self.bump();
+        Ok(serial)
+    }
+
+    /// Adds a `tbs:`/`bin:` entry to `.blacklist` (a boot-time load: the kernel's compiled
+    /// list, UEFI dbx, MokListX).
+    pub fn add_blacklist_hash(&mut self, kind: HashKind, hash: &[u8]) -> KResult<Serial> {
+        let desc = blacklist::description(kind, hash);
+        blacklist::vet(&desc)?;
+        let bl = self.system.blacklist;
+        if let Some(existing) = self.keyring(bl).and_then(|k| k.by_description(&desc)) {
+            return Ok(existing);
+        }
+        let serial = self.push(Object {
+            payload: Payload::BlacklistHash {
+                kind,
+                hash: hash.into(),
+            },
+            description: desc,
+            revoked: false,
+            builtin: false,
+        });
+        self.attach(bl, serial);
+        self.bump();
+        Ok(serial)
+    }
+
+    /// Runs `ring`'s gatekeeper, if it has one.
+    fn check_restriction(&self, ring: Serial, cand: Candidate<'_>) -> KResult<()> {
+        match &self.keyring(ring).ok_or(Errno::ENOTDIR)?.restriction {
+            Some(r) => r.check(self, ring, cand),
+            None => Ok(()),
+        }
+    }
+
+    /// Links `serial` into `ring`, replacing a same-description key there.
+    fn attach(&mut self, ring: Serial, serial: Serial) {
+        let desc = self.object(serial).map(|o| o.description.clone());
+        let key = self.asymmetric(serial).cloned();
+        let is_ring = self.keyring(serial).is_some();
+        let old = desc
+            .as_deref()
+            .and_then(|d| self.keyring(ring).and_then(|k| k.by_description(d)));
+        if let (Some(old), false) = (old, is_ring) {
+            if old == serial {
+                return;
+            }
+            self.detach(ring, old);
+        }
+        let Some(kr) = self.keyring_mut(ring) else {
+            return;
+        };
+        if is_ring {
+            kr.link_keyring(serial);
+        } else {
+            kr.link_key(serial, desc.as_deref().unwrap_or(""), key.as_deref());
+        }
+    }
+
+    fn detach(&mut self, ring: Serial, serial: Serial) {
+        let desc = self.description(serial).unwrap_or_default();
+        let key = self.asymmetric(serial).cloned();
+        if let Some(kr) = self.keyring_mut(ring) {
+            kr.unlink(serial, &desc, key.as_deref());
+        }
+    }
+
+    /// `keyctl link KEY RING`: the gatekeeper judges the key's stored payload.
+    pub fn link(&mut self, key: Serial, ring: Serial) -> KResult<()> {
+        self.writable_ring(ring, AddMode::User)?;
+        self.validate(key)?;
+        let o = self.object(key).ok_or(Errno::ENOKEY)?;
+        let cand = match &o.payload {
+            Payload::Asymmetric(k) => Candidate::Asymmetric(k),
+            Payload::Keyring(_) => Candidate::Keyring(key),
+            Payload::BlacklistHash { .. } => Candidate::BlacklistHash,
+        };
+        self.check_restriction(ring, cand)?;
+        if matches!(cand, Candidate::Keyring(_))
+            && (key == ring || self.reaches(key, ring, 0))
+        {
+            return Err(Errno::EDEADLK);
+        }
+        if self.keyring(ring).is_some_and(|k| k.contains(key)) {
+            return Ok(());
+        }
+        self.attach(ring, key);
+        self.bump();
+        Ok(())
+    }
+
+    /// Whether keyring `from` contains `to`, directly or through nested keyrings.
+    fn reaches(&self, from: Serial, to: Serial, depth: usize) -> bool {
+        if depth > MAX_SEARCH_DEPTH {
+            return false;
+        }
+        self.keyring(from).is_some_and(|k| {
+            k.nested()
+                .iter()
+                .any(|&n| n == to || self.reaches(n, to, depth + 1))
+        })
+    }
+
+    /// `keyctl unlink KEY RING`.
+    pub fn unlink(&mut self, key: Serial, ring: Serial) -> KResult<()> {
+        let kr = self.writable_ring(ring, AddMode::User)?;
+        if self.object(key).is_none() {
+            return Err(Errno::ENOKEY);
+        }
+        if kr.keep {
+            return Err(Errno::EPERM);
+        }
+        if !kr.contains(key) {
+            return Err(Errno::ENOENT);
+        }
+        self.detach(ring, key);
+        self.bump();
+        Ok(())
+    }
+
+    /// `keyctl clear RING`.
+    pub fn clear(&mut self, ring: Serial) -> KResult<()> {
+        let kr = self.writable_ring(ring, AddMode::User)?;
+        if kr.keep {
+            return Err(Errno::EPERM);
+        }
+        self.keyring_mut(ring).map(Keyring::clear);
+        self.bump();
+        Ok(())
+    }
+
+    /// `keyctl revoke KEY`: the key stays linked but every search skips it.
+    pub fn revoke(&mut self, key: Serial) -> KResult<()> {
+        let o = self.object_mut(key).ok_or(Errno::ENOKEY)?;
+        o.revoked = true;
+        self.bump();
+        Ok(())
+    }
+
+    /// `keyctl restrict_keyring`: set once (`EEXIST`), no cycles through restriction keys
+    /// (`EDEADLK`).
+    pub fn restrict(&mut self, ring: Serial, r: Restriction) -> KResult<()> {
+        let o = self.object(ring).ok_or(Errno::ENOKEY)?;
+        let Payload::Keyring(kr) = &o.payload else {
+            return Err(Errno::ENOTDIR);
+        };
+        if kr.restriction.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let mut next = r.key();
+        while let Some(k) = next {
+            let Some(kr) = self.keyring(k) else { break };
+            if k == ring {
+                return Err(Errno::EDEADLK);
+            }
+            next = kr.restriction.as_ref().and_then(Restriction::key);
+        }
+        self.keyring_mut(ring).unwrap().restriction = Some(r);
+        self.bump();
+        Ok(())
+    }
+
+    /// Recursive keyring search (`keyring_search` with state checks): the keyring's own keys
+    /// first, then nested keyrings in link order, depth ≤ 6; revoked keys are skipped but
+    /// remembered, so a search that finds only revoked keys fails `EKEYREVOKED`.
+    pub fn search(&self, ring: Serial, m: IdMatch<'_>) -> KResult<Serial> {
+        let mut saw_revoked = false;
+        match self.search_in(ring, m, 0, &mut saw_revoked) {
+            Some(s) => Ok(s),
+            None if saw_revoked => Err(Errno::EKEYREVOKED),
+            None => Err(Errno::ENOKEY),
+        }
+    }
+
+    fn search_in(
+        &self,
+        ring: Serial,
+        m: IdMatch<'_>,
+        depth: usize,
+        saw_revoked: &mut bool,
+    ) -> Option<Serial> {
+        let kr = self.keyring(ring)?;
+        let candidates = match m {
+            IdMatch::Exact(v) => kr.exact_candidates(v),
+            IdMatch::Partial(v) => kr.partial_candidates(v),
+            IdMatch::Dn(v) => kr.dn_candidates(v),
+        };
+        for &s in candidates {
+            let Some(o) = self.object(s) else { continue };
+            let Payload::Asymmetric(k) = &o.payload else {
+                continue;
+            };
+            let hit = match m {
+                IdMatch::Exact(v) => k.matches_exact(v),
+                IdMatch::Partial(v) => k.matches_partial(v),
+                IdMatch::Dn(v) => &*k.ids.subject == v,
+            };
+            if !hit {
+                continue;
+            }
+            if o.revoked {
+                *saw_revoked = true;
+                continue;
+            }
+            return Some(s);
+        }
+        if depth >= MAX_SEARCH_DEPTH {
+            return None;
+        }
+        for &n in kr.nested() {
+            if self.object(n).is_some_and(|o| o.revoked) {
+                continue;
+            }
+            if let Some(s) = self.search_in(n, m, depth + 1, saw_revoked) {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// `find_asymmetric_key` (exact mode): look up by id0, else id1, else the issuer DN;
+    /// with both id0 and id1 the found key's SKID must equal id1 (`EKEYREJECTED`).
+    pub fn find_asymmetric_key(
+        &self,
+        ring: Serial,
+        id0: Option<&[u8]>,
+        id1: Option<&[u8]>,
+        id2: Option<&[u8]>,
+    ) -> KResult<Serial> {
+        let m = match (id0, id1, id2) {
+            (Some(a), _, _) => IdMatch::Exact(a),
+            (None, Some(b), _) => IdMatch::Exact(b),
+            (None, None, Some(c)) => IdMatch::Dn(c),
+            _ => return Err(Errno::EINVAL),
+        };
+        let s = self.search(ring, m)?;
+        if let (Some(_), Some(b)) = (id0, id1) {
+            let k = self.asymmetric(s).ok_or(Errno::EKEYREJECTED)?;
+            if k.ids.skid.as_deref() != Some(b) {
+                return Err(Errno::EKEYREJECTED);
+            }
+        }
+        Ok(s)
+    }
+
+    /// The description of `serial` as `/proc/keys` prints it, plus its restriction.
+    pub fn restriction_of(&self, ring: Serial) -> Option<&Restriction> {
+        self.keyring(ring)?.restriction.as_ref()
+    }
+}
+
+/// How a search string matches (§3.2): `ex:`, `id:` or `dn:`.
+#[derive(Clone, Copy, Debug)]
+pub enum IdMatch<'a> {
+    Exact(&'a [u8]),
+    Partial(&'a [u8]),
+    Dn(&'a [u8]),
+}

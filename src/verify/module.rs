@@ -1,0 +1,275 @@
+//! Module signatures: `mod_verify_sig` → `verify_pkcs7_message_sig(…, secondary, MODULE)`.
+//!
+//! The steps and their errnos follow kernel/module/signing.c, certs/system_keyring.c,
+//! crypto/asymmetric_keys/pkcs7_verify.c and pkcs7_trust.c: detached content only; usage
+//! gate (id-data, no authenticated attributes); per-signer digest and, for certificates
+//! embedded in the message, the internal signature and chain checks; the revocation list;
+//! then trust against the keyring, where any verification failure with a found key is
+//! `EKEYREJECTED`.
+
+use super::{reason_for, ItemKind, Verdict};
+use crate::crypto::SignatureRecord;
+use crate::errno::{Errno, KResult};
+use crate::formats::modsig;
+use crate::formats::pkcs7::{Pkcs7, SignerInfo};
+use crate::hash::{Digest, HashAlgo};
+use crate::trust::key::AsymmetricKey;
+use crate::trust::store::Store;
+use crate::trust::Serial;
+
+/// Verifies a whole module file against `keyring` (normally the secondary keyring).
+pub fn verify_module(store: &Store, file: &[u8], keyring: Serial) -> Verdict {
+    let k = ItemKind::Module;
+    let m = match modsig::locate(file) {
+        Ok(Some(m)) => m,
+        Ok(None) => return Verdict::unsigned(k, "no module signature trailer"),
+        Err(e) => return Verdict::invalid(k, e, "malformed module signature trailer"),
+    };
+    let mut digest = None;
+    match verify_pkcs7_detached(store, m.content, m.pkcs7, keyring, &mut digest) {
+        Ok(signer) => Verdict::valid(k, signer, digest),
+        Err((e, signer)) => Verdict::invalid(k, e, reason_for(e))
+            .with_digest(digest)
+            .with_signer(signer),
+    }
+}
+
+/// Up to this many distinct digest algorithms per message are memoised.
+const DIGEST_SLOTS: usize = 4;
+
+struct Digests<'a> {
+    content: &'a [u8],
+    slots: [Option<Digest>; DIGEST_SLOTS],
+}
+
+impl<'a> Digests<'a> {
+    fn get(&mut self, store: &Store, h: HashAlgo) -> KResult<Digest> {
+        if !store.profile().has_hash(h) {
+            return Err(Errno::ENOPKG);
+        }
+        if let Some(d) = self.slots.iter().flatten().find(|d| d.algo() == h) {
+            return Ok(*d);
+        }
+        let d = h.digest(self.content)?;
+        if let Some(slot) = self.slots.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(d);
+        }
+        Ok(d)
+    }
+}
+
+type Failure = (Errno, Option<Serial>);
+
+/// `verify_pkcs7_message_sig` with detached `content` and usage MODULE. Returns the
+/// trusted key that verified the first trusted signerInfo. `digest_out` receives the
+/// content digest of the first signerInfo whose digest was computed.
+pub fn verify_pkcs7_detached(
+    store: &Store,
+    content: &[u8],
+    der: &[u8],
+    keyring: Serial,
+    digest_out: &mut Option<Digest>,
+) -> Result<Serial, Failure> {
+    let msg = Pkcs7::parse(der).map_err(|e| (e, None))?;
+    if msg.embedded_content.is_some() {
+        return Err((Errno::EBADMSG, None));
+    }
+    let mut embedded: Vec<AsymmetricKey> = Vec::new();
+    for c in msg.certificates() {
+        let parsed = store.parse_cert(c).map_err(|e| (e, None))?;
+        embedded.push(parsed.key);
+    }
+    if !msg.data_is_id_data || msg.have_authattrs {
+        return Err((Errno::EKEYREJECTED, None));
+    }
+    let mut digests = Digests {
+        content,
+        slots: [None; DIGEST_SLOTS],
+    };
+
+    // pkcs7_verify: internal consistency of each signerInfo.
+    let mut actual: KResult<()> = Err(Errno::ENOPKG);
+    let mut supported = [true; 64];
+    for (i, s) in msg.signers().enumerate() {
+        let s = s.map_err(|e| (e, None))?;
+        match verify_one_internal(store, &s, &embedded, &mut digests) {
+            Ok(d) => {
+                if digest_out.is_none() {
+                    *digest_out = Some(d);
+                }
+                actual = Ok(());
+            }
+            Err(Errno::ENOPKG) => {
+                if let Some(x) = supported.get_mut(i) {
+                    *x = false;
+                }
+            }
+            Err(e) => return Err((e, None)),
+        }
+    }
+    actual.map_err(|e| (e, None))?;
+
+    // Revocation list: a message that would be trusted by a revocation certificate fails.
+    let bl = store.system().blacklist;
+    if trust_all(store, &msg, &embedded, &mut digests, bl, &supported).is_ok() {
+        return Err((Errno::EKEYREJECTED, None));
+    }
+    trust_all(store, &msg, &embedded, &mut digests, keyring, &supported)
+}
+
+/// pkcs7_verify_one without the trust step: digest, and for an embedded signer certificate
+/// the signature and chain checks.
+fn verify_one_internal(
+    store: &Store,
+    s: &SignerInfo<'_>,
+    embedded: &[AsymmetricKey],
+    digests: &mut Digests<'_>,
+) -> KResult<Digest> {
+    let d = digests.get(store, s.digest)?;
+    let mut buf = [0u8; 512];
+    let mut spill = Vec::new();
+    let id0 = s.sid.auth_id0(&mut buf, &mut spill);
+    if let Some(cert) = embedded.iter().find(|c| &*c.ids.id == id0) {
+        cert.public.verify(&record(s, d), store.profile())?;
+    }
+    Ok(d)
+}
+
+fn record<'a>(s: &SignerInfo<'a>, d: Digest) -> SignatureRecord<'a> {
+    SignatureRecord {
+        algo: Some(s.algo),
+        encoding: s.encoding,
+        digest: d,
+        signature: s.signature,
+    }
+}
+
+/// pkcs7_validate_trust: aggregate over signerInfos.
+fn trust_all(
+    store: &Store,
+    msg: &Pkcs7<'_>,
+    embedded: &[AsymmetricKey],
+    digests: &mut Digests<'_>,
+    keyring: Serial,
+    supported: &[bool; 64],
+) -> Result<Serial, Failure> {
+    let mut cached: Result<Serial, Errno> = Err(Errno::ENOKEY);
+    for (i, s) in msg.signers().enumerate() {
+        let Ok(s) = s else { continue };
+        if !supported.get(i).copied().unwrap_or(true) {
+            if cached == Err(Errno::ENOKEY) {
+                cached = Err(Errno::ENOPKG);
+            }
+            continue;
+        }
+        match trust_one(store, &s, embedded, digests, keyring) {
+            Ok(k) => {
+                if cached.is_err() {
+                    cached = Ok(k);
+                }
+            }
+            Err((Errno::ENOKEY, _)) => {}
+            Err((Errno::ENOPKG, _)) => {
+                if cached == Err(Errno::ENOKEY) {
+                    cached = Err(Errno::ENOPKG);
+                }
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    cached.map_err(|e| (e, None))
+}
+
+/// pkcs7_validate_trust_one: walk the embedded chain looking for a trusted certificate,
+/// then try the chain top's AKID, then the signer id directly.
+fn trust_one(
+    store: &Store,
+    s: &SignerInfo<'_>,
+    embedded: &[AsymmetricKey],
+    digests: &mut Digests<'_>,
+    keyring: Serial,
+) -> Result<Serial, Failure> {
+    let d = digests.get(store, s.digest).map_err(|e| (e, None))?;
+    let mut buf = [0u8; 512];
+    let mut spill = Vec::new();
+    let id0 = s.sid.auth_id0(&mut buf, &mut spill);
+
+    // Embedded chain: signer certificate, then issuers found by AKID.
+    let mut cur = embedded.iter().position(|c| &*c.ids.id == id0);
+    let mut seen = vec![false; embedded.len()];
+    let mut last: Option<usize> = None;
+    while let Some(i) = cur {
+        if seen[i] {
+            return Err((Errno::ENOKEY, None));
+        }
+        seen[i] = true;
+        let c = &embedded[i];
+        if let Ok(key) = store.find_asymmetric_key(keyring, Some(&c.ids.id), c.ids.skid.as_deref(), None)
+        {
+            // Verify, with the trusted key, the signature this certificate made.
+            let res = match last {
+                None => verify_with(store, key, &record(s, d)),
+                Some(child) => match &embedded[child].auth {
+                    Some(sig) => verify_with(store, key, &sig.record()),
+                    None => Err(Errno::ENOPKG),
+                },
+            };
+            return res.map(|_| key).map_err(|e| (rejected(e), Some(key)));
+        }
+        if c.self_signed {
+            return Err((Errno::ENOKEY, None));
+        }
+        last = Some(i);
+        cur = c.auth.as_ref().and_then(|a| {
+            let ids = &a.auth_ids;
+            embedded.iter().position(|p| {
+                ids.serial_issuer.as_deref() == Some(&*p.ids.id)
+                    || (ids.serial_issuer.is_none()
+                        && ids.keyid.is_some()
+                        && ids.keyid.as_deref() == p.ids.skid.as_deref())
+            })
+        });
+    }
+    if let Some(top) = last {
+        if let Some(sig) = &embedded[top].auth {
+            let ids = &sig.auth_ids;
+            if ids.serial_issuer.is_some() || ids.keyid.is_some() {
+                match store.find_asymmetric_key(
+                    keyring,
+                    ids.serial_issuer.as_deref(),
+                    ids.keyid.as_deref(),
+                    None,
+                ) {
+                    Ok(key) => {
+                        return verify_with(store, key, &sig.record())
+                            .map(|_| key)
+                            .map_err(|e| (rejected(e), Some(key)))
+                    }
+                    Err(Errno::ENOKEY) => {}
+                    Err(e) => return Err((e, None)),
+                }
+            }
+        }
+    }
+    // Last resort: the signer id directly (the path module signatures take).
+    match store.find_asymmetric_key(keyring, Some(id0), None, None) {
+        Ok(key) => verify_with(store, key, &record(s, d))
+            .map(|_| key)
+            .map_err(|e| (rejected(e), Some(key))),
+        Err(e) => Err((e, None)),
+    }
+}
+
+fn verify_with(store: &Store, key: Serial, rec: &SignatureRecord<'_>) -> KResult<()> {
+    let k = store.asymmetric(key).ok_or(Errno::EINVAL)?;
+    k.public.verify(rec, store.profile())
+}
+
+/// PKCS#7 trust reports every verification failure with a found key as `EKEYREJECTED`.
+fn rejected(e: Errno) -> Errno {
+    if e == Errno::ENOMEM {
+        e
+    } else {
+        Errno::EKEYREJECTED
+    }
+}
