@@ -69,20 +69,19 @@ pub fn cert_sig_algo(oid: &str) -> KResult<(SigAlgo, HashAlgo)> {
     })
 }
 
-/// Parses one DER certificate as `add_key("asymmetric", …)` would. Trailing bytes after the
-/// certificate are rejected (`EBADMSG`), as the kernel decoder requires the blob to be
-/// exactly one certificate.
+/// Parses one DER certificate as `add_key("asymmetric", …)` would.
 pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
     if der.len() > MAX_BLOB {
         return Err(Errno::EMSGSIZE);
     }
-    // Outer framing checked with the kernel's own length rules first.
-    let outer = asn1::single(der, tag::SEQUENCE)?;
+    // Outer framing with the kernel's own length rules. Bytes after the certificate are
+    // ignored, as the kernel's decoder stops at the end of the top-level element (checked
+    // against the live kernel).
+    let outer = asn1::Reader::new(der).expect(tag::SEQUENCE)?;
     let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
-    let (rest, cert) = parser.parse(der).map_err(|_| Errno::EBADMSG)?;
-    if !rest.is_empty() || outer.encoded.len() != der.len() {
-        return Err(Errno::EBADMSG);
-    }
+    let (_, cert) = parser
+        .parse(outer.encoded)
+        .map_err(|_| Errno::EBADMSG)?;
     build(&cert, env)
 }
 
