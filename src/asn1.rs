@@ -49,7 +49,7 @@ impl<'a> Reader<'a> {
 
     /// Reads the next element. Multi-byte tags and length fields longer than two octets are
     /// rejected with `EBADMSG`, as the kernel decoder does; indefinite lengths too.
-    pub fn next(&mut self) -> KResult<Element<'a>> {
+    pub fn read(&mut self) -> KResult<Element<'a>> {
         let b = self.rest;
         if b.len() < 2 {
             return Err(Errno::EBADMSG);
@@ -82,7 +82,7 @@ impl<'a> Reader<'a> {
 
     /// Reads the next element and requires its tag.
     pub fn expect(&mut self, tag: u8) -> KResult<Element<'a>> {
-        let e = self.next()?;
+        let e = self.read()?;
         if e.tag != tag {
             return Err(Errno::EBADMSG);
         }
@@ -92,7 +92,7 @@ impl<'a> Reader<'a> {
     /// Reads the next element only if it carries `tag`.
     pub fn optional(&mut self, tag: u8) -> KResult<Option<Element<'a>>> {
         match self.rest.first() {
-            Some(&t) if t == tag => self.next().map(Some),
+            Some(&t) if t == tag => self.read().map(Some),
             _ => Ok(None),
         }
     }
@@ -112,7 +112,7 @@ pub fn single(bytes: &[u8], tag: u8) -> KResult<Element<'_>> {
 /// handed over with their header by the X.509 crate).
 pub fn contents_of(encoded: &[u8]) -> KResult<&[u8]> {
     let mut r = Reader::new(encoded);
-    Ok(r.next()?.contents)
+    Ok(r.read()?.contents)
 }
 
 /// Unsigned big-endian integer contents with leading zero octets removed.
@@ -130,21 +130,21 @@ mod tests {
     #[test]
     fn reads_short_and_long_forms() {
         let mut r = Reader::new(&[0x04, 0x01, 0xaa, 0x30, 0x81, 0x01, 0x05]);
-        let e = r.next().unwrap();
+        let e = r.read().unwrap();
         assert_eq!((e.tag, e.contents), (0x04, &[0xaa][..]));
-        let e = r.next().unwrap();
+        let e = r.read().unwrap();
         assert_eq!((e.tag, e.contents), (0x30, &[0x05][..]));
         assert!(r.is_empty());
     }
 
     #[test]
     fn rejects_truncation_and_long_lengths() {
-        assert_eq!(Reader::new(&[0x04, 0x05, 0]).next(), Err(Errno::EBADMSG));
+        assert_eq!(Reader::new(&[0x04, 0x05, 0]).read(), Err(Errno::EBADMSG));
         assert_eq!(
-            Reader::new(&[0x04, 0x83, 0, 0, 1, 0]).next(),
+            Reader::new(&[0x04, 0x83, 0, 0, 1, 0]).read(),
             Err(Errno::EBADMSG)
         );
-        assert_eq!(Reader::new(&[0x1f, 0x01, 0]).next(), Err(Errno::EBADMSG));
-        assert_eq!(Reader::new(&[0x04]).next(), Err(Errno::EBADMSG));
+        assert_eq!(Reader::new(&[0x1f, 0x01, 0]).read(), Err(Errno::EBADMSG));
+        assert_eq!(Reader::new(&[0x04]).read(), Err(Errno::EBADMSG));
     }
 }

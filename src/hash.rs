@@ -75,10 +75,7 @@ impl HashAlgo {
 
     /// Maps the IMA header byte; values ≥ `HASH_ALGO__LAST` give `ENOPKG` as in the kernel.
     pub fn from_kernel_id(id: u8) -> KResult<HashAlgo> {
-        HashAlgo::ALL
-            .get(id as usize)
-            .copied()
-            .ok_or(Errno::ENOPKG)
+        HashAlgo::ALL.get(id as usize).copied().ok_or(Errno::ENOPKG)
     }
 
     pub fn kernel_id(self) -> u8 {
@@ -183,7 +180,15 @@ impl HashAlgo {
         use HashAlgo::*;
         if !matches!(
             self,
-            Md5 | Sha1 | Rmd160 | Sha224 | Sha256 | Sha384 | Sha512 | Sha3_256 | Sha3_384 | Sha3_512
+            Md5 | Sha1
+                | Rmd160
+                | Sha224
+                | Sha256
+                | Sha384
+                | Sha512
+                | Sha3_256
+                | Sha3_384
+                | Sha3_512
         ) {
             return None;
         }
@@ -193,7 +198,14 @@ impl HashAlgo {
         let total = 2 + alg_len + 2 + self.digest_len();
         let mut p = [0u8; 19];
         let mut i = 0;
-        for b in [0x30, total as u8, 0x30, alg_len as u8, 0x06, oid.len() as u8] {
+        for b in [
+            0x30,
+            total as u8,
+            0x30,
+            alg_len as u8,
+            0x06,
+            oid.len() as u8,
+        ] {
             p[i] = b;
             i += 1;
         }

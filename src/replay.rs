@@ -17,12 +17,31 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     NewRing(String),
-    Restrict { ring: String, restriction: String },
-    RestrictReject { ring: String },
-    Add { key: String, ring: String, file: PathBuf },
-    Load { key: String, ring: String, file: PathBuf },
-    Link { what: String, ring: String },
-    Unlink { key: String, ring: String },
+    Restrict {
+        ring: String,
+        restriction: String,
+    },
+    RestrictReject {
+        ring: String,
+    },
+    Add {
+        key: String,
+        ring: String,
+        file: PathBuf,
+    },
+    Load {
+        key: String,
+        ring: String,
+        file: PathBuf,
+    },
+    Link {
+        what: String,
+        ring: String,
+    },
+    Unlink {
+        key: String,
+        ring: String,
+    },
     Clear(String),
     Revoke(String),
     /// `blacklist tbs:HEX` / `blacklist bin:HEX`: a boot-time `.blacklist` entry.
@@ -260,10 +279,7 @@ impl KernelRunner {
                 Outcome::from(res)
             }
             Command::Restrict { ring, restriction } if !touches_system(ring) => {
-                let ref_is_system = restriction
-                    .split(':')
-                    .nth(1)
-                    .is_some_and(touches_system);
+                let ref_is_system = restriction.split(':').nth(1).is_some_and(touches_system);
                 if ref_is_system {
                     return Ok(Outcome::Skipped);
                 }
@@ -286,14 +302,16 @@ impl KernelRunner {
                 self.add(key, ring, file)?
             }
             Command::Link { what, ring } if !touches_system(what) && !touches_system(ring) => {
-                Outcome::from(
-                    kernel::link(self.lookup_or_bogus(what), self.lookup_or_bogus(ring)),
-                )
+                Outcome::from(kernel::link(
+                    self.lookup_or_bogus(what),
+                    self.lookup_or_bogus(ring),
+                ))
             }
             Command::Unlink { key, ring } if !touches_system(key) && !touches_system(ring) => {
-                Outcome::from(
-                    kernel::unlink(self.lookup_or_bogus(key), self.lookup_or_bogus(ring)),
-                )
+                Outcome::from(kernel::unlink(
+                    self.lookup_or_bogus(key),
+                    self.lookup_or_bogus(ring),
+                ))
             }
             Command::Clear(ring) if !touches_system(ring) => {
                 Outcome::from(kernel::clear(self.lookup_or_bogus(ring)))
@@ -307,10 +325,7 @@ impl KernelRunner {
 
     fn add(&mut self, key: &str, ring: &str, file: &Path) -> Result<Outcome, String> {
         let der = read(file)?;
-        let r = match self.lookup(ring) {
-            Ok(r) => r,
-            Err(_) => i32::MAX,
-        };
+        let r = self.lookup(ring).unwrap_or(i32::MAX);
         Ok(match kernel::add_key("asymmetric", "", &der, r) {
             Ok(s) => {
                 self.names.insert(key.to_string(), s);
@@ -347,8 +362,14 @@ mod tests {
     #[test]
     fn refs_become_serials() {
         let f = |n: &str| (n == "ca").then_some(42);
-        assert_eq!(substitute_ref("key_or_keyring:ca:chain", f), "key_or_keyring:42:chain");
-        assert_eq!(substitute_ref("key_or_keyring:0:chain", f), "key_or_keyring:0:chain");
+        assert_eq!(
+            substitute_ref("key_or_keyring:ca:chain", f),
+            "key_or_keyring:42:chain"
+        );
+        assert_eq!(
+            substitute_ref("key_or_keyring:0:chain", f),
+            "key_or_keyring:0:chain"
+        );
         assert_eq!(
             substitute_ref("key_or_keyring:nope", f),
             format!("key_or_keyring:{}", i32::MAX)

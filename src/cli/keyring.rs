@@ -122,10 +122,13 @@ fn replay_cmd(a: ReplayArgs) -> Result<ExitCode, String> {
         std::fs::read_to_string(&a.script).map_err(|e| format!("{}: {e}", a.script.display()))?;
     let base = a.script.parent().unwrap_or(Path::new(".")).to_path_buf();
     let lines = replay::parse(&text, &base)?;
-    let profile_spec = a
-        .crypto
-        .clone()
-        .unwrap_or_else(|| if a.kernel { "kernel".into() } else { "full".into() });
+    let profile_spec = a.crypto.clone().unwrap_or_else(|| {
+        if a.kernel {
+            "kernel".into()
+        } else {
+            "full".into()
+        }
+    });
     let profile = CryptoProfile::parse(&profile_spec)?;
     let config = trustbench::trust::KernelConfig {
         ima_permit_secondary: a.config.ima_permit_secondary,
@@ -145,8 +148,8 @@ fn replay_cmd(a: ReplayArgs) -> Result<ExitCode, String> {
     let (mut compared, mut disagree) = (0usize, 0usize);
     if !a.json {
         match kern {
-            Some(_) => println!("{:>4}  {:<14} {:<14} {}", "line", "model", "kernel", "command"),
-            None => println!("{:>4}  {:<14} {}", "line", "model", "command"),
+            Some(_) => println!("line  model          kernel         command"),
+            None => println!("line  model          command"),
         }
     }
     for l in &lines {
@@ -183,7 +186,11 @@ fn replay_cmd(a: ReplayArgs) -> Result<ExitCode, String> {
                     show_outcome(m),
                     show_outcome(k),
                     l.text,
-                    if agree == Some(false) { "   <-- DISAGREE" } else { "" }
+                    if agree == Some(false) {
+                        "   <-- DISAGREE"
+                    } else {
+                        ""
+                    }
                 ),
                 None => println!("{:>4}  {:<14} {}", l.number, show_outcome(m), l.text),
             }

@@ -20,12 +20,18 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         .corpus
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpora/fixtures"));
     let manifest = dir.join("expected.tsv");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let (mut total, mut agree) = (0usize, 0usize);
     println!("trustbench run: fixture corpus {}", dir.display());
-    println!("{:<40} {:<7} {:<9} {:<13} {:<9} {:<13} ok", "item", "kind", "expected", "", "got", "");
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    println!(
+        "{:<40} {:<7} {:<9} {:<13} {:<9} {:<13} ok",
+        "item", "kind", "expected", "", "got", ""
+    );
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < 5 || f[0] == "path" {
             continue;
@@ -43,7 +49,11 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         let store = args.build()?;
         let p = dir.join(path);
         let data = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-        let k = if kind == "module" { KindArg::Module } else { KindArg::Ima };
+        let k = if kind == "module" {
+            KindArg::Module
+        } else {
+            KindArg::Ima
+        };
         let v = verify_bytes(&store, &p, &data, k, false);
         let got_errno = v.errno.map(|e| e.name()).unwrap_or_else(|| "-".into());
         let ok = v.class.name() == verdict && got_errno == errno;

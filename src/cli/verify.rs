@@ -61,7 +61,13 @@ fn read_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
 }
 
 /// Verifies one file's bytes.
-pub fn verify_bytes(store: &Store, path: &Path, data: &[u8], kind: KindArg, check_bl: bool) -> Verdict {
+pub fn verify_bytes(
+    store: &Store,
+    path: &Path,
+    data: &[u8],
+    kind: KindArg,
+    check_bl: bool,
+) -> Verdict {
     let as_module = match kind {
         KindArg::Module => true,
         KindArg::Ima => false,

@@ -236,7 +236,10 @@ impl PublicKey {
                     None => return Err(Errno::EINVAL),
                 };
                 // crypto/rsa.c accepts only these modulus sizes.
-                if !matches!(comps.modulus_len() * 8, 512 | 1024 | 1536 | 2048 | 3072 | 4096) {
+                if !matches!(
+                    comps.modulus_len() * 8,
+                    512 | 1024 | 1536 | 2048 | 3072 | 4096
+                ) {
                     return Err(Errno::EINVAL);
                 }
                 if sig.signature.len() != comps.modulus_len() {
@@ -274,9 +277,7 @@ impl PublicKey {
                 if !profile.has_curve(curve) {
                     return Err(Errno::ENOENT);
                 }
-                if self.raw.first() != Some(&0x04)
-                    || self.raw.len() != 1 + 2 * curve.field_len()
-                {
+                if self.raw.first() != Some(&0x04) || self.raw.len() != 1 + 2 * curve.field_len() {
                     return Err(Errno::EINVAL);
                 }
                 let math = match &self.prepared {

@@ -137,10 +137,7 @@ impl<'a> Pkcs7<'a> {
         let eci = r.expect(tag::SEQUENCE)?;
         let mut er = Reader::new(eci.contents);
         let etype = er.expect(tag::OID)?;
-        let embedded_content = match er.optional(0xa0)? {
-            Some(e) => Some(e.contents),
-            None => None,
-        };
+        let embedded_content = er.optional(0xa0)?.map(|e| e.contents);
         if !er.is_empty() {
             return Err(Errno::EBADMSG);
         }
@@ -184,14 +181,17 @@ impl<'a> Pkcs7<'a> {
             if r.is_empty() {
                 return None;
             }
-            Some(r.expect(tag::SEQUENCE).and_then(|e| parse_signer(e.contents, version)))
+            Some(
+                r.expect(tag::SEQUENCE)
+                    .and_then(|e| parse_signer(e.contents, version)),
+            )
         })
     }
 
     /// Embedded certificate encodings.
     pub fn certificates(&self) -> impl Iterator<Item = &'a [u8]> {
         let mut r = Reader::new(self.certs);
-        std::iter::from_fn(move || r.next().ok().map(|e| e.encoded))
+        std::iter::from_fn(move || r.read().ok().map(|e| e.encoded))
     }
 }
 
@@ -204,7 +204,7 @@ fn parse_signer(body: &[u8], msg_version: u8) -> KResult<SignerInfo<'_>> {
         1 | 3 => return Err(Errno::EBADMSG),
         _ => return Err(Errno::EINVAL),
     };
-    let sid_el = r.next()?;
+    let sid_el = r.read()?;
     let sid = match (sid_el.tag, expect_skid) {
         (tag::SEQUENCE, false) => {
             let mut ir = Reader::new(sid_el.contents);
@@ -255,7 +255,7 @@ fn parse_auth_attrs(set: Element<'_>) -> KResult<AuthAttrs<'_>> {
             _ => continue,
         };
         let mut vr = Reader::new(values.contents);
-        let v = vr.next()?;
+        let v = vr.read()?;
         if slot.is_some() || !vr.is_empty() {
             return Err(Errno::EKEYREJECTED);
         }
@@ -290,7 +290,9 @@ mod tests {
     fn signature_algorithms() {
         assert!(signature_algo(OID_RSA_ENCRYPTION).is_ok());
         assert_eq!(
-            signature_algo(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]).unwrap().0,
+            signature_algo(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02])
+                .unwrap()
+                .0,
             SigAlgo::Ecdsa
         );
         // sha256WithRSAEncryption is not accepted in a signerInfo.

@@ -53,9 +53,7 @@ impl Restriction {
     ) -> KResult<Restriction> {
         match s {
             "builtin_trusted" => return Ok(Restriction::BuiltinTrusted),
-            "builtin_and_secondary_trusted" => {
-                return Ok(Restriction::BuiltinAndSecondaryTrusted)
-            }
+            "builtin_and_secondary_trusted" => return Ok(Restriction::BuiltinAndSecondaryTrusted),
             _ => {}
         }
         let mut parts = s.splitn(3, ':');

@@ -73,7 +73,7 @@ impl Default for KernelConfig {
 pub enum Payload {
     Asymmetric(Arc<AsymmetricKey>),
     BlacklistHash { kind: HashKind, hash: Box<[u8]> },
-    Keyring(Keyring),
+    Keyring(Box<Keyring>),
 }
 
 /// A key or keyring with its kernel-visible state.
@@ -186,7 +186,12 @@ impl Store {
         };
         s.system.ima = ring(&mut s, ".ima", Some(ima_r), true);
         if config.ima_blacklist {
-            let r = ring(&mut s, ".ima_blacklist", Some(Restriction::BuiltinTrusted), true);
+            let r = ring(
+                &mut s,
+                ".ima_blacklist",
+                Some(Restriction::BuiltinTrusted),
+                true,
+            );
             s.keyring_mut(r).unwrap().keep = true;
             s.system.ima_blacklist = Some(r);
         }
@@ -287,7 +292,7 @@ impl Store {
     pub fn new_keyring(&mut self, name: &str, user_writable: bool) -> Serial {
         self.bump();
         self.push(Object {
-            payload: Payload::Keyring(Keyring::new(name, user_writable)),
+            payload: Payload::Keyring(Box::new(Keyring::new(name, user_writable))),
             description: name.to_string(),
             revoked: false,
             builtin: false,
@@ -451,9 +456,7 @@ impl Store {
             Payload::BlacklistHash { .. } => Candidate::BlacklistHash,
         };
         self.check_restriction(ring, cand)?;
-        if matches!(cand, Candidate::Keyring(_))
-            && (key == ring || self.reaches(key, ring, 0))
-        {
+        if matches!(cand, Candidate::Keyring(_)) && (key == ring || self.reaches(key, ring, 0)) {
             return Err(Errno::EDEADLK);
         }
         if self.keyring(ring).is_some_and(|k| k.contains(key)) {
@@ -499,7 +502,9 @@ impl Store {
         if kr.keep {
             return Err(Errno::EPERM);
         }
-        self.keyring_mut(ring).map(Keyring::clear);
+        if let Some(k) = self.keyring_mut(ring) {
+            k.clear();
+        }
         self.bump();
         Ok(())
     }

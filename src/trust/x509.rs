@@ -79,9 +79,7 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
     // against the live kernel).
     let outer = asn1::Reader::new(der).expect(tag::SEQUENCE)?;
     let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
-    let (_, cert) = parser
-        .parse(outer.encoded)
-        .map_err(|_| Errno::EBADMSG)?;
+    let (_, cert) = parser.parse(outer.encoded).map_err(|_| Errno::EBADMSG)?;
     build(&cert, env)
 }
 
@@ -233,7 +231,7 @@ fn parse_akid(raw: &[u8]) -> KResult<AuthIds> {
     let mut ids = AuthIds::default();
     let mut dir_name: Option<&[u8]> = None;
     while !r.is_empty() {
-        let e = r.next()?;
+        let e = r.read()?;
         match e.tag {
             0x80 => {
                 if ids.keyid.is_none() {
@@ -243,7 +241,7 @@ fn parse_akid(raw: &[u8]) -> KResult<AuthIds> {
             0xa1 => {
                 let mut names = asn1::Reader::new(e.contents);
                 while !names.is_empty() {
-                    let gn = names.next()?;
+                    let gn = names.read()?;
                     if gn.tag == 0xa4 {
                         let name = asn1::single(gn.contents, tag::SEQUENCE)?;
                         dir_name = Some(name.contents);
@@ -298,8 +296,9 @@ fn check_self_signed(
 /// agree), "O: CN" when both exist otherwise, else CN, O or emailAddress. Raw bytes, last
 /// occurrence of each attribute wins.
 fn fabricate_name(name: &x509_parser::x509::X509Name<'_>) -> String {
-    let (mut cn, mut o, mut email): (Option<&[u8]>, Option<&[u8]>, Option<&[u8]>) =
-        (None, None, None);
+    let mut cn: Option<&[u8]> = None;
+    let mut o: Option<&[u8]> = None;
+    let mut email: Option<&[u8]> = None;
     for atv in name.iter_attributes() {
         let v = atv.attr_value().data;
         match atv.attr_type().to_id_string().as_str() {
@@ -367,7 +366,8 @@ mod tests {
         e.note(OID_KEY_USAGE, &[0x03, 0x02, 0x03, 0x84]).unwrap();
         assert!(e.flags.digital_signature && !e.flags.key_cert_sign);
         let mut e = Extensions::default();
-        e.note(OID_KEY_USAGE, &[0x03, 0x03, 0x07, 0x04, 0x80]).unwrap();
+        e.note(OID_KEY_USAGE, &[0x03, 0x03, 0x07, 0x04, 0x80])
+            .unwrap();
         assert!(e.flags.key_cert_sign);
         assert_eq!(
             Extensions::default().note(OID_KEY_USAGE, &[0x03, 0x02, 0x08, 0x80]),

@@ -204,7 +204,8 @@ fn trust_one(
         }
         seen[i] = true;
         let c = &embedded[i];
-        if let Ok(key) = store.find_asymmetric_key(keyring, Some(&c.ids.id), c.ids.skid.as_deref(), None)
+        if let Ok(key) =
+            store.find_asymmetric_key(keyring, Some(&c.ids.id), c.ids.skid.as_deref(), None)
         {
             // Verify, with the trusted key, the signature this certificate made.
             let res = match last {
