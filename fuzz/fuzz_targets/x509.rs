@@ -1,0 +1,21 @@
+#![no_main]
+//! X.509 certificate parsing through the store (kernel ids, flags, key preparation).
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use trustbench::trust::Store;
+
+fn store() -> &'static Store {
+    static STORE: OnceLock<Store> = OnceLock::new();
+    STORE.get_or_init(|| {
+        Store::new(
+            Default::default(),
+            trustbench::crypto::CryptoProfile::full(),
+            trustbench::crypto::default_backend(),
+        )
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let _ = store().parse_cert(data);
+});
