@@ -1,38 +1,59 @@
 //! Differential test: trustbench's keyring model vs the live kernel.
 //!
-//! Generates a few hundred certificate hierarchies + `trustbench keyring replay` scripts
-//! (see the families in `build_cases`) and requires that, for every script line, the model's
-//! verdict equals the kernel's (`trustbench keyring replay --kernel --json`).
+//! `kernel_differential` generates ~330 certificate hierarchies + `trustbench keyring replay`
+//! scripts (families in `build_cases`: chains with every AKID layout and anchor form, hash and
+//! signature algorithms, key sizes, CA bits, AKID mismatches, unknown issuers, self-signed and
+//! self-issued certificates, link/unlink/clear/revoke, set-once, cycles, reject/builtin
+//! restrictions, input formats, damaged signatures, `key_or_keyring:0`, nested keyrings, ECDSA on
+//! a kernel without ecdsa, and a seeded random family), plus the committed scripts in
+//! `corpora/differential/`, and requires that for every script line the model's verdict equals
+//! the kernel's (`trustbench keyring replay --kernel --json`).
 //!
-//! Ground truth is checked three ways:
-//! 1. the CLI's own `agree` field (model vs the CLI's kernel run) — must be true everywhere;
+//! Ground truth is checked four ways:
+//! 1. the model's verdict vs the kernel's in the CLI's output (and the CLI's `agree` field and
+//!    exit status must say the same) — the differential proper;
 //! 2. an independent kernel oracle in this file: every script is also translated to plain
 //!    `keyctl` commands and run in a private `keyctl session -`; the CLI's `kernel_result` must
 //!    equal what keyctl saw (guards against a broken kernel driver in the CLI);
-//! 3. each generated line carries the verdict the kernel is expected to give (hand-derived from
-//!    the kernel's rules and confirmed on Linux 6.18; `*` where the outcome depends on random key
-//!    material or on kernel configuration); the keyctl oracle must match it (guards against the
-//!    generator silently producing certificates that do not exercise what a family claims to).
+//! 3. each generated line carries the verdict the kernel is expected to give (derived from the
+//!    kernel's rules and confirmed on Linux 6.18; `*` or a set where the outcome depends on
+//!    random key material or kernel configuration); the keyctl oracle must match it (guards
+//!    against the generator silently producing certificates that do not exercise what a family
+//!    claims to; committed corpus scripts are checked against their `# kernel:` comments);
+//! 4. the model run alone (`replay --crypto kernel --json`, no kernel) must give the same
+//!    verdicts as the model column of the `--kernel` run.
+//!
+//! `pkey_verify_matches_kernel` compares `trustbench keyring pkey-verify` with
+//! `keyctl pkey_verify` for RSA-1024..4096 and sha1/sha224/sha256/sha384/sha512/sha3 (valid,
+//! corrupted, truncated, wrong DigestInfo, wrong data, wrong hash parameter, and a crafted short
+//! signature that keyctl accepts because it zero-fills short signatures).
 //!
 //! Requirements: a kernel with keyrings (`keyctl session - true` works), `keyctl` (keyutils)
 //! and `openssl` (3.x). Otherwise the tests skip loudly — except with `CI=true`, where a missing
-//! tool is a failure.
+//! tool is a failure. Runtime: about 30 s on 2 cores (2 worker threads).
 //!
 //! Useful environment variables:
 //! * `TRUSTBENCH_DIFF_SEED=<u64>`: seed of the randomized family (default fixed);
 //! * `TRUSTBENCH_DIFF_KEEP=1`: keep the generated work directory (it is also kept on failure);
-//! * `TRUSTBENCH_DIFF_FILTER=<substring>`: only run cases whose name contains it (the ≥200
-//!   assertion is then skipped).
+//! * `TRUSTBENCH_DIFF_FILTER=<substring>`: only run generated cases whose name contains it (the
+//!   ≥200 assertion is then skipped).
 //!
 //! `cargo test --test kernel_differential -- --ignored generator_expectations` checks only the
 //! generator against the kernel (no trustbench CLI needed);
 //! `cargo test --test kernel_differential -- --ignored regenerate_corpus` rewrites
 //! `corpora/differential/` (new keys; kernel verdicts recorded from the live kernel).
+//!
+//! Kernel facts the scripts avoid on purpose: a key that lost its last link is garbage-collected
+//! asynchronously (referring to it later is racy: ENOKEY vs the "real" answer), and two keys
+//! matching the same AKID/DN lookup would make the verdict depend on the kernel's
+//! associative-array iteration order.
 
 #[path = "support/certgen.rs"]
 mod certgen;
 
-use certgen::{Akid, AuthRef, Bc, Cert, CertGen, CertSpec, Corrupt, Hash, KeyAlg, Ku, SigAlg, Signer};
+use certgen::{
+    Akid, AuthRef, Bc, Cert, CertGen, CertSpec, Corrupt, Hash, KeyAlg, Ku, SigAlg, Signer,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
@@ -115,7 +136,13 @@ const BADSIG: &str = "EINVAL|EBADMSG|EKEYREJECTED";
 
 impl Case {
     fn new(family: &'static str, name: impl Into<String>) -> Case {
-        Case { name: format!("{family}/{}", name.into()), family, steps: vec![], files: BTreeMap::new(), notes: vec![] }
+        Case {
+            name: format!("{family}/{}", name.into()),
+            family,
+            steps: vec![],
+            files: BTreeMap::new(),
+            notes: vec![],
+        }
     }
 
     fn note(&mut self, s: impl Into<String>) -> &mut Self {
@@ -139,20 +166,35 @@ impl Case {
 
     /// Registers a certificate's DER and returns its file name within the case.
     fn der(&mut self, c: &Cert) -> String {
-        self.register(format!("{}.der", certgen::sanitize(&c.cn)), format!("{}.der", c.stem), &c.der_path)
+        self.register(
+            format!("{}.der", certgen::sanitize(&c.cn)),
+            format!("{}.der", c.stem),
+            &c.der_path,
+        )
     }
 
     fn pem(&mut self, c: &Cert) -> String {
-        self.register(format!("{}.pem", certgen::sanitize(&c.cn)), format!("{}.pem", c.stem), &c.pem_path)
+        self.register(
+            format!("{}.pem", certgen::sanitize(&c.cn)),
+            format!("{}.pem", c.stem),
+            &c.pem_path,
+        )
     }
 
     fn raw(&mut self, name: &str, path: &Path) -> String {
-        self.register(name.to_string(), format!("{}-{}", self.files.len(), name), path)
+        self.register(
+            name.to_string(),
+            format!("{}-{}", self.files.len(), name),
+            path,
+        )
     }
 
     fn step(&mut self, cmd: String, expect: &str) -> &mut Self {
-        let expect =
-            if expect == "*" { None } else { Some(expect.split('|').map(|s| s.trim().to_string()).collect()) };
+        let expect = if expect == "*" {
+            None
+        } else {
+            Some(expect.split('|').map(|s| s.trim().to_string()).collect())
+        };
         self.steps.push(Step { cmd, expect });
         self
     }
@@ -356,7 +398,10 @@ def() { local n; for n in "$@"; do [ -n "${!n:-}" ] || return 1; done; }
             [op @ ("add" | "load"), k, r, f] if valid_name(k) => {
                 let rv = need(r, &defined);
                 defined.insert(k.to_string());
-                let add = format!("st {ln} {k} keyctl padd asymmetric \"\" {rv} < {}", shell_quote(f));
+                let add = format!(
+                    "st {ln} {k} keyctl padd asymmetric \"\" {rv} < {}",
+                    shell_quote(f)
+                );
                 if *op == "load" && valid_name(r) {
                     // the CLI skips loads into already-restricted rings on the kernel side
                     format!("if [ -n \"${{R_{r}:-}}\" ]; then echo \"L{ln} skip\"; else {add}; fi")
@@ -390,7 +435,10 @@ def() { local n; for n in "$@"; do [ -n "${!n:-}" ] || return 1; done; }
             p.push_str(&cmd);
             p.push('\n');
         } else {
-            p.push_str(&format!("if def {}; then {cmd}; else echo \"L{ln} undef\"; fi\n", needs.join(" ")));
+            p.push_str(&format!(
+                "if def {}; then {cmd}; else echo \"L{ln} undef\"; fi\n",
+                needs.join(" ")
+            ));
         }
     }
     p
@@ -409,29 +457,34 @@ fn script_command_lines(text: &str) -> Vec<(usize, String)> {
 }
 
 /// Runs a script's keyctl translation in a private session; returns line -> outcome.
-fn run_oracle(script: &Path) -> Result<BTreeMap<usize, Seen>, String> {
+/// The keyctl program is written to `prog_path` (never next to a committed corpus script).
+fn run_oracle(script: &Path, prog_path: &Path) -> Result<BTreeMap<usize, Seen>, String> {
     let dir = script.parent().unwrap();
     let text = fs::read_to_string(script).map_err(|e| e.to_string())?;
     let lines = script_command_lines(&text);
-    let prog_path = dir.join(format!(
-        "{}.oracle.sh",
-        script.file_name().unwrap().to_string_lossy().trim_end_matches(".script")
-    ));
-    fs::write(&prog_path, oracle_program(&lines)).map_err(|e| e.to_string())?;
+    fs::write(prog_path, oracle_program(&lines)).map_err(|e| e.to_string())?;
     let out = Command::new("keyctl")
         .args(["session", "-", "bash"])
-        .arg(&prog_path)
+        .arg(prog_path)
         .current_dir(dir)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("spawn keyctl: {e}"))?;
     if !out.status.success() {
-        return Err(format!("oracle failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "oracle failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let mut res = BTreeMap::new();
     for l in String::from_utf8_lossy(&out.stdout).lines() {
-        let (head, rest) = l.split_once(' ').ok_or_else(|| format!("bad oracle line {l:?}"))?;
-        let n: usize = head.trim_start_matches('L').parse().map_err(|_| format!("bad oracle line {l:?}"))?;
+        let (head, rest) = l
+            .split_once(' ')
+            .ok_or_else(|| format!("bad oracle line {l:?}"))?;
+        let n: usize = head
+            .trim_start_matches('L')
+            .parse()
+            .map_err(|_| format!("bad oracle line {l:?}"))?;
         let seen = if rest == "ok" {
             Seen::Verdict("ok".into())
         } else if rest == "skip" {
@@ -446,7 +499,11 @@ fn run_oracle(script: &Path) -> Result<BTreeMap<usize, Seen>, String> {
         res.insert(n, seen);
     }
     if res.len() != lines.len() {
-        return Err(format!("oracle printed {} verdicts for {} lines", res.len(), lines.len()));
+        return Err(format!(
+            "oracle printed {} verdicts for {} lines",
+            res.len(),
+            lines.len()
+        ));
     }
     Ok(res)
 }
@@ -467,7 +524,10 @@ struct CliLine {
 fn verdict_of(result: &serde_json::Value, errno: &serde_json::Value) -> Result<Verdict, String> {
     match result.as_str() {
         Some("ok") => Ok("ok".into()),
-        Some("error") => Ok(errno.as_str().map(str::to_string).unwrap_or_else(|| "error(errno=null)".into())),
+        Some("error") => Ok(errno
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| "error(errno=null)".into())),
         other => Err(format!("unexpected result {other:?}")),
     }
 }
@@ -476,11 +536,30 @@ fn trustbench() -> &'static str {
     env!("CARGO_BIN_EXE_trustbench")
 }
 
-/// Runs `trustbench keyring replay --kernel --json SCRIPT` inside a private session keyring.
-/// Returns the parsed lines and the exit code.
-fn run_cli(script: &Path) -> Result<(Vec<CliLine>, i32), String> {
-    let out = Command::new("keyctl")
-        .args(["session", "-", trustbench(), "keyring", "replay", "--kernel", "--json"])
+/// Runs `trustbench keyring replay [--kernel] --json SCRIPT` (with `--kernel` inside a private
+/// session keyring, so that parallel runs cannot see each other's rings). Returns the parsed
+/// lines and the exit code.
+fn run_cli(script: &Path, with_kernel: bool) -> Result<(Vec<CliLine>, i32), String> {
+    let mut cmd = if with_kernel {
+        let mut c = Command::new("keyctl");
+        c.args([
+            "session",
+            "-",
+            trustbench(),
+            "keyring",
+            "replay",
+            "--kernel",
+            "--json",
+        ]);
+        c
+    } else {
+        // `--crypto kernel`: emulate the algorithms this kernel has (/proc/crypto), which is
+        // what --kernel implies; the model's verdicts must then be identical.
+        let mut c = Command::new(trustbench());
+        c.args(["keyring", "replay", "--crypto", "kernel", "--json"]);
+        c
+    };
+    let out = cmd
         .arg(script)
         .current_dir(script.parent().unwrap())
         .stdin(Stdio::null())
@@ -491,21 +570,36 @@ fn run_cli(script: &Path) -> Result<(Vec<CliLine>, i32), String> {
     let mut lines = Vec::new();
     for l in stdout.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(l).map_err(|e| {
-            format!("exit {code}: non-JSON output line {l:?} ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr))
+            format!(
+                "exit {code}: non-JSON output line {l:?} ({e}); stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
         })?;
         let field = |k: &str| v.get(k).cloned().unwrap_or(serde_json::Value::Null);
-        let line = field("line").as_u64().ok_or_else(|| format!("no line number in {l}"))? as usize;
+        let line = field("line")
+            .as_u64()
+            .ok_or_else(|| format!("no line number in {l}"))? as usize;
         let model = verdict_of(&field("result"), &field("errno"))?;
         let kernel = match field("kernel_result").as_str() {
             Some("skipped") => None,
             Some(_) => Some(verdict_of(&field("kernel_result"), &field("kernel_errno"))?),
+            None if !with_kernel => None,
             None => return Err(format!("no kernel_result in {l}")),
         };
         let agree = field("agree").as_bool();
-        lines.push(CliLine { line, command: field("command").as_str().unwrap_or("").to_string(), model, kernel, agree });
+        lines.push(CliLine {
+            line,
+            command: field("command").as_str().unwrap_or("").to_string(),
+            model,
+            kernel,
+            agree,
+        });
     }
     if lines.is_empty() {
-        return Err(format!("exit {code}: no output; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "exit {code}: no output; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok((lines, code))
 }
@@ -542,8 +636,13 @@ impl Anchor {
     }
 }
 
-const ANCHORS_AND_MODES: [(Anchor, bool); 5] =
-    [(Anchor::Key, false), (Anchor::Key, true), (Anchor::Ring, false), (Anchor::Ring, true), (Anchor::Zero, true)];
+const ANCHORS_AND_MODES: [(Anchor, bool); 5] = [
+    (Anchor::Key, false),
+    (Anchor::Key, true),
+    (Anchor::Ring, false),
+    (Anchor::Ring, true),
+    (Anchor::Zero, true),
+];
 
 impl<'g> Ctx<'g> {
     fn serial(&mut self) -> u64 {
@@ -562,14 +661,21 @@ impl<'g> Ctx<'g> {
         let (cn, s) = (self.cn(base), self.serial());
         self.g.cert(CertSpec::new(&cn, s, key, Signer::SelfSigned))
     }
-    fn root_with(&mut self, base: &str, key: &Arc<certgen::Key>, f: impl FnOnce(CertSpec) -> CertSpec) -> Arc<Cert> {
+    fn root_with(
+        &mut self,
+        base: &str,
+        key: &Arc<certgen::Key>,
+        f: impl FnOnce(CertSpec) -> CertSpec,
+    ) -> Arc<Cert> {
         let (cn, s) = (self.cn(base), self.serial());
-        self.g.cert(f(CertSpec::new(&cn, s, key, Signer::SelfSigned)))
+        self.g
+            .cert(f(CertSpec::new(&cn, s, key, Signer::SelfSigned)))
     }
     /// CA issued by `by`.
     fn inter(&mut self, base: &str, key: &Arc<certgen::Key>, by: &Arc<Cert>) -> Arc<Cert> {
         let (cn, s) = (self.cn(base), self.serial());
-        self.g.cert(CertSpec::new(&cn, s, key, Signer::By(by.clone())).ca())
+        self.g
+            .cert(CertSpec::new(&cn, s, key, Signer::By(by.clone())).ca())
     }
     fn issue(
         &mut self,
@@ -600,7 +706,11 @@ fn setup(c: &mut Case, anchor: Anchor, chain: bool, roots: &[&Arc<Cert>]) {
                 c.load(&format!("root{i}"), "anchor", r);
             }
             c.newring("dest");
-            let rf = if anchor == Anchor::Key { "root0" } else { "anchor" };
+            let rf = if anchor == Anchor::Key {
+                "root0"
+            } else {
+                "anchor"
+            };
             c.restrict("dest", &format!("key_or_keyring:{rf}{sfx}"), "ok");
         }
         Anchor::Zero => {
@@ -620,20 +730,30 @@ fn fam_chains(x: &mut Ctx) {
         let (k0, k1, k2, k3) = (x.k(2048, 0), x.k(2048, 1), x.k(2048, 2), x.k(2048, 3));
         let root = x.root_with("root", &k0, |s| s.akid(akid));
         let leaf = x.issue("leaf", &k1, Signer::By(root.clone()), |s| s.akid(akid));
-        let inter = x.issue("inter", &k2, Signer::By(root.clone()), |s| s.ca().akid(akid));
+        let inter = x.issue("inter", &k2, Signer::By(root.clone()), |s| {
+            s.ca().akid(akid)
+        });
         let leaf2 = x.issue("leaf", &k3, Signer::By(inter.clone()), |s| s.akid(akid));
-        let inter2 = x.issue("inter", &k1, Signer::By(inter.clone()), |s| s.ca().akid(akid));
+        let inter2 = x.issue("inter", &k1, Signer::By(inter.clone()), |s| {
+            s.ca().akid(akid)
+        });
         let leaf3 = x.issue("leaf", &k3, Signer::By(inter2.clone()), |s| s.akid(akid));
         for (anchor, chain) in ANCHORS_AND_MODES {
             let mode = if chain { "chain" } else { "plain" };
             // root -> leaf, then the root itself (self-signed, admitted because it matches the anchor)
-            let mut c = Case::new("chain", format!("2level/{}/{}/{mode}", akid.label(), anchor.label()));
+            let mut c = Case::new(
+                "chain",
+                format!("2level/{}/{}/{mode}", akid.label(), anchor.label()),
+            );
             setup(&mut c, anchor, chain, &[&root]);
             c.add("leaf", "dest", &leaf, "ok");
             c.add("rootagain", "dest", &root, "ok");
             x.push(c);
             // root -> inter -> leaf
-            let mut c = Case::new("chain", format!("3level/{}/{}/{mode}", akid.label(), anchor.label()));
+            let mut c = Case::new(
+                "chain",
+                format!("3level/{}/{}/{mode}", akid.label(), anchor.label()),
+            );
             setup(&mut c, anchor, chain, &[&root]);
             c.add("inter", "dest", &inter, "ok");
             c.add("leaf", "dest", &leaf2, if chain { "ok" } else { "ENOKEY" });
@@ -641,7 +761,10 @@ fn fam_chains(x: &mut Ctx) {
         }
         // out of order: leaf before its intermediate
         for anchor in [Anchor::Key, Anchor::Ring, Anchor::Zero] {
-            let mut c = Case::new("chain", format!("3level-out-of-order/{}/{}", akid.label(), anchor.label()));
+            let mut c = Case::new(
+                "chain",
+                format!("3level-out-of-order/{}/{}", akid.label(), anchor.label()),
+            );
             setup(&mut c, anchor, true, &[&root]);
             c.add("leaf", "dest", &leaf2, "ENOKEY");
             c.add("inter", "dest", &inter, "ok");
@@ -662,26 +785,45 @@ fn fam_chains(x: &mut Ctx) {
 fn fam_hashes(x: &mut Ctx, md5_ok: bool) {
     let (k0, k1, k2) = (x.k(2048, 4), x.k(2048, 5), x.k(2048, 6));
     let root = x.root("hroot", &k0);
-    let mut algs: Vec<SigAlg> = Hash::ALL_SHA.iter().map(|h| SigAlg::pkcs1(*h)).collect();
+    let mut algs: Vec<SigAlg> = Hash::ALL_SHA
+        .iter()
+        .chain(&Hash::ALL_SHA3)
+        .map(|h| SigAlg::pkcs1(*h))
+        .collect();
     if md5_ok {
         algs.push(SigAlg::pkcs1(Hash::Md5));
     } else {
         eprintln!("NOTE: this openssl refuses md5WithRSAEncryption; md5 cases dropped");
     }
-    algs.extend([SigAlg::pss(Hash::Sha256), SigAlg::pss(Hash::Sha512), SigAlg::pss(Hash::Sha1)]);
+    algs.extend([
+        SigAlg::pss(Hash::Sha256),
+        SigAlg::pss(Hash::Sha512),
+        SigAlg::pss(Hash::Sha1),
+    ]);
     for alg in algs {
         let l = alg.label();
-        // Kernel (6.18): RSA-PSS signature OIDs make the cert unparseable (ENOPKG); md5 is a
-        // known OID whose hash has no PKCS#1 prefix, i.e. "unsupported signature": parses, is
-        // accepted by unrestricted rings, and restricted rings say ENOPKG.
+        // Kernel (6.18): RSA-PSS and md5WithRSAEncryption signature OIDs make the certificate
+        // unparseable (ENOPKG), even for unrestricted rings.
         let (parse, restricted) = match (alg.pss, alg.hash) {
-            (true, _) => ("ENOPKG", "ENOPKG"),
-            (false, Hash::Md5) => ("ok", "ENOPKG"),
+            (true, _) | (false, Hash::Md5) => ("ENOPKG", "ENOPKG"),
             _ => ("ok", "ok"),
         };
-        let leaf = x.issue(&format!("hleaf-{l}"), &k1, Signer::By(root.clone()), |s| s.sig(alg));
-        for (anchor, chain) in [(Anchor::Key, false), (Anchor::Ring, false), (Anchor::Ring, true)] {
-            let mut c = Case::new("hash", format!("leaf/{l}/{}/{}", anchor.label(), if chain { "chain" } else { "plain" }));
+        let leaf = x.issue(&format!("hleaf-{l}"), &k1, Signer::By(root.clone()), |s| {
+            s.sig(alg)
+        });
+        for (anchor, chain) in [
+            (Anchor::Key, false),
+            (Anchor::Ring, false),
+            (Anchor::Ring, true),
+        ] {
+            let mut c = Case::new(
+                "hash",
+                format!(
+                    "leaf/{l}/{}/{}",
+                    anchor.label(),
+                    if chain { "chain" } else { "plain" }
+                ),
+            );
             setup(&mut c, anchor, chain, &[&root]);
             c.add("leaf", "dest", &leaf, restricted);
             c.newring("open");
@@ -689,19 +831,38 @@ fn fam_hashes(x: &mut Ctx, md5_ok: bool) {
             x.push(c);
         }
         // intermediate signed with alg, leaf below it signed with sha256 (and the reverse)
-        let inter = x.issue(&format!("hinter-{l}"), &k2, Signer::By(root.clone()), |s| s.ca().sig(alg));
+        let inter = x.issue(&format!("hinter-{l}"), &k2, Signer::By(root.clone()), |s| {
+            s.ca().sig(alg)
+        });
         let mut c = Case::new("hash", format!("inter/{l}/ring/chain"));
         setup(&mut c, Anchor::Ring, true, &[&root]);
         c.add("inter", "dest", &inter, restricted);
         if parse == "ok" {
             let leaf2 = x.leaf("hleaf2", &k1, &inter);
-            let leaf3 = x.issue(&format!("hleaf3-{l}"), &k0, Signer::By(inter.clone()), |s| s.sig(alg));
-            c.add("leaf_sha256", "dest", &leaf2, if restricted == "ok" { "ok" } else { "ENOKEY" });
-            c.add("leaf_same", "dest", &leaf3, if restricted == "ok" { "ok" } else { "ENOPKG" });
+            let leaf3 = x.issue(
+                &format!("hleaf3-{l}"),
+                &k0,
+                Signer::By(inter.clone()),
+                |s| s.sig(alg),
+            );
+            c.add(
+                "leaf_sha256",
+                "dest",
+                &leaf2,
+                if restricted == "ok" { "ok" } else { "ENOKEY" },
+            );
+            c.add(
+                "leaf_same",
+                "dest",
+                &leaf3,
+                if restricted == "ok" { "ok" } else { "ENOPKG" },
+            );
         }
         x.push(c);
         // self-signed root with alg: parse-level (self-signature check) + as its own anchor
-        let sroot = x.issue(&format!("hroot-{l}"), &k2, Signer::SelfSigned, |s| s.sig(alg));
+        let sroot = x.issue(&format!("hroot-{l}"), &k2, Signer::SelfSigned, |s| {
+            s.sig(alg)
+        });
         let mut c = Case::new("hash", format!("selfsigned/{l}"));
         c.newring("open");
         c.add("sroot", "open", &sroot, parse);
@@ -709,7 +870,16 @@ fn fam_hashes(x: &mut Ctx, md5_ok: bool) {
         c.load("root0", "anchor", &root);
         c.newring("dest");
         c.restrict("dest", "key_or_keyring:anchor", "ok");
-        c.add("sroot_dest", "dest", &sroot, if restricted == "ok" { "ENOKEY" } else { restricted });
+        c.add(
+            "sroot_dest",
+            "dest",
+            &sroot,
+            if restricted == "ok" {
+                "ENOKEY"
+            } else {
+                restricted
+            },
+        );
         if parse == "ok" {
             let sleaf = x.leaf("hsleaf", &k1, &sroot);
             c.newring("own");
@@ -731,10 +901,24 @@ fn fam_key_sizes(x: &mut Ctx) {
             // different key for the intermediate (index 1 of that size), leaf always rsa2048-7
             let ik = x.k(ib, 1);
             let hash = [Hash::Sha256, Hash::Sha384, Hash::Sha512, Hash::Sha1][i];
-            let inter = x.issue(&format!("ksinter{ib}"), &ik, Signer::By(root.clone()), |s| s.ca().hash(hash));
+            let inter = x.issue(
+                &format!("ksinter{ib}"),
+                &ik,
+                Signer::By(root.clone()),
+                |s| s.ca().hash(hash),
+            );
             let leaf = x.leaf("ksleaf", &x.k(2048, 7), &inter);
             let mut c = Case::new("keysize", format!("root{rb}/inter{ib}/{}", hash.name()));
-            setup(&mut c, if ib % 2048 == 0 { Anchor::Key } else { Anchor::Ring }, true, &[&root]);
+            setup(
+                &mut c,
+                if ib % 2048 == 0 {
+                    Anchor::Key
+                } else {
+                    Anchor::Ring
+                },
+                true,
+                &[&root],
+            );
             c.add("inter", "dest", &inter, "ok");
             c.add("leaf", "dest", &leaf, "ok");
             x.push(c);
@@ -746,9 +930,19 @@ fn fam_key_sizes(x: &mut Ctx) {
 fn fam_ca_bits(x: &mut Ctx) {
     let root = x.root("cbroot", &x.k(2048, 0));
     for bc in [Bc::Ca, Bc::NotCa, Bc::Absent] {
-        for ku in [Ku::DigitalSignature, Ku::KeyCertSign, Ku::Both, Ku::Absent, Ku::Neither] {
-            let issuer = x.issue("cbissuer", &x.k(2048, 2), Signer::By(root.clone()), |s| s.bc(bc).ku(ku));
-            let leaf = x.issue("cbleaf", &x.k(2048, 3), Signer::By(issuer.clone()), |s| s.bc(bc).ku(ku));
+        for ku in [
+            Ku::DigitalSignature,
+            Ku::KeyCertSign,
+            Ku::Both,
+            Ku::Absent,
+            Ku::Neither,
+        ] {
+            let issuer = x.issue("cbissuer", &x.k(2048, 2), Signer::By(root.clone()), |s| {
+                s.bc(bc).ku(ku)
+            });
+            let leaf = x.issue("cbleaf", &x.k(2048, 3), Signer::By(issuer.clone()), |s| {
+                s.bc(bc).ku(ku)
+            });
             let mut c = Case::new("cabits", format!("{bc:?}/{ku:?}"));
             c.note("key_or_keyring does not look at CA/keyCertSign bits");
             // issuer as a directly named key
@@ -779,25 +973,102 @@ fn fam_akid_mismatch(x: &mut Ctx) {
     let lk = x.k(2048, 5);
     let variants: Vec<(&str, Arc<Cert>, &str)> = vec![
         // issuer name A + AKID keyid A, but signed by B
-        ("signed-by-other-key/keyid", x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kb.clone()), |s| s), BADSIG),
-        ("signed-by-other-key/issuer+serial", x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kb.clone()), |s| s.akid(Akid::IssuerSerial)), BADSIG),
-        ("signed-by-other-key/both", x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kb.clone()), |s| s.akid(Akid::Both)), BADSIG),
-        ("signed-by-other-key/noakid", x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kb.clone()), |s| s.akid(Akid::Absent)), BADSIG),
+        (
+            "signed-by-other-key/keyid",
+            x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kb.clone()), |s| s),
+            BADSIG,
+        ),
+        (
+            "signed-by-other-key/issuer+serial",
+            x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kb.clone()), |s| {
+                s.akid(Akid::IssuerSerial)
+            }),
+            BADSIG,
+        ),
+        (
+            "signed-by-other-key/both",
+            x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kb.clone()), |s| {
+                s.akid(Akid::Both)
+            }),
+            BADSIG,
+        ),
+        (
+            "signed-by-other-key/noakid",
+            x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kb.clone()), |s| {
+                s.akid(Akid::Absent)
+            }),
+            BADSIG,
+        ),
         // signature length (384) != A's modulus length (256): always EINVAL
-        ("signed-by-3072-key/keyid", x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kc.clone()), |s| s), "EINVAL"),
+        (
+            "signed-by-3072-key/keyid",
+            x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kc.clone()), |s| s),
+            "EINVAL",
+        ),
         // signed by A (issuer name A) but the AKID keyid names B
-        ("akid-keyid-names-other", x.issue("mml", &lk, Signer::By(a.clone()), |s| s.akid_names(b.auth_ref())), "ENOKEY"),
-        ("akid-issuer+serial-names-other", x.issue("mml", &lk, Signer::By(a.clone()), |s| s.akid(Akid::IssuerSerial).akid_names(b.auth_ref())), "ENOKEY"),
+        (
+            "akid-keyid-names-other",
+            x.issue("mml", &lk, Signer::By(a.clone()), |s| {
+                s.akid_names(b.auth_ref())
+            }),
+            "ENOKEY",
+        ),
+        (
+            "akid-issuer+serial-names-other",
+            x.issue("mml", &lk, Signer::By(a.clone()), |s| {
+                s.akid(Akid::IssuerSerial).akid_names(b.auth_ref())
+            }),
+            "ENOKEY",
+        ),
         // both: issuer+serial -> A, keyid -> B (found by serial, SKID check fails)
-        ("akid-both-serial-A-keyid-B", x.issue("mml", &lk, Signer::By(a.clone()), |s| s.akid(Akid::Both).akid_names(AuthRef { keyid: kb.skid.clone(), ..a.auth_ref() })), "ENOKEY"),
+        (
+            "akid-both-serial-A-keyid-B",
+            x.issue("mml", &lk, Signer::By(a.clone()), |s| {
+                s.akid(Akid::Both).akid_names(AuthRef {
+                    keyid: kb.skid.clone(),
+                    ..a.auth_ref()
+                })
+            }),
+            "ENOKEY",
+        ),
         // both: issuer+serial -> B, keyid -> A
-        ("akid-both-serial-B-keyid-A", x.issue("mml", &lk, Signer::By(a.clone()), |s| s.akid(Akid::Both).akid_names(AuthRef { keyid: ka.skid.clone(), ..b.auth_ref() })), "ENOKEY"),
+        (
+            "akid-both-serial-B-keyid-A",
+            x.issue("mml", &lk, Signer::By(a.clone()), |s| {
+                s.akid(Akid::Both).akid_names(AuthRef {
+                    keyid: ka.skid.clone(),
+                    ..b.auth_ref()
+                })
+            }),
+            "ENOKEY",
+        ),
         // issuer DN says B, AKID keyid names A, signed by A: the AKID wins
-        ("issuer-dn-B-akid-keyid-A", x.issue("mml", &lk, Signer::ByWithKey(b.clone(), ka.clone()), |s| s.akid_names(a.auth_ref())), "ok"),
+        (
+            "issuer-dn-B-akid-keyid-A",
+            x.issue("mml", &lk, Signer::ByWithKey(b.clone(), ka.clone()), |s| {
+                s.akid_names(a.auth_ref())
+            }),
+            "ok",
+        ),
         // issuer DN says A but signed by the 3072 key C and AKID names C: lookup fails
-        ("issuer-dn-A-akid-keyid-C", x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kc.clone()), |s| s.akid_names(c3072.auth_ref())), "ENOKEY"),
+        (
+            "issuer-dn-A-akid-keyid-C",
+            x.issue("mml", &lk, Signer::ByWithKey(a.clone(), kc.clone()), |s| {
+                s.akid_names(c3072.auth_ref())
+            }),
+            "ENOKEY",
+        ),
         // AKID keyid is A's SKID but the issuer+serial half names A with a wrong serial
-        ("akid-both-wrong-serial", x.issue("mml", &lk, Signer::By(a.clone()), |s| s.akid(Akid::Both).akid_names(AuthRef { serial: vec![0x7e, 0x57], ..a.auth_ref() })), "ENOKEY"),
+        (
+            "akid-both-wrong-serial",
+            x.issue("mml", &lk, Signer::By(a.clone()), |s| {
+                s.akid(Akid::Both).akid_names(AuthRef {
+                    serial: vec![0x7e, 0x57],
+                    ..a.auth_ref()
+                })
+            }),
+            "ENOKEY",
+        ),
     ];
     for (name, leaf, ex) in variants {
         for anchor in [Anchor::Key, Anchor::Ring, Anchor::Zero] {
@@ -808,11 +1079,23 @@ fn fam_akid_mismatch(x: &mut Ctx) {
         }
     }
     // Issuer without a SKID extension.
-    let ns = x.root_with("noskid", &x.k(2048, 2), |s| s.skid(false).akid(Akid::Absent));
-    for (akid, ex) in [(Akid::KeyId, "ENOKEY"), (Akid::Both, "ENOKEY"), (Akid::IssuerSerial, "ok"), (Akid::Absent, "ok")] {
-        let leaf = x.issue("nsleaf", &x.k(2048, 3), Signer::By(ns.clone()), |s| s.akid(akid));
+    let ns = x.root_with("noskid", &x.k(2048, 2), |s| {
+        s.skid(false).akid(Akid::Absent)
+    });
+    for (akid, ex) in [
+        (Akid::KeyId, "ENOKEY"),
+        (Akid::Both, "ENOKEY"),
+        (Akid::IssuerSerial, "ok"),
+        (Akid::Absent, "ok"),
+    ] {
+        let leaf = x.issue("nsleaf", &x.k(2048, 3), Signer::By(ns.clone()), |s| {
+            s.akid(akid)
+        });
         for anchor in [Anchor::Key, Anchor::Ring] {
-            let mut c = Case::new("akid-mismatch", format!("issuer-without-skid/{}/{}", akid.label(), anchor.label()));
+            let mut c = Case::new(
+                "akid-mismatch",
+                format!("issuer-without-skid/{}/{}", akid.label(), anchor.label()),
+            );
             setup(&mut c, anchor, false, &[&ns]);
             c.add("leaf", "dest", &leaf, ex);
             x.push(c);
@@ -825,10 +1108,19 @@ fn fam_unknown_issuer(x: &mut Ctx) {
     let root = x.root("uiroot", &x.k(2048, 0));
     let stranger = x.root("stranger", &x.k(2048, 6));
     for akid in Akid::ALL {
-        let leaf = x.issue("uileaf", &x.k(2048, 1), Signer::By(stranger.clone()), |s| s.akid(akid));
+        let leaf = x.issue("uileaf", &x.k(2048, 1), Signer::By(stranger.clone()), |s| {
+            s.akid(akid)
+        });
         let sroot = x.root_with("uiself", &x.k(1024, 0), |s| s.akid(akid));
-        for (anchor, chain) in [(Anchor::Key, false), (Anchor::Ring, false), (Anchor::Zero, true)] {
-            let mut c = Case::new("unknown-issuer", format!("{}/{}", akid.label(), anchor.label()));
+        for (anchor, chain) in [
+            (Anchor::Key, false),
+            (Anchor::Ring, false),
+            (Anchor::Zero, true),
+        ] {
+            let mut c = Case::new(
+                "unknown-issuer",
+                format!("{}/{}", akid.label(), anchor.label()),
+            );
             setup(&mut c, anchor, chain, &[&root]);
             c.add("leaf", "dest", &leaf, "ENOKEY");
             c.add("selfsigned", "dest", &sroot, "ENOKEY");
@@ -845,20 +1137,28 @@ fn fam_self_signed(x: &mut Ctx) {
     let root = x.root_with("ssroot", &ka, |s| s.akid(Akid::Absent));
     // same subject DN as root, different key, no AKID: issuer DN lookup finds the root
     let (rcn, rserial) = (root.cn.clone(), x.serial());
-    let twin_noakid = x.g.cert(CertSpec::new(&rcn, rserial, &kb, Signer::SelfSigned).akid(Akid::Absent));
-    let twin_keyid = x.g.cert(CertSpec::new(&rcn, x.serial(), &kb, Signer::SelfSigned).akid(Akid::KeyId));
+    let twin_noakid =
+        x.g.cert(CertSpec::new(&rcn, rserial, &kb, Signer::SelfSigned).akid(Akid::Absent));
+    let twin_keyid =
+        x.g.cert(CertSpec::new(&rcn, x.serial(), &kb, Signer::SelfSigned).akid(Akid::KeyId));
     let serial_of_root = u64::from_be_bytes({
         let s = &root.parsed.serial;
         let mut b = [0u8; 8];
         b[8 - s.len()..].copy_from_slice(s);
         b
     });
-    let twin_serial = x.g.cert(CertSpec::new(&rcn, serial_of_root, &kb, Signer::SelfSigned).akid(Akid::IssuerSerial));
+    let twin_serial = x.g.cert(
+        CertSpec::new(&rcn, serial_of_root, &kb, Signer::SelfSigned).akid(Akid::IssuerSerial),
+    );
     for anchor in [Anchor::Key, Anchor::Ring] {
         for (name, cert, ex) in [
             ("same-dn-other-key/noakid", &twin_noakid, BADSIG),
             ("same-dn-other-key/keyid", &twin_keyid, "ENOKEY"),
-            ("same-dn-same-serial-other-key/issuer+serial", &twin_serial, BADSIG),
+            (
+                "same-dn-same-serial-other-key/issuer+serial",
+                &twin_serial,
+                BADSIG,
+            ),
         ] {
             let mut c = Case::new("selfsigned", format!("{name}/{}", anchor.label()));
             setup(&mut c, anchor, false, &[&root]);
@@ -868,19 +1168,68 @@ fn fam_self_signed(x: &mut Ctx) {
             x.push(c);
         }
     }
+    // self-signed roots without SKID whose AKID names their own key
+    let both_noskid = x.root_with("noskidboth", &x.k(2048, 3), |s| {
+        s.skid(false).akid(Akid::Both)
+    });
+    let mut c = Case::new("selfsigned", "root-without-skid/akid-both");
+    c.note(
+        "AKID keyid+issuer+serial, no SKID: only the issuer+serial half matches the cert itself",
+    );
+    c.newring("open");
+    c.add("root", "open", &both_noskid, "EKEYREJECTED");
+    x.push(c);
+    for akid in [Akid::KeyId, Akid::IssuerSerial] {
+        let r = x.root_with("noskidroot", &x.k(2048, 4), |s| s.skid(false).akid(akid));
+        let lk = x.k(2048, 5);
+        let l_keyid = x.issue("nsl", &lk, Signer::By(r.clone()), |s| s.akid(Akid::KeyId));
+        let l_is = x.issue("nsl", &lk, Signer::By(r.clone()), |s| {
+            s.akid(Akid::IssuerSerial)
+        });
+        let l_none = x.issue("nsl", &lk, Signer::By(r.clone()), |s| s.akid(Akid::Absent));
+        for anchor in [Anchor::Key, Anchor::Ring] {
+            let mut c = Case::new(
+                "selfsigned",
+                format!("root-without-skid/akid-{}/{}", akid.label(), anchor.label()),
+            );
+            setup(&mut c, anchor, false, &[&r]);
+            // keyid-only AKID + no SKID: not "self-signed" for the kernel, and unreachable by keyid
+            c.add(
+                "root_again",
+                "dest",
+                &r,
+                if akid == Akid::KeyId { "ENOKEY" } else { "ok" },
+            );
+            c.add("leaf_keyid", "dest", &l_keyid, "ENOKEY");
+            c.add("leaf_issuer_serial", "dest", &l_is, "ok");
+            c.add("leaf_noakid", "dest", &l_none, "ok");
+            x.push(c);
+        }
+    }
     // self-issued (subject == issuer) but signed by another key
     let kc = x.k(2048, 2);
     let signer_root = x.root("sisigner", &kb);
-    let si_noakid = x.issue("selfissued", &kc, Signer::SelfIssuedBy(kb.clone()), |s| s.akid(Akid::Absent));
-    let si_keyid = x.issue("selfissued", &kc, Signer::SelfIssuedBy(kb.clone()), |s| s.akid(Akid::KeyId));
-    let si_both = x.issue("selfissued", &kc, Signer::SelfIssuedBy(kb.clone()), |s| s.akid(Akid::Both));
+    let si_noakid = x.issue("selfissued", &kc, Signer::SelfIssuedBy(kb.clone()), |s| {
+        s.akid(Akid::Absent)
+    });
+    let si_keyid = x.issue("selfissued", &kc, Signer::SelfIssuedBy(kb.clone()), |s| {
+        s.akid(Akid::KeyId)
+    });
+    let si_both = x.issue("selfissued", &kc, Signer::SelfIssuedBy(kb.clone()), |s| {
+        s.akid(Akid::Both)
+    });
     for (name, cert, open, restricted) in [
         // no AKID: treated as self-signed, own-key check fails => unparseable
         ("self-issued/noakid", &si_noakid, BADSIG, BADSIG),
         // AKID keyid names the real signer: an ordinary cert, verified via the signer
         ("self-issued/keyid-names-signer", &si_keyid, "ok", "ok"),
         // AKID issuer+serial matches the cert itself, keyid does not: kernel refuses to parse
-        ("self-issued/both-half-matching", &si_both, "EKEYREJECTED", "EKEYREJECTED"),
+        (
+            "self-issued/both-half-matching",
+            &si_both,
+            "EKEYREJECTED",
+            "EKEYREJECTED",
+        ),
     ] {
         let mut c = Case::new("selfsigned", name.to_string());
         c.newring("open");
@@ -900,17 +1249,19 @@ fn fam_link(x: &mut Ctx) {
     let stranger = x.root("lkstranger", &x.k(2048, 1));
     let leaf = x.leaf("lkleaf", &x.k(2048, 2), &root);
     let bad = x.leaf("lkbad", &x.k(2048, 3), &stranger);
-    let md5 = x.issue("lkmd5", &x.k(2048, 4), Signer::By(root.clone()), |s| s.hash(Hash::Md5));
+    let tampered = x.issue("lktampered", &x.k(2048, 4), Signer::By(root.clone()), |s| {
+        s.corrupt(Corrupt::TbsSubject)
+    });
     for anchor in [Anchor::Key, Anchor::Ring] {
         let mut c = Case::new("link", format!("existing-keys/{}", anchor.label()));
         setup(&mut c, anchor, false, &[&root]);
         c.newring("pool");
         c.load("leaf", "pool", &leaf);
         c.load("bad", "pool", &bad);
-        c.load("md5", "pool", &md5);
+        c.load("tampered", "pool", &tampered);
         c.link("leaf", "dest", "ok");
         c.link("bad", "dest", "ENOKEY");
-        c.link("md5", "dest", "ENOPKG");
+        c.link("tampered", "dest", "EKEYREJECTED");
         c.link("pool", "dest", "EOPNOTSUPP");
         c.link("root0", "dest", "ok");
         x.push(c);
@@ -958,11 +1309,19 @@ fn fam_set_once(x: &mut Ctx) {
     let root = x.root("soroot", &x.k(2048, 0));
     let leaf = x.leaf("soleaf", &x.k(2048, 1), &root);
     let orders: [(&str, &str, &str); 5] = [
-        ("koka-koka", "key_or_keyring:anchor", "key_or_keyring:anchor"),
+        (
+            "koka-koka",
+            "key_or_keyring:anchor",
+            "key_or_keyring:anchor",
+        ),
         ("koka-reject", "key_or_keyring:anchor:chain", "reject"),
         ("reject-koka", "reject", "key_or_keyring:anchor"),
         ("builtin-koka", "builtin_trusted", "key_or_keyring:anchor"),
-        ("bst-builtin", "builtin_and_secondary_trusted", "builtin_trusted"),
+        (
+            "bst-builtin",
+            "builtin_and_secondary_trusted",
+            "builtin_trusted",
+        ),
     ];
     for (name, first, second) in orders {
         let mut c = Case::new("set-once", name);
@@ -981,12 +1340,13 @@ fn fam_set_once(x: &mut Ctx) {
         c.add("leaf", "dest", &leaf, ex);
         x.push(c);
     }
-    // invalid restriction first (EINVAL) leaves the ring unrestricted and restrictable
-    let mut c = Case::new("set-once", "einval-then-restrict");
+    // a failed restriction (key_or_keyring:0 without :chain is ENOKEY on 6.18) leaves the ring
+    // unrestricted and restrictable
+    let mut c = Case::new("set-once", "failed-then-restrict");
     c.newring("anchor");
     c.load("root0", "anchor", &root);
     c.newring("dest");
-    c.restrict("dest", "key_or_keyring:0", "EINVAL");
+    c.restrict("dest", "key_or_keyring:0", "ENOKEY");
     c.restrict("dest", "key_or_keyring:anchor", "ok");
     c.add("leaf", "dest", &leaf, "ok");
     x.push(c);
@@ -1013,7 +1373,7 @@ fn fam_cycles(x: &mut Ctx) {
         c.restrict("a", &format!("key_or_keyring:b{s}"), "ok");
         c.restrict("b", &format!("key_or_keyring:a{s}"), "EDEADLK");
         c.add("anything", "b", &leaf, "ok"); // b stayed unrestricted
-        c.add("x", "a", &leaf, if chain { "ENOKEY" } else { "ENOKEY" });
+        c.add("x", "a", &leaf, "ENOKEY");
         x.push(c);
 
         let mut c = Case::new("cycle", format!("self/{m}"));
@@ -1032,10 +1392,13 @@ fn fam_cycles(x: &mut Ctx) {
         c.restrict("a", &format!("key_or_keyring:b{s}"), "ok");
         c.restrict("b", &format!("key_or_keyring:c{s}"), "ok");
         c.restrict("c", &format!("key_or_keyring:a{s}"), "EDEADLK");
-        // b trusts c (holds root0): leaf ok in b; a trusts b, which holds nothing yet
+        // b trusts c (holds root0): leaf ok in b; a trusts b, which holds no signer until the
+        // root itself is admitted into b
         c.add("leaf_a", "a", &leaf, "ENOKEY");
         c.add("leaf_b", "b", &leaf, "ok");
-        c.add("leaf_a2", "a", &leaf, "ok");
+        c.add("leaf_a2", "a", &leaf, "ENOKEY");
+        c.add("root_b", "b", &root, "ok");
+        c.add("leaf_a3", "a", &leaf, "ok");
         x.push(c);
     }
     // anchor key living in a restricted ring is not a cycle
@@ -1146,6 +1509,8 @@ fn fam_unlink_clear(x: &mut Ctx) {
     let mut c = Case::new("unlink-clear", "unlink-not-linked");
     setup(&mut c, Anchor::Ring, false, &[&root]);
     c.add("leaf", "dest", &leaf, "ok");
+    c.newring("keep");
+    c.link("leaf", "keep", "ok"); // keeps the key alive after it leaves dest
     c.unlink("leaf", "anchor", "ENOENT");
     c.unlink("leaf", "dest", "ok");
     c.unlink("leaf", "dest", "ENOENT");
@@ -1156,9 +1521,23 @@ fn fam_unlink_clear(x: &mut Ctx) {
 fn fam_reject_builtin(x: &mut Ctx, md5_ok: bool) {
     let root = x.root("rbroot", &x.k(2048, 0));
     let leaf = x.leaf("rbleaf", &x.k(2048, 1), &root);
-    let pss = x.issue("rbpss", &x.k(2048, 2), Signer::By(root.clone()), |s| s.sig(SigAlg::pss(Hash::Sha256)));
-    let md5 = if md5_ok { Some(x.issue("rbmd5", &x.k(2048, 3), Signer::By(root.clone()), |s| s.hash(Hash::Md5))) } else { None };
-    for (r, ex) in [("reject", "EPERM"), ("builtin_trusted", "ENOKEY"), ("builtin_and_secondary_trusted", "ENOKEY")] {
+    let pss = x.issue("rbpss", &x.k(2048, 2), Signer::By(root.clone()), |s| {
+        s.sig(SigAlg::pss(Hash::Sha256))
+    });
+    let md5 = if md5_ok {
+        Some(
+            x.issue("rbmd5", &x.k(2048, 3), Signer::By(root.clone()), |s| {
+                s.hash(Hash::Md5)
+            }),
+        )
+    } else {
+        None
+    };
+    for (r, ex) in [
+        ("reject", "EPERM"),
+        ("builtin_trusted", "ENOKEY"),
+        ("builtin_and_secondary_trusted", "ENOKEY"),
+    ] {
         let mut c = Case::new("reject-builtin", r);
         c.newring("dest");
         c.restrict("dest", r, "ok");
@@ -1168,12 +1547,16 @@ fn fam_reject_builtin(x: &mut Ctx, md5_ok: bool) {
         c.add_file("pem", "dest", &p, "EBADMSG");
         c.add("pss", "dest", &pss, "ENOPKG");
         if let Some(m) = &md5 {
-            c.add("md5", "dest", m, if r == "reject" { "EPERM" } else { "ENOPKG" });
+            c.add("md5", "dest", m, "ENOPKG");
         }
         c.newring("pool");
         c.load("pooled", "pool", &leaf);
         c.link("pooled", "dest", ex);
-        c.link("pool", "dest", if r == "reject" { "EPERM" } else { "EOPNOTSUPP" });
+        c.link(
+            "pool",
+            "dest",
+            if r == "reject" { "EPERM" } else { "EOPNOTSUPP" },
+        );
         x.push(c);
     }
 }
@@ -1187,11 +1570,17 @@ fn fam_input(x: &mut Ctx) {
     let mut trailing = der.clone();
     trailing.extend_from_slice(&[0u8; 7]);
     let trailing = x.g.raw_file("trailing.der", &trailing);
-    let garbage: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..600u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let garbage = x.g.raw_file("garbage.bin", &garbage);
     let empty = x.g.raw_file("empty.der", &[]);
-    for (anchor, restricted) in [(None, false), (Some(Anchor::Key), true), (Some(Anchor::Ring), true)] {
-        let mut c = Case::new("input", format!("formats/{}", anchor.map(|a| a.label()).unwrap_or("open")));
+    // parse errors come first: the same verdicts with and without a restriction
+    for anchor in [None, Some(Anchor::Key), Some(Anchor::Ring)] {
+        let mut c = Case::new(
+            "input",
+            format!("formats/{}", anchor.map(|a| a.label()).unwrap_or("open")),
+        );
         match anchor {
             Some(a) => setup(&mut c, a, false, &[&root]),
             None => {
@@ -1207,11 +1596,11 @@ fn fam_input(x: &mut Ctx) {
         let f = c.raw("garbage.bin", &garbage);
         c.add_file("garbage", "dest", &f, "EBADMSG");
         let f = c.raw("trailing.der", &trailing);
-        c.add_file("trailing", "dest", &f, "*");
+        // trailing bytes after the certificate are ignored by the kernel's parser
+        c.add_file("trailing", "dest", &f, "ok");
         let f = c.raw("empty.der", &empty);
         c.add_file("empty", "dest", &f, "EINVAL");
         c.add("good", "dest", &leaf, "ok");
-        let _ = restricted;
         x.push(c);
     }
 }
@@ -1219,9 +1608,58 @@ fn fam_input(x: &mut Ctx) {
 /// Damaged signatures on leaves, intermediates and roots.
 fn fam_corrupt(x: &mut Ctx) {
     let root = x.root("crroot", &x.k(2048, 0));
-    for (cv, ex) in [(Corrupt::SigLastByte, BADSIG), (Corrupt::SigFirstByte, BADSIG), (Corrupt::TbsSubject, "EKEYREJECTED")] {
-        let leaf = x.issue("crleaf", &x.k(2048, 1), Signer::By(root.clone()), |s| s.corrupt(cv));
-        for (anchor, chain) in [(Anchor::Key, false), (Anchor::Ring, false), (Anchor::Zero, true)] {
+    // Signatures one byte shorter than the modulus, crafted so that they would verify if
+    // zero-filled on the right. KEYCTL_PKEY_VERIFY does zero-fill short signatures (see
+    // pkey_verify_matches_kernel); certificate signatures are not: the kernel says EINVAL.
+    {
+        let rk = x.k(2048, 0);
+        let (cn, _) = (x.cn("crshortleaf"), x.serial());
+        let base = x.g.cert(CertSpec::new(
+            &cn,
+            0x1122_3344_5566_7788,
+            &x.k(2048, 1),
+            Signer::By(root.clone()),
+        ));
+        let short_leaf = x.g.short_sig_cert(&base, &rk);
+        let (cn, _) = (x.cn("crshortroot"), x.serial());
+        let sbase = x.g.cert(CertSpec::new(
+            &cn,
+            0x1122_3344_5566_7788,
+            &x.k(1024, 2),
+            Signer::SelfSigned,
+        ));
+        let short_root = x.g.short_sig_cert(&sbase, &x.k(1024, 2));
+        for (anchor, chain) in [
+            (Anchor::Key, false),
+            (Anchor::Ring, false),
+            (Anchor::Zero, true),
+        ] {
+            let mut c = Case::new("corrupt", format!("short-sig/{}", anchor.label()));
+            setup(&mut c, anchor, chain, &[&root]);
+            c.add("leaf", "dest", &short_leaf, "EINVAL");
+            c.newring("open");
+            c.add("leaf_open", "open", &short_leaf, "ok");
+            x.push(c);
+        }
+        // self-signed root with a short signature: fails the parse-time self-signature check
+        let mut c = Case::new("corrupt", "short-sig/selfsigned-root");
+        c.newring("open");
+        c.add("root", "open", &short_root, "EINVAL");
+        x.push(c);
+    }
+    for (cv, ex) in [
+        (Corrupt::SigLastByte, BADSIG),
+        (Corrupt::SigFirstByte, BADSIG),
+        (Corrupt::TbsSubject, "EKEYREJECTED"),
+    ] {
+        let leaf = x.issue("crleaf", &x.k(2048, 1), Signer::By(root.clone()), |s| {
+            s.corrupt(cv)
+        });
+        for (anchor, chain) in [
+            (Anchor::Key, false),
+            (Anchor::Ring, false),
+            (Anchor::Zero, true),
+        ] {
             let mut c = Case::new("corrupt", format!("leaf/{cv:?}/{}", anchor.label()));
             setup(&mut c, anchor, chain, &[&root]);
             c.add("leaf", "dest", &leaf, ex);
@@ -1231,13 +1669,22 @@ fn fam_corrupt(x: &mut Ctx) {
         }
         // damaged self-signed root: fails the parse-time self-signature check
         // (TbsSubject makes subject != issuer, so it is no longer self-signed and parses)
-        let sroot = x.issue("crself", &x.k(2048, 2), Signer::SelfSigned, |s| s.corrupt(cv));
+        let sroot = x.issue("crself", &x.k(2048, 2), Signer::SelfSigned, |s| {
+            s.corrupt(cv)
+        });
         let mut c = Case::new("corrupt", format!("selfsigned/{cv:?}"));
         c.newring("open");
-        c.add("sroot", "open", &sroot, if cv == Corrupt::TbsSubject { "ok" } else { ex });
+        c.add(
+            "sroot",
+            "open",
+            &sroot,
+            if cv == Corrupt::TbsSubject { "ok" } else { ex },
+        );
         x.push(c);
         // damaged intermediate in a chain
-        let inter = x.issue("crinter", &x.k(2048, 3), Signer::By(root.clone()), |s| s.ca().corrupt(cv));
+        let inter = x.issue("crinter", &x.k(2048, 3), Signer::By(root.clone()), |s| {
+            s.ca().corrupt(cv)
+        });
         let ileaf = x.leaf("crileaf", &x.k(2048, 4), &inter);
         let mut c = Case::new("corrupt", format!("intermediate/{cv:?}"));
         setup(&mut c, Anchor::Ring, true, &[&root]);
@@ -1251,9 +1698,9 @@ fn fam_corrupt(x: &mut Ctx) {
 fn fam_misc(x: &mut Ctx) {
     let root = x.root("msroot", &x.k(2048, 0));
     let leaf = x.leaf("msleaf", &x.k(2048, 1), &root);
-    let mut c = Case::new("misc", "zero-plain-is-einval");
+    let mut c = Case::new("misc", "zero-without-chain-is-enokey");
     c.newring("dest");
-    c.restrict("dest", "key_or_keyring:0", "EINVAL");
+    c.restrict("dest", "key_or_keyring:0", "ENOKEY");
     c.add("leaf", "dest", &leaf, "ok");
     x.push(c);
     let mut c = Case::new("misc", "zero-chain-empty");
@@ -1310,9 +1757,20 @@ fn fam_misc(x: &mut Ctx) {
     for serial in [0u64, 127, 128, 0x8000_0000_0000_0001, u64::MAX] {
         let k = x.k(2048, 4);
         let cn = x.cn("serialroot");
-        let sroot = x.g.cert(CertSpec::new(&cn, serial, &k, Signer::SelfSigned).akid(Akid::IssuerSerial));
-        let sleaf = x.issue("serialleaf", &x.k(2048, 5), Signer::By(sroot.clone()), |s| s.akid(Akid::IssuerSerial));
-        let bleaf = x.issue("serialleafb", &x.k(2048, 6), Signer::By(sroot.clone()), |s| s.akid(Akid::Both));
+        let sroot =
+            x.g.cert(CertSpec::new(&cn, serial, &k, Signer::SelfSigned).akid(Akid::IssuerSerial));
+        let sleaf = x.issue(
+            "serialleaf",
+            &x.k(2048, 5),
+            Signer::By(sroot.clone()),
+            |s| s.akid(Akid::IssuerSerial),
+        );
+        let bleaf = x.issue(
+            "serialleafb",
+            &x.k(2048, 6),
+            Signer::By(sroot.clone()),
+            |s| s.akid(Akid::Both),
+        );
         let mut c = Case::new("misc", format!("serial-{serial:x}"));
         setup(&mut c, Anchor::Key, false, &[&sroot]);
         c.add("leaf", "dest", &sleaf, "ok");
@@ -1325,8 +1783,10 @@ fn fam_misc(x: &mut Ctx) {
     setup(&mut c, Anchor::Ring, true, &[&root]);
     c.add("leaf", "dest", &leaf, "ok");
     c.add("leaf_again", "dest", &leaf, "ok");
-    c.unlink("leaf", "dest", "*");
-    c.unlink("leaf_again", "dest", "*");
+    // (the first key lost its only link and is garbage-collected asynchronously: never refer
+    // to it again, the kernel's answer would be racy)
+    c.unlink("leaf_again", "dest", "ok");
+    c.unlink("leaf_again", "dest", "ENOENT");
     x.push(c);
 }
 
@@ -1338,12 +1798,12 @@ fn fam_ecdsa(x: &mut Ctx) {
     let ecinter = x.issue("ecinter", &ek, Signer::By(root.clone()), |s| s.ca());
     let rsaleaf = x.leaf("ecrsaleaf", &x.k(2048, 1), &ecinter);
     let mut c = Case::new("ecdsa", "p256");
-    c.note("outcomes depend on the kernel's ecdsa support; not pinned");
+    c.note("6.18 without ecdsa: ENOENT wherever an ECDSA signature must be checked");
     c.newring("open");
-    c.add("ecroot", "open", &ecroot, "*");
+    c.add("ecroot", "open", &ecroot, "ENOENT|ok");
     setup(&mut c, Anchor::Ring, true, &[&root]);
-    c.add("ecinter", "dest", &ecinter, "*");
-    c.add("rsaleaf", "dest", &rsaleaf, "*");
+    c.add("ecinter", "dest", &ecinter, "ok");
+    c.add("rsaleaf", "dest", &rsaleaf, "ENOENT|ok");
     x.push(c);
 }
 
@@ -1372,12 +1832,32 @@ impl Rng {
 }
 
 fn fam_random(x: &mut Ctx, seed: u64, count: usize) {
-    let mut rng = Rng(seed | 1);
-    let pool: Vec<(u32, usize)> =
-        (0..8).map(|i| (2048, i)).chain((0..3).map(|i| (1024, i))).chain((0..2).map(|i| (3072, i))).collect();
-    let hashes = [Hash::Sha1, Hash::Sha224, Hash::Sha256, Hash::Sha384, Hash::Sha512];
+    // splitmix64 of the seed, so that nearby seeds give unrelated streams
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    let mut rng = Rng((z ^ (z >> 31)) | 1);
+    let pool: Vec<(u32, usize)> = (0..8)
+        .map(|i| (2048, i))
+        .chain((0..3).map(|i| (1024, i)))
+        .chain((0..2).map(|i| (3072, i)))
+        .collect();
+    let hashes = [
+        Hash::Sha1,
+        Hash::Sha224,
+        Hash::Sha256,
+        Hash::Sha384,
+        Hash::Sha512,
+        Hash::Sha3_256,
+    ];
     let bcs = [Bc::Ca, Bc::NotCa, Bc::Absent];
-    let kus = [Ku::DigitalSignature, Ku::KeyCertSign, Ku::Both, Ku::Absent, Ku::Neither];
+    let kus = [
+        Ku::DigitalSignature,
+        Ku::KeyCertSign,
+        Ku::Both,
+        Ku::Absent,
+        Ku::Neither,
+    ];
     for n in 0..count {
         // distinct keys per case
         let mut keys = pool.clone();
@@ -1390,7 +1870,9 @@ fn fam_random(x: &mut Ctx, seed: u64, count: usize) {
         let rk = keys.next().unwrap();
         let rh = rng.pick(&hashes);
         let rakid = rng.pick(&Akid::ALL);
-        let rskid = rng.chance(85);
+        // (a self-signed root with AKID keyid+issuer but no SKID is unparseable: covered by
+        // fam_self_signed, avoided here so that root0 always exists)
+        let rskid = rakid == Akid::Both || rng.chance(85);
         let root = x.root_with("rndroot", &rk, |s| s.hash(rh).akid(rakid).skid(rskid));
         let stranger_key = keys.next().unwrap();
         let stranger = x.root("rndstranger", &stranger_key);
@@ -1412,9 +1894,23 @@ fn fam_random(x: &mut Ctx, seed: u64, count: usize) {
             } else {
                 Signer::By(parent.clone())
             };
-            let c = x.issue(if d + 1 == depth { "rndleaf" } else { "rndinter" }, &k, signer, |s| {
-                s.hash(h).akid(akid).skid(skid).bc(bc).ku(ku).corrupt(corrupt)
-            });
+            let c = x.issue(
+                if d + 1 == depth {
+                    "rndleaf"
+                } else {
+                    "rndinter"
+                },
+                &k,
+                signer,
+                |s| {
+                    s.hash(h)
+                        .akid(akid)
+                        .skid(skid)
+                        .bc(bc)
+                        .ku(ku)
+                        .corrupt(corrupt)
+                },
+            );
             parent = c.clone();
             chain.push(c);
         }
@@ -1422,7 +1918,11 @@ fn fam_random(x: &mut Ctx, seed: u64, count: usize) {
         let chain_mode = anchor == Anchor::Zero || rng.chance(70);
         let mut c = Case::new(
             "random",
-            format!("{n:03}/{}-{}/depth{depth}", anchor.label(), if chain_mode { "chain" } else { "plain" }),
+            format!(
+                "{n:03}/{}-{}/depth{depth}",
+                anchor.label(),
+                if chain_mode { "chain" } else { "plain" }
+            ),
         );
         c.note(format!("seed {seed:#x}, case {n}"));
         setup(&mut c, anchor, chain_mode, &[&root]);
@@ -1465,7 +1965,12 @@ fn build_cases(g: &CertGen, seed: u64) -> Vec<Case> {
     g.prefetch(&wanted);
     eprintln!("keys generated in {:.1?}", t.elapsed());
     let md5_ok = g.md5_supported();
-    let mut x = Ctx { g, cases: vec![], next_serial: 1000, next_cn: 0 };
+    let mut x = Ctx {
+        g,
+        cases: vec![],
+        next_serial: 1000,
+        next_cn: 0,
+    };
     fam_chains(&mut x);
     fam_hashes(&mut x, md5_ok);
     fam_key_sizes(&mut x);
@@ -1521,19 +2026,30 @@ fn seen_str(s: &Seen) -> String {
 }
 
 /// Runs one case: the keyctl oracle (always) and the CLI (when `with_cli`).
-fn run_case(case: &Case, script: &Path, with_cli: bool, rep: &Mutex<Report>) {
+fn run_case(case: &Case, script: &Path, prog_path: &Path, with_cli: bool, rep: &Mutex<Report>) {
     let label = format!("{} ({})", case.name, script.display());
     // Line numbers come from the file itself (corpus scripts have their own layout).
     let file_lines = script_command_lines(&fs::read_to_string(script).unwrap());
-    if file_lines.len() != case.steps.len() || file_lines.iter().zip(&case.steps).any(|((_, t), s)| *t != s.cmd) {
-        rep.lock().unwrap().protocol_errors.push(format!("{label}: script/case mismatch (test bug)"));
+    if file_lines.len() != case.steps.len()
+        || file_lines
+            .iter()
+            .zip(&case.steps)
+            .any(|((_, t), s)| *t != s.cmd)
+    {
+        rep.lock()
+            .unwrap()
+            .protocol_errors
+            .push(format!("{label}: script/case mismatch (test bug)"));
         return;
     }
     let step_lines: Vec<usize> = file_lines.iter().map(|(n, _)| *n).collect();
-    let oracle = match run_oracle(script) {
+    let oracle = match run_oracle(script, prog_path) {
         Ok(o) => o,
         Err(e) => {
-            rep.lock().unwrap().protocol_errors.push(format!("{label}: keyctl oracle: {e}"));
+            rep.lock()
+                .unwrap()
+                .protocol_errors
+                .push(format!("{label}: keyctl oracle: {e}"));
             return;
         }
     };
@@ -1544,11 +2060,18 @@ fn run_case(case: &Case, script: &Path, with_cli: bool, rep: &Mutex<Report>) {
         hist.push(seen_str(seen));
         if let (Some(exp), Seen::Verdict(v)) = (&st.expect, seen) {
             if !exp.contains(v) {
-                local_expect.push(format!("{label} line {ln} `{}`: kernel {v}, generator expected {}", st.cmd, exp.join("|")));
+                local_expect.push(format!(
+                    "{label} line {ln} `{}`: kernel {v}, generator expected {}",
+                    st.cmd,
+                    exp.join("|")
+                ));
             }
         }
         if let (Some(_), Seen::Undefined) = (&st.expect, seen) {
-            local_expect.push(format!("{label} line {ln} `{}`: refers to an undefined name on the kernel", st.cmd));
+            local_expect.push(format!(
+                "{label} line {ln} `{}`: refers to an undefined name on the kernel",
+                st.cmd
+            ));
         }
     }
     let mut compared = 0;
@@ -1557,7 +2080,16 @@ fn run_case(case: &Case, script: &Path, with_cli: bool, rep: &Mutex<Report>) {
     let mut oracle_mm = Vec::new();
     let mut proto = Vec::new();
     if with_cli {
-        match run_cli(script) {
+        // The model alone (no kernel involved, same crypto profile) must give the same verdicts
+        // as the model column of the --kernel run: the kernel run must not leak into the model.
+        let model_only: Option<HashMap<usize, Verdict>> = match run_cli(script, false) {
+            Ok((lines, _)) => Some(lines.into_iter().map(|l| (l.line, l.model)).collect()),
+            Err(e) => {
+                proto.push(format!("{label}: model-only run: {e}"));
+                None
+            }
+        };
+        match run_cli(script, true) {
             Err(e) => proto.push(format!("{label}: {e}")),
             Ok((lines, code)) => {
                 let by_line: HashMap<usize, &CliLine> = lines.iter().map(|l| (l.line, l)).collect();
@@ -1567,17 +2099,36 @@ fn run_case(case: &Case, script: &Path, with_cli: bool, rep: &Mutex<Report>) {
                 let mut any_disagree = false;
                 for (st, ln) in case.steps.iter().zip(&step_lines) {
                     let Some(cl) = by_line.get(ln) else {
-                        proto.push(format!("{label}: no JSON object for line {ln} `{}`", st.cmd));
+                        proto.push(format!(
+                            "{label}: no JSON object for line {ln} `{}`",
+                            st.cmd
+                        ));
                         continue;
                     };
+                    if let Some(mo) = &model_only {
+                        if mo.get(ln) != Some(&cl.model) {
+                            proto.push(format!(
+                                "{label} line {ln} `{}`: model says {} with --kernel but {:?} without",
+                                st.cmd,
+                                cl.model,
+                                mo.get(ln)
+                            ));
+                        }
+                    }
                     if cl.command.trim() != st.cmd {
-                        proto.push(format!("{label} line {ln}: command echoed as {:?}, script has {:?}", cl.command, st.cmd));
+                        proto.push(format!(
+                            "{label} line {ln}: command echoed as {:?}, script has {:?}",
+                            cl.command, st.cmd
+                        ));
                     }
                     match &cl.kernel {
                         None => {
                             skipped += 1;
                             if cl.agree.is_some() {
-                                proto.push(format!("{label} line {ln}: skipped but agree = {:?}", cl.agree));
+                                proto.push(format!(
+                                    "{label} line {ln}: skipped but agree = {:?}",
+                                    cl.agree
+                                ));
                             }
                             if let Seen::Verdict(v) = &oracle[ln] {
                                 oracle_mm.push(format!(
@@ -1604,7 +2155,8 @@ fn run_case(case: &Case, script: &Path, with_cli: bool, rep: &Mutex<Report>) {
                             }
                             match &oracle[ln] {
                                 Seen::Verdict(ov) if ov == kv => {}
-                                Seen::Undefined if case.steps.iter().any(|s| s.expect.is_none()) => {}
+                                Seen::Undefined
+                                    if case.steps.iter().any(|s| s.expect.is_none()) => {}
                                 other => oracle_mm.push(format!(
                                     "{label} line {ln} `{}`: CLI kernel side {kv}, keyctl {}",
                                     st.cmd,
@@ -1615,7 +2167,11 @@ fn run_case(case: &Case, script: &Path, with_cli: bool, rep: &Mutex<Report>) {
                     }
                 }
                 if lines.len() != step_lines.len() {
-                    proto.push(format!("{label}: {} JSON objects for {} command lines", lines.len(), step_lines.len()));
+                    proto.push(format!(
+                        "{label}: {} JSON objects for {} command lines",
+                        lines.len(),
+                        step_lines.len()
+                    ));
                 }
                 let want = if any_disagree { 1 } else { 0 };
                 if code != want {
@@ -1641,7 +2197,9 @@ fn run_case(case: &Case, script: &Path, with_cli: bool, rep: &Mutex<Report>) {
     }
 }
 
-fn run_all(cases: &[(Case, PathBuf)], with_cli: bool) -> Report {
+/// Runs all cases with two worker threads; oracle programs go to `scratch`.
+fn run_all(cases: &[(Case, PathBuf)], with_cli: bool, scratch: &Path) -> Report {
+    fs::create_dir_all(scratch).unwrap();
     let rep = Mutex::new(Report::default());
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -1652,7 +2210,8 @@ fn run_all(cases: &[(Case, PathBuf)], with_cli: bool) -> Report {
                     break;
                 }
                 let (case, script) = &cases[i];
-                run_case(case, script, with_cli, &rep);
+                let prog = scratch.join(format!("{i:03}.oracle.sh"));
+                run_case(case, script, &prog, with_cli, &rep);
             });
         }
     });
@@ -1691,11 +2250,23 @@ fn print_report(r: &Report, workdir: &Path) {
             .filter(|((fam, _), _)| fam == f)
             .map(|((_, v), n)| format!("{v}:{n}"))
             .collect();
-        eprintln!("  {f:<16} {n:>4} / {l:>5}   kernel verdicts {}", hist.join(" "));
+        eprintln!(
+            "  {f:<16} {n:>4} / {l:>5}   kernel verdicts {}",
+            hist.join(" ")
+        );
     }
-    print_list("DISAGREEMENTS model vs kernel (case, script, line, verdicts)", &r.disagreements);
-    print_list("CLI kernel side vs independent keyctl run", &r.oracle_mismatches);
-    print_list("kernel vs generator expectation (generator bug or kernel change)", &r.expectation_mismatches);
+    print_list(
+        "DISAGREEMENTS model vs kernel (case, script, line, verdicts)",
+        &r.disagreements,
+    );
+    print_list(
+        "CLI kernel side vs independent keyctl run",
+        &r.oracle_mismatches,
+    );
+    print_list(
+        "kernel vs generator expectation (generator bug or kernel change)",
+        &r.expectation_mismatches,
+    );
     print_list("protocol errors", &r.protocol_errors);
     eprintln!("=============================================================\n");
 }
@@ -1705,14 +2276,19 @@ fn seed() -> u64 {
         .ok()
         .and_then(|s| {
             let s = s.trim();
-            s.strip_prefix("0x").map(|h| u64::from_str_radix(h, 16).ok()).unwrap_or_else(|| s.parse().ok())
+            s.strip_prefix("0x")
+                .map(|h| u64::from_str_radix(h, 16).ok())
+                .unwrap_or_else(|| s.parse().ok())
         })
         .unwrap_or(0x7472_7573_7462_656e)
 }
 
 /// Generates all cases into a fresh work dir. Returns (workdir guard, cases with script paths).
 fn generate() -> (tempfile::TempDir, Vec<(Case, PathBuf)>) {
-    let work = tempfile::Builder::new().prefix("trustbench-diff-").tempdir().unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("trustbench-diff-")
+        .tempdir()
+        .unwrap();
     let g = CertGen::new(&work.path().join("pki"));
     let seed = seed();
     eprintln!("randomized family seed: {seed:#x} (set TRUSTBENCH_DIFF_SEED to change)");
@@ -1723,7 +2299,10 @@ fn generate() -> (tempfile::TempDir, Vec<(Case, PathBuf)>) {
     }
     let mut out = Vec::new();
     for (i, c) in cases.into_iter().enumerate() {
-        let dir = work.path().join("cases").join(format!("{i:03}-{}", certgen::sanitize(&c.name.replace('/', "_"))));
+        let dir = work.path().join("cases").join(format!(
+            "{i:03}-{}",
+            certgen::sanitize(&c.name.replace('/', "_"))
+        ));
         let script = c.write(&dir);
         out.push((c, script));
     }
@@ -1734,13 +2313,20 @@ fn generate() -> (tempfile::TempDir, Vec<(Case, PathBuf)>) {
 fn corpus_cases() -> Vec<(Case, PathBuf)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/differential");
     let mut out = Vec::new();
-    let Ok(rd) = fs::read_dir(&dir) else { return out };
-    let mut paths: Vec<PathBuf> =
-        rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "script")).collect();
+    let Ok(rd) = fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "script"))
+        .collect();
     paths.sort();
     for p in paths {
         let text = fs::read_to_string(&p).unwrap();
-        let mut c = Case::new("corpus", p.file_name().unwrap().to_string_lossy().to_string());
+        let mut c = Case::new(
+            "corpus",
+            p.file_name().unwrap().to_string_lossy().to_string(),
+        );
         let mut pending: Option<String> = None;
         for l in text.lines() {
             let t = l.trim();
@@ -1767,7 +2353,7 @@ fn kernel_differential() {
     let generated = cases.len();
     let filtered = std::env::var("TRUSTBENCH_DIFF_FILTER").is_ok();
     cases.extend(corpus_cases());
-    let rep = run_all(&cases, true);
+    let rep = run_all(&cases, true, &work.path().join("oracle"));
     print_report(&rep, work.path());
     eprintln!("total time {:.1?}", t.elapsed());
     let ok = rep.disagreements.is_empty()
@@ -1780,12 +2366,16 @@ fn kernel_differential() {
         let p = work.keep();
         eprintln!("work dir kept: {}", p.display());
     }
-    assert!(rep.protocol_errors.is_empty(), "{} protocol errors (see summary above)", rep.protocol_errors.len());
     assert!(
         rep.disagreements.is_empty(),
         "{} lines where trustbench's model disagrees with the kernel (see summary above; scripts under {})",
         rep.disagreements.len(),
         workdir.display()
+    );
+    assert!(
+        rep.protocol_errors.is_empty(),
+        "{} protocol errors (see summary above)",
+        rep.protocol_errors.len()
     );
     assert!(
         rep.oracle_mismatches.is_empty(),
@@ -1799,7 +2389,11 @@ fn kernel_differential() {
     );
     if !filtered {
         assert!(generated >= 200, "only {generated} generated cases");
-        assert!(rep.lines_compared >= 1000, "only {} lines compared with the kernel", rep.lines_compared);
+        assert!(
+            rep.lines_compared >= 1000,
+            "only {} lines compared with the kernel",
+            rep.lines_compared
+        );
         assert!(
             rep.lines_compared * 10 >= rep.lines_total * 9,
             "too many skipped lines: {} compared of {}",
@@ -1818,9 +2412,12 @@ fn generator_expectations_hold_on_live_kernel() {
     }
     let (work, mut cases) = generate();
     cases.extend(corpus_cases());
-    let rep = run_all(&cases, false);
+    let rep = run_all(&cases, false, &work.path().join("oracle"));
     print_report(&rep, work.path());
-    if !rep.expectation_mismatches.is_empty() || !rep.protocol_errors.is_empty() || std::env::var("TRUSTBENCH_DIFF_KEEP").is_ok() {
+    if !rep.expectation_mismatches.is_empty()
+        || !rep.protocol_errors.is_empty()
+        || std::env::var("TRUSTBENCH_DIFF_KEEP").is_ok()
+    {
         eprintln!("work dir kept: {}", work.keep().display());
     }
     assert!(rep.protocol_errors.is_empty());
@@ -1836,16 +2433,26 @@ fn pkey_verify_matches_kernel() {
     if !environment_ready("pkey_verify_matches_kernel") {
         return;
     }
-    let work = tempfile::Builder::new().prefix("trustbench-pkey-").tempdir().unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("trustbench-pkey-")
+        .tempdir()
+        .unwrap();
     let g = CertGen::new(&work.path().join("pki"));
     let dir = work.path().join("pkey");
     fs::create_dir_all(&dir).unwrap();
-    g.prefetch(&[(KeyAlg::Rsa(4096), 0), (KeyAlg::Rsa(3072), 0), (KeyAlg::Rsa(2048), 0), (KeyAlg::Rsa(1024), 0)]);
+    g.prefetch(&[
+        (KeyAlg::Rsa(4096), 0),
+        (KeyAlg::Rsa(3072), 0),
+        (KeyAlg::Rsa(2048), 0),
+        (KeyAlg::Rsa(1024), 0),
+    ]);
     let data = dir.join("data.bin");
     fs::write(&data, b"trustbench pkey_verify differential\n").unwrap();
     let other_data = dir.join("other.bin");
     fs::write(&other_data, b"something else entirely\n").unwrap();
-    let hashes = ["sha1", "sha224", "sha256", "sha384", "sha512"];
+    let hashes = [
+        "sha1", "sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-512",
+    ];
 
     // (cert file, digest file, sig file, hash, label, expected kernel verdict or None)
     struct Probe {
@@ -1859,7 +2466,44 @@ fn pkey_verify_matches_kernel() {
     let mut probes: Vec<Probe> = Vec::new();
     for bits in [1024u32, 2048, 3072, 4096] {
         let key = g.key(KeyAlg::Rsa(bits), 0);
-        let cert = g.cert(CertSpec::new(&format!("pkey{bits}"), 1, &key, Signer::SelfSigned));
+        let cert = g.cert(CertSpec::new(
+            &format!("pkey{bits}"),
+            1,
+            &key,
+            Signer::SelfSigned,
+        ));
+        if bits <= 2048 {
+            // A (k-1)-byte signature that verifies once zero-filled on the right, which is what
+            // the kernel does with short RSA signatures (see certgen::rsa_raw).
+            let rsa = certgen::rsa_raw::load(&dir, &key);
+            let mut found = false;
+            for i in 0u64..20_000 {
+                let digest: Vec<u8> = (0..32u64)
+                    .map(|j| {
+                        ((i.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                            ^ j.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+                            >> (j % 57)) as u8
+                    })
+                    .collect();
+                if let Some(sig) = rsa.short_sig(&certgen::rsa_raw::em_sha256(rsa.k, &digest)) {
+                    let d = dir.join(format!("{bits}-short-digest"));
+                    let sp = dir.join(format!("{bits}-short-sig"));
+                    fs::write(&d, &digest).unwrap();
+                    fs::write(&sp, &sig).unwrap();
+                    probes.push(Probe {
+                        cert: cert.der_path.clone(),
+                        digest: d,
+                        sig: sp,
+                        hash: "sha256",
+                        label: format!("rsa{bits}/sha256/short-sig-right-zero-filled"),
+                        expect: Some(&["ok"]),
+                    });
+                    found = true;
+                    break;
+                }
+            }
+            assert!(found, "could not craft a short signature");
+        }
         for h in hashes {
             let p = |n: &str| dir.join(format!("{bits}-{h}-{n}"));
             certgen::rsa_sign::digest(&dir, h, &data, &p("digest"));
@@ -1880,7 +2524,11 @@ fn pkey_verify_matches_kernel() {
             certgen::rsa_sign::sign(&dir, &key, oh, &p("digest-oh"), &p("sig-wrong-hash"));
             // valid signature, different digest
             certgen::rsa_sign::sign(&dir, &key, h, &p("digest-other"), &p("sig-other-data"));
-            let mk = |sig: &str, digest: &str, hash: &'static str, label: &str, expect: Option<&'static [&'static str]>| Probe {
+            let mk = |sig: &str,
+                      digest: &str,
+                      hash: &'static str,
+                      label: &str,
+                      expect: Option<&'static [&'static str]>| Probe {
                 cert: cert.der_path.clone(),
                 digest: p(digest),
                 sig: p(sig),
@@ -1889,14 +2537,67 @@ fn pkey_verify_matches_kernel() {
                 expect,
             };
             probes.push(mk("sig", "digest", h, "valid", Some(&["ok"])));
-            probes.push(mk("sig-corrupt-mid", "digest", h, "corrupt-mid", Some(&["EINVAL", "EBADMSG", "EKEYREJECTED"])));
-            probes.push(mk("sig-corrupt-first", "digest", h, "corrupt-first", Some(&["EINVAL", "EBADMSG", "EKEYREJECTED"])));
-            probes.push(mk("sig-truncated", "digest", h, "truncated", Some(&["EINVAL"])));
-            probes.push(mk("sig-wrong-hash", "digest", h, "sig-made-with-other-hash", Some(&["EKEYREJECTED", "EBADMSG"])));
-            probes.push(mk("sig-other-data", "digest", h, "other-data", Some(&["EKEYREJECTED"])));
-            // hash parameter names another algorithm than the digest's
-            let ph: &'static str = if h == "sha256" { "sha384" } else { "sha256" };
-            probes.push(mk("sig", "digest", ph, "hash-param-mismatch", Some(&["EINVAL"])));
+            probes.push(mk(
+                "sig-corrupt-mid",
+                "digest",
+                h,
+                "corrupt-mid",
+                Some(&["EINVAL", "EBADMSG", "EKEYREJECTED"]),
+            ));
+            probes.push(mk(
+                "sig-corrupt-first",
+                "digest",
+                h,
+                "corrupt-first",
+                Some(&["EINVAL", "EBADMSG", "EKEYREJECTED"]),
+            ));
+            probes.push(mk(
+                "sig-truncated",
+                "digest",
+                h,
+                "truncated",
+                Some(&["EINVAL", "EBADMSG"]),
+            ));
+            probes.push(mk(
+                "sig-wrong-hash",
+                "digest",
+                h,
+                "sig-made-with-other-hash",
+                Some(&["EKEYREJECTED", "EBADMSG"]),
+            ));
+            probes.push(mk(
+                "sig-other-data",
+                "digest",
+                h,
+                "other-data",
+                Some(&["EKEYREJECTED"]),
+            ));
+            // hash parameter names an algorithm with another digest length
+            let ph: &'static str = if h == "sha1" { "sha256" } else { "sha1" };
+            probes.push(mk(
+                "sig",
+                "digest",
+                ph,
+                "hash-param-other-length",
+                Some(&["EINVAL"]),
+            ));
+            // ... or one with the same digest length (only the DigestInfo prefix differs)
+            let same_len: Option<&'static str> = match h {
+                "sha256" => Some("sha3-256"),
+                "sha3-256" => Some("sha256"),
+                "sha512" => Some("sha3-512"),
+                "sha3-512" => Some("sha512"),
+                _ => None,
+            };
+            if let Some(ph) = same_len {
+                probes.push(mk(
+                    "sig",
+                    "digest",
+                    ph,
+                    "hash-param-same-length",
+                    Some(&["EBADMSG", "EKEYREJECTED"]),
+                ));
+            }
         }
     }
 
@@ -1908,7 +2609,11 @@ fn pkey_verify_matches_kernel() {
     for (i, pr) in probes.iter().enumerate() {
         if !cert_var.contains_key(&pr.cert) {
             let var = format!("k{}", cert_var.len());
-            let _ = writeln!(prog, "{var}=$(keyctl padd asymmetric \"\" \"$r\" < {})", shell_quote(pr.cert.to_str().unwrap()));
+            let _ = writeln!(
+                prog,
+                "{var}=$(keyctl padd asymmetric \"\" \"$r\" < {})",
+                shell_quote(pr.cert.to_str().unwrap())
+            );
             cert_var.insert(pr.cert.clone(), var);
         }
         let _ = writeln!(
@@ -1922,16 +2627,34 @@ fn pkey_verify_matches_kernel() {
     }
     let prog_path = dir.join("kernel.sh");
     fs::write(&prog_path, &prog).unwrap();
-    let out = Command::new("keyctl").args(["session", "-", "bash"]).arg(&prog_path).output().unwrap();
-    assert!(out.status.success(), "kernel run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("keyctl")
+        .args(["session", "-", "bash"])
+        .arg(&prog_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kernel run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut kernel: HashMap<usize, Verdict> = HashMap::new();
     for l in String::from_utf8_lossy(&out.stdout).lines() {
         let (h, rest) = l.split_once(' ').unwrap();
         let i: usize = h.trim_start_matches('P').parse().unwrap();
-        let v = if rest == "ok" { "ok".to_string() } else { errno_from_strerror(rest.trim_start_matches("err ")) };
+        let v = if rest == "ok" {
+            "ok".to_string()
+        } else {
+            errno_from_strerror(rest.trim_start_matches("err "))
+        };
         kernel.insert(i, v);
     }
-    assert_eq!(kernel.len(), probes.len(), "kernel run printed {} of {} verdicts", kernel.len(), probes.len());
+    assert_eq!(
+        kernel.len(),
+        probes.len(),
+        "kernel run printed {} of {} verdicts",
+        kernel.len(),
+        probes.len()
+    );
 
     let mut disagreements = Vec::new();
     let mut expectation = Vec::new();
@@ -1939,10 +2662,16 @@ fn pkey_verify_matches_kernel() {
     let mut hist: BTreeMap<String, usize> = BTreeMap::new();
     for (i, pr) in probes.iter().enumerate() {
         let kv = &kernel[&i];
-        *hist.entry(format!("{} -> {kv}", pr.label.rsplit('/').next().unwrap())).or_default() += 1;
+        *hist
+            .entry(format!("{} -> {kv}", pr.label.rsplit('/').next().unwrap()))
+            .or_default() += 1;
         if let Some(e) = pr.expect {
             if !e.contains(&kv.as_str()) {
-                expectation.push(format!("{}: kernel {kv}, expected {}", pr.label, e.join("|")));
+                expectation.push(format!(
+                    "{}: kernel {kv}, expected {}",
+                    pr.label,
+                    e.join("|")
+                ));
             }
         }
         let out = Command::new(trustbench())
@@ -1990,7 +2719,10 @@ fn pkey_verify_matches_kernel() {
             ));
         }
     }
-    eprintln!("\n======== pkey_verify differential: {} probes ========", probes.len());
+    eprintln!(
+        "\n======== pkey_verify differential: {} probes ========",
+        probes.len()
+    );
     for (k, n) in &hist {
         eprintln!("  {k:<40} {n}");
     }
@@ -2001,8 +2733,16 @@ fn pkey_verify_matches_kernel() {
         eprintln!("work dir kept: {}", work.keep().display());
     }
     assert!(protocol.is_empty(), "{} protocol errors", protocol.len());
-    assert!(disagreements.is_empty(), "{} pkey_verify disagreements", disagreements.len());
-    assert!(expectation.is_empty(), "{} kernel verdicts differ from expectations", expectation.len());
+    assert!(
+        disagreements.is_empty(),
+        "{} pkey_verify disagreements",
+        disagreements.len()
+    );
+    assert!(
+        expectation.is_empty(),
+        "{} kernel verdicts differ from expectations",
+        expectation.len()
+    );
 }
 
 // =============================================================================================
@@ -2012,7 +2752,13 @@ fn pkey_verify_matches_kernel() {
 /// The curated example scripts committed under corpora/differential/.
 fn corpus_build(x: &mut Ctx) -> Vec<(&'static str, Case)> {
     let mut out = Vec::new();
-    let (k0, k1, k2, k3, k4) = (x.k(2048, 0), x.k(2048, 1), x.k(2048, 2), x.k(2048, 3), x.k(2048, 4));
+    let (k0, k1, k2, k3, k4) = (
+        x.k(2048, 0),
+        x.k(2048, 1),
+        x.k(2048, 2),
+        x.k(2048, 3),
+        x.k(2048, 4),
+    );
 
     // 1. chains and AKID layouts
     let root = x.root("root", &k0);
@@ -2023,11 +2769,17 @@ fn corpus_build(x: &mut Ctx) -> Vec<(&'static str, Case)> {
     c.load("root", "anchor", &root);
     c.newring("chain");
     c.restrict("chain", "key_or_keyring:anchor:chain", "ok");
-    let early = x.issue("leaf-keyid", &k2, Signer::By(inter.clone()), |s| s.akid(Akid::KeyId));
+    let early = x.issue("leaf-keyid", &k2, Signer::By(inter.clone()), |s| {
+        s.akid(Akid::KeyId)
+    });
     c.add("leaf_too_early", "chain", &early, "ENOKEY");
     c.add("inter", "chain", &inter, "ok");
     c.add("leaf_keyid", "chain", &early, "ok");
-    for (akid, n) in [(Akid::IssuerSerial, "leaf-issuer-serial"), (Akid::Both, "leaf-both"), (Akid::Absent, "leaf-noakid")] {
+    for (akid, n) in [
+        (Akid::IssuerSerial, "leaf-issuer-serial"),
+        (Akid::Both, "leaf-both"),
+        (Akid::Absent, "leaf-noakid"),
+    ] {
         let l = x.issue(n, &k2, Signer::By(inter.clone()), |s| s.akid(akid));
         c.add(&n.replace('-', "_"), "chain", &l, "ok");
     }
@@ -2058,22 +2810,45 @@ fn corpus_build(x: &mut Ctx) -> Vec<(&'static str, Case)> {
         SigAlg::pkcs1(Hash::Md5),
         SigAlg::pss(Hash::Sha256),
     ] {
-        let l = x.issue(&format!("leaf-{}", alg.label()), &k2, Signer::By(root.clone()), |s| s.sig(alg));
-        c.add(&format!("leaf_{}", alg.label().replace('-', "_")), "dest", &l, "*");
+        let l = x.issue(
+            &format!("leaf-{}", alg.label()),
+            &k2,
+            Signer::By(root.clone()),
+            |s| s.sig(alg),
+        );
+        c.add(
+            &format!("leaf_{}", alg.label().replace('-', "_")),
+            "dest",
+            &l,
+            "*",
+        );
     }
     let l1024 = x.leaf("leaf-rsa1024", &x.k(1024, 0), &root);
     c.add("leaf_rsa1024", "dest", &l1024, "ok");
     let r4096 = x.root("root-rsa4096", &x.k(4096, 0));
-    let l4096 = x.issue("leaf-by-rsa4096", &x.k(3072, 0), Signer::By(r4096.clone()), |s| s.hash(Hash::Sha512));
+    let l4096 = x.issue(
+        "leaf-by-rsa4096",
+        &x.k(3072, 0),
+        Signer::By(r4096.clone()),
+        |s| s.hash(Hash::Sha512),
+    );
     c.load("root4096", "anchor", &r4096);
     c.newring("dest4096");
     c.restrict("dest4096", "key_or_keyring:anchor", "ok");
     c.add("leaf_by_rsa4096", "dest4096", &l4096, "ok");
-    for (cv, n) in [(Corrupt::SigLastByte, "leaf-sig-last-byte"), (Corrupt::TbsSubject, "leaf-tbs-modified")] {
+    for (cv, n) in [
+        (Corrupt::SigLastByte, "leaf-sig-last-byte"),
+        (Corrupt::TbsSubject, "leaf-tbs-modified"),
+    ] {
         let l = x.issue(n, &k2, Signer::By(root.clone()), |s| s.corrupt(cv));
         c.add(&n.replace('-', "_"), "dest", &l, "*");
     }
-    let wrong = x.issue("leaf-signed-by-3072", &k2, Signer::ByWithKey(root.clone(), x.k(3072, 0)), |s| s);
+    let wrong = x.issue(
+        "leaf-signed-by-3072",
+        &k2,
+        Signer::ByWithKey(root.clone(), x.k(3072, 0)),
+        |s| s,
+    );
     c.add("leaf_signed_by_3072", "dest", &wrong, "EINVAL");
     let good = x.leaf("leaf-good", &k2, &root);
     let pem = c.pem(&good);
@@ -2089,23 +2864,46 @@ fn corpus_build(x: &mut Ctx) -> Vec<(&'static str, Case)> {
     c.load("root", "anchor", &root);
     c.newring("dest");
     c.restrict("dest", "key_or_keyring:anchor", "ok");
-    let m1 = x.issue("akid-names-other", &k2, Signer::By(root.clone()), |s| s.akid_names(other.auth_ref()));
-    c.add("akid_names_other", "dest", &m1, "ENOKEY");
-    let m2 = x.issue("issuer-root-signed-by-other", &k2, Signer::ByWithKey(root.clone(), k3.clone()), |s| s);
-    c.add("signed_by_other", "dest", &m2, "*");
-    let m3 = x.issue("both-serial-root-keyid-other", &k2, Signer::By(root.clone()), |s| {
-        s.akid(Akid::Both).akid_names(AuthRef { keyid: k3.skid.clone(), ..root.auth_ref() })
+    let m1 = x.issue("akid-names-other", &k2, Signer::By(root.clone()), |s| {
+        s.akid_names(other.auth_ref())
     });
+    c.add("akid_names_other", "dest", &m1, "ENOKEY");
+    let m2 = x.issue(
+        "issuer-root-signed-by-other",
+        &k2,
+        Signer::ByWithKey(root.clone(), k3.clone()),
+        |s| s,
+    );
+    c.add("signed_by_other", "dest", &m2, "*");
+    let m3 = x.issue(
+        "both-serial-root-keyid-other",
+        &k2,
+        Signer::By(root.clone()),
+        |s| {
+            s.akid(Akid::Both).akid_names(AuthRef {
+                keyid: k3.skid.clone(),
+                ..root.auth_ref()
+            })
+        },
+    );
     c.add("both_mismatch", "dest", &m3, "ENOKEY");
-    let m4 = x.issue("dn-other-akid-root", &k2, Signer::ByWithKey(other.clone(), k0.clone()), |s| s.akid_names(root.auth_ref()));
+    let m4 = x.issue(
+        "dn-other-akid-root",
+        &k2,
+        Signer::ByWithKey(other.clone(), k0.clone()),
+        |s| s.akid_names(root.auth_ref()),
+    );
     c.add("dn_other_akid_root", "dest", &m4, "ok");
-    let notca = x.issue("issuer-ca-false", &k1, Signer::By(root.clone()), |s| s.bc(Bc::NotCa).ku(Ku::DigitalSignature));
+    let notca = x.issue("issuer-ca-false", &k1, Signer::By(root.clone()), |s| {
+        s.bc(Bc::NotCa).ku(Ku::DigitalSignature)
+    });
     let under = x.leaf("leaf-under-ca-false", &k4, &notca);
     c.load("notca", "anchor", &notca);
     c.newring("bynotca");
     c.restrict("bynotca", "key_or_keyring:notca", "ok");
     c.add("leaf_under_ca_false", "bynotca", &under, "ok");
-    let twin = x.g.cert(CertSpec::new(&root.cn, 77, &k3, Signer::SelfSigned).akid(Akid::Absent));
+    let twin =
+        x.g.cert(CertSpec::new(&root.cn, 77, &k3, Signer::SelfSigned).akid(Akid::Absent));
     let f = c.raw("root-twin.der", &twin.der_path);
     c.add_file("same_dn_twin", "dest", &f, "*");
     out.push(("akid_mismatch_and_ca_bits", c));
@@ -2123,7 +2921,7 @@ fn corpus_build(x: &mut Ctx) -> Vec<(&'static str, Case)> {
     c.restrict("b", "key_or_keyring:a", "EDEADLK");
     c.restrict("a", "key_or_keyring:anchor", "EEXIST");
     c.newring("zero");
-    c.restrict("zero", "key_or_keyring:0", "EINVAL");
+    c.restrict("zero", "key_or_keyring:0", "ENOKEY");
     c.restrict("zero", "key_or_keyring:0:chain", "ok");
     c.add("zero_leaf", "zero", &leaf, "ENOKEY");
     c.newring("nope");
@@ -2158,15 +2956,25 @@ fn regenerate_corpus() {
     if !environment_ready("regenerate_corpus") {
         return;
     }
-    let work = tempfile::Builder::new().prefix("trustbench-corpus-").tempdir().unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("trustbench-corpus-")
+        .tempdir()
+        .unwrap();
     let g = CertGen::new(&work.path().join("pki"));
-    let mut x = Ctx { g: &g, cases: vec![], next_serial: 100, next_cn: 0 };
+    let mut x = Ctx {
+        g: &g,
+        cases: vec![],
+        next_serial: 100,
+        next_cn: 0,
+    };
     let built = corpus_build(&mut x);
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/differential");
     fs::create_dir_all(&target).unwrap();
     for e in fs::read_dir(&target).unwrap() {
         let p = e.unwrap().path();
-        if p.extension().is_some_and(|e| e == "script" || e == "der" || e == "pem") {
+        if p.extension()
+            .is_some_and(|e| e == "script" || e == "der" || e == "pem")
+        {
             fs::remove_file(p).unwrap();
         }
     }
@@ -2180,7 +2988,11 @@ fn regenerate_corpus() {
             assert!(prev.is_none());
             let dst = target.join(&clean);
             if dst.exists() {
-                assert_eq!(fs::read(&dst).unwrap(), fs::read(src).unwrap(), "corpus file name clash: {clean}");
+                assert_eq!(
+                    fs::read(&dst).unwrap(),
+                    fs::read(src).unwrap(),
+                    "corpus file name clash: {clean}"
+                );
             } else {
                 fs::copy(src, &dst).unwrap();
             }
@@ -2197,13 +3009,8 @@ fn regenerate_corpus() {
         // First run without verdicts to learn them, then write the final script.
         let script = target.join(format!("{name}.script"));
         fs::write(&script, case.render(None).0).unwrap();
-        let seen = run_oracle(&script).expect("oracle");
-        for p in fs::read_dir(&target).unwrap() {
-            let p = p.unwrap().path();
-            if p.to_string_lossy().ends_with(".oracle.sh") {
-                fs::remove_file(p).unwrap();
-            }
-        }
+        let seen =
+            run_oracle(&script, &work.path().join(format!("{name}.oracle.sh"))).expect("oracle");
         let (_, lines) = case.render(None);
         let verdicts: Vec<Option<Verdict>> = lines
             .iter()
@@ -2214,7 +3021,12 @@ fn regenerate_corpus() {
             .collect();
         for ((st, v), l) in case.steps.iter().zip(&verdicts).zip(&lines) {
             if let (Some(e), Some(v)) = (&st.expect, v) {
-                assert!(e.contains(v), "{name}.script line {l} `{}`: kernel {v}, expected {}", st.cmd, e.join("|"));
+                assert!(
+                    e.contains(v),
+                    "{name}.script line {l} `{}`: kernel {v}, expected {}",
+                    st.cmd,
+                    e.join("|")
+                );
             }
         }
         let mut text = String::new();

@@ -251,6 +251,14 @@ fn pkey_verify(a: PkeyArgs) -> Result<ExitCode, String> {
     let hash = HashAlgo::from_name(&a.hash).ok_or_else(|| format!("unknown hash '{}'", a.hash))?;
     let result = store.parse_cert(&der).and_then(|c| {
         let d = Digest::new(hash, &digest)?;
+        // keyctl_pkey_verify copies the signature into a zeroed buffer of the key's
+        // maximum signature size and verifies that whole buffer, so a short RSA signature
+        // is right-padded with zeros (checked against the live kernel).
+        let mut sig = sig.clone();
+        let max = c.key.public.bits().div_ceil(8);
+        if c.key.public.algo() == PkeyAlgo::Rsa && sig.len() < max {
+            sig.resize(max, 0);
+        }
         let encoding = match c.key.public.algo() {
             PkeyAlgo::Rsa => Encoding::Pkcs1,
             PkeyAlgo::Ecdsa(_) => Encoding::X962,

@@ -76,7 +76,11 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// `AA:BB:CC` form used by OpenSSL's `DER:` extension syntax.
 fn colon_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,7 +124,12 @@ pub mod der {
         let content = pos + hdr;
         let end = content + len;
         assert!(end <= buf.len(), "DER element at {pos} overruns buffer");
-        Tlv { tag, start: pos, content, end }
+        Tlv {
+            tag,
+            start: pos,
+            content,
+            end,
+        }
     }
 
     /// The children of a constructed element.
@@ -287,6 +296,9 @@ pub enum Hash {
     Sha256,
     Sha384,
     Sha512,
+    Sha3_256,
+    Sha3_384,
+    Sha3_512,
     Md5,
 }
 
@@ -298,10 +310,20 @@ impl Hash {
             Hash::Sha256 => "sha256",
             Hash::Sha384 => "sha384",
             Hash::Sha512 => "sha512",
+            Hash::Sha3_256 => "sha3-256",
+            Hash::Sha3_384 => "sha3-384",
+            Hash::Sha3_512 => "sha3-512",
             Hash::Md5 => "md5",
         }
     }
-    pub const ALL_SHA: [Hash; 5] = [Hash::Sha1, Hash::Sha224, Hash::Sha256, Hash::Sha384, Hash::Sha512];
+    pub const ALL_SHA: [Hash; 5] = [
+        Hash::Sha1,
+        Hash::Sha224,
+        Hash::Sha256,
+        Hash::Sha384,
+        Hash::Sha512,
+    ];
+    pub const ALL_SHA3: [Hash; 3] = [Hash::Sha3_256, Hash::Sha3_384, Hash::Sha3_512];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -438,7 +460,11 @@ impl CertSpec {
             signer,
             sig: SigAlg::pkcs1(Hash::Sha256),
             bc: if self_signed { Bc::Ca } else { Bc::NotCa },
-            ku: if self_signed { Ku::KeyCertSign } else { Ku::DigitalSignature },
+            ku: if self_signed {
+                Ku::KeyCertSign
+            } else {
+                Ku::DigitalSignature
+            },
             skid: true,
             akid: Akid::KeyId,
             akid_target: None,
@@ -594,7 +620,12 @@ impl CertGen {
             return k.clone();
         }
         let key = Arc::new(self.gen_key(alg, index));
-        self.keys.lock().unwrap().entry((alg, index)).or_insert(key).clone()
+        self.keys
+            .lock()
+            .unwrap()
+            .entry((alg, index))
+            .or_insert(key)
+            .clone()
     }
 
     fn gen_key(&self, alg: KeyAlg, index: usize) -> Key {
@@ -607,19 +638,57 @@ impl CertGen {
         match alg {
             KeyAlg::Rsa(bits) => {
                 let b = format!("rsa_keygen_bits:{bits}");
-                openssl(&kdir, &["genpkey", "-algorithm", "RSA", "-pkeyopt", &b, "-out", priv_s]);
+                openssl(
+                    &kdir,
+                    &[
+                        "genpkey",
+                        "-algorithm",
+                        "RSA",
+                        "-pkeyopt",
+                        &b,
+                        "-out",
+                        priv_s,
+                    ],
+                );
             }
             KeyAlg::EcP256 => {
                 openssl(
                     &kdir,
-                    &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", priv_s],
+                    &[
+                        "genpkey",
+                        "-algorithm",
+                        "EC",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-256",
+                        "-out",
+                        priv_s,
+                    ],
                 );
             }
         }
-        openssl(&kdir, &["pkey", "-in", priv_s, "-pubout", "-out", public_pem.to_str().unwrap()]);
         openssl(
             &kdir,
-            &["pkey", "-in", priv_s, "-pubout", "-outform", "DER", "-out", public_der.to_str().unwrap()],
+            &[
+                "pkey",
+                "-in",
+                priv_s,
+                "-pubout",
+                "-out",
+                public_pem.to_str().unwrap(),
+            ],
+        );
+        openssl(
+            &kdir,
+            &[
+                "pkey",
+                "-in",
+                priv_s,
+                "-pubout",
+                "-outform",
+                "DER",
+                "-out",
+                public_der.to_str().unwrap(),
+            ],
         );
         let spki = fs::read(&public_der).unwrap();
         let top = der::read(&spki, 0);
@@ -627,9 +696,18 @@ impl CertGen {
         let bits = parts[1].contents(&spki)[1..].to_vec();
         let bits_path = kdir.join(format!("{stem}.bits"));
         fs::write(&bits_path, &bits).unwrap();
-        let skid = openssl(&kdir, &["dgst", "-sha1", "-binary", bits_path.to_str().unwrap()]);
+        let skid = openssl(
+            &kdir,
+            &["dgst", "-sha1", "-binary", bits_path.to_str().unwrap()],
+        );
         assert_eq!(skid.len(), 20);
-        Key { alg, index, private_pem, public_pem, skid }
+        Key {
+            alg,
+            index,
+            private_pem,
+            public_pem,
+            skid,
+        }
     }
 
     /// A self-signed CA shadow with subject = `name_of`'s subject and key `key`, used as the
@@ -642,19 +720,40 @@ impl CertGen {
         let tmp = self.dir.join("tmp");
         let stem = self.unique("shadow");
         let cnf = tmp.join(format!("{stem}.cnf"));
-        fs::write(&cnf, "[ext]\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none\n").unwrap();
+        fs::write(
+            &cnf,
+            "[ext]\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none\n",
+        )
+        .unwrap();
         let out = tmp.join(format!("{stem}.pem"));
         let subj = format!("/CN={}", name_of.cn);
         openssl(
             &tmp,
             &[
-                "x509", "-new", "-subj", &subj, "-key", key.private_pem.to_str().unwrap(), "-set_serial",
-                "1", "-days", "30", "-extfile", cnf.to_str().unwrap(), "-extensions", "ext", "-sha256",
-                "-out", out.to_str().unwrap(),
+                "x509",
+                "-new",
+                "-subj",
+                &subj,
+                "-key",
+                key.private_pem.to_str().unwrap(),
+                "-set_serial",
+                "1",
+                "-days",
+                "30",
+                "-extfile",
+                cnf.to_str().unwrap(),
+                "-extensions",
+                "ext",
+                "-sha256",
+                "-out",
+                out.to_str().unwrap(),
             ],
         );
         let parsed = parse_cert(&pem_to_der(&tmp, &out));
-        assert_eq!(parsed.subject, name_of.parsed.subject, "shadow subject differs");
+        assert_eq!(
+            parsed.subject, name_of.parsed.subject,
+            "shadow subject differs"
+        );
         self.shadows.lock().unwrap().insert(k, out.clone());
         out
     }
@@ -673,16 +772,21 @@ impl CertGen {
         let target = match (&spec.akid_target, &spec.signer) {
             (Some(t), _) => t.clone(),
             (None, Signer::By(c)) | (None, Signer::ByWithKey(c, _)) => c.auth_ref(),
-            (None, Signer::SelfSigned) => {
-                AuthRef { keyid: spec.key.skid.clone(), issuer_name: subject_name.clone(), serial: serial.clone() }
-            }
-            (None, Signer::SelfIssuedBy(k)) => {
-                AuthRef { keyid: k.skid.clone(), issuer_name: subject_name.clone(), serial: serial.clone() }
-            }
+            (None, Signer::SelfSigned) => AuthRef {
+                keyid: spec.key.skid.clone(),
+                issuer_name: subject_name.clone(),
+                serial: serial.clone(),
+            },
+            (None, Signer::SelfIssuedBy(k)) => AuthRef {
+                keyid: k.skid.clone(),
+                issuer_name: subject_name.clone(),
+                serial: serial.clone(),
+            },
         };
 
         // Extension config.
-        let mut cnf = String::from("[ext]\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none\n");
+        let mut cnf =
+            String::from("[ext]\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none\n");
         let mut want_oids: Vec<[u8; 3]> = Vec::new();
         match spec.bc {
             Bc::Absent => {}
@@ -707,7 +811,11 @@ impl CertGen {
             want_oids.push(OID_KEY_USAGE);
         }
         if spec.skid {
-            let _ = writeln!(cnf, "2.5.29.14=DER:{}", colon_hex(&der::tlv(0x04, &spec.key.skid)));
+            let _ = writeln!(
+                cnf,
+                "2.5.29.14=DER:{}",
+                colon_hex(&der::tlv(0x04, &spec.key.skid))
+            );
             want_oids.push(OID_SKID);
         }
         if let Some(a) = akid_der(spec.akid, &target) {
@@ -783,14 +891,22 @@ impl CertGen {
                 "rsa_pss_saltlen:digest".into(),
             ]);
         }
-        args.extend(["-outform".into(), "DER".into(), "-out".into(), path_s(&raw_out)]);
+        args.extend([
+            "-outform".into(),
+            "DER".into(),
+            "-out".into(),
+            path_s(&raw_out),
+        ]);
         let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         openssl(&tmp, &argv);
 
         let mut bytes = fs::read(&raw_out).unwrap();
         let parsed = parse_cert(&bytes);
         // Verify exactness.
-        assert_eq!(parsed.subject, subject_name, "{stem}: unexpected subject encoding");
+        assert_eq!(
+            parsed.subject, subject_name,
+            "{stem}: unexpected subject encoding"
+        );
         assert_eq!(parsed.serial, serial, "{stem}: unexpected serial encoding");
         let want_issuer = match &spec.signer {
             Signer::SelfSigned | Signer::SelfIssuedBy(_) => subject_name.clone(),
@@ -799,7 +915,10 @@ impl CertGen {
         assert_eq!(parsed.issuer, want_issuer, "{stem}: unexpected issuer");
         let got: Vec<Vec<u8>> = parsed.ext_oids.clone();
         let want: Vec<Vec<u8>> = want_oids.iter().map(|o| o.to_vec()).collect();
-        assert_eq!(got, want, "{stem}: extension set differs from the spec (OpenSSL defaults changed?)");
+        assert_eq!(
+            got, want,
+            "{stem}: extension set differs from the spec (OpenSSL defaults changed?)"
+        );
 
         match spec.corrupt {
             Corrupt::None => {}
@@ -811,7 +930,17 @@ impl CertGen {
         fs::write(&der_path, &bytes).unwrap();
         openssl(
             &certs,
-            &["x509", "-inform", "DER", "-in", &path_s(&der_path), "-outform", "PEM", "-out", &path_s(&pem_path)],
+            &[
+                "x509",
+                "-inform",
+                "DER",
+                "-in",
+                &path_s(&der_path),
+                "-outform",
+                "PEM",
+                "-out",
+                &path_s(&pem_path),
+            ],
         );
         Arc::new(Cert {
             stem,
@@ -829,7 +958,10 @@ impl CertGen {
 
     /// Writes arbitrary bytes as a named input file under the generator's directory.
     pub fn raw_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.dir.join("certs").join(format!("{}-{}", self.unique("f"), sanitize(name)));
+        let p = self
+            .dir
+            .join("certs")
+            .join(format!("{}-{}", self.unique("f"), sanitize(name)));
         fs::write(&p, bytes).unwrap();
         p
     }
@@ -841,8 +973,21 @@ impl CertGen {
         try_openssl(
             &tmp,
             &[
-                "x509", "-new", "-subj", "/CN=md5probe", "-key", &path_s(&k.private_pem), "-set_serial", "1",
-                "-days", "1", "-md5", "-outform", "DER", "-out", "md5probe.der",
+                "x509",
+                "-new",
+                "-subj",
+                "/CN=md5probe",
+                "-key",
+                &path_s(&k.private_pem),
+                "-set_serial",
+                "1",
+                "-days",
+                "1",
+                "-md5",
+                "-outform",
+                "DER",
+                "-out",
+                "md5probe.der",
             ],
         )
         .is_ok()
@@ -860,7 +1005,13 @@ fn pem_to_der(cwd: &Path, pem: &Path) -> Vec<u8> {
 /// File-name friendly version of a label.
 pub fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -870,7 +1021,10 @@ pub mod rsa_sign {
 
     /// `openssl dgst -HASH -binary DATA > out`.
     pub fn digest(cwd: &Path, hash: &str, data: &Path, out: &Path) {
-        let d = openssl(cwd, &["dgst", &format!("-{hash}"), "-binary", &path_s(data)]);
+        let d = openssl(
+            cwd,
+            &["dgst", &format!("-{hash}"), "-binary", &path_s(data)],
+        );
         fs::write(out, d).unwrap();
     }
 
@@ -879,9 +1033,213 @@ pub mod rsa_sign {
         openssl(
             cwd,
             &[
-                "pkeyutl", "-sign", "-inkey", &path_s(&key.private_pem), "-pkeyopt", &format!("digest:{hash}"),
-                "-in", &path_s(digest), "-out", &path_s(out),
+                "pkeyutl",
+                "-sign",
+                "-inkey",
+                &path_s(&key.private_pem),
+                "-pkeyopt",
+                &format!("digest:{hash}"),
+                "-in",
+                &path_s(digest),
+                "-out",
+                &path_s(out),
             ],
         );
+    }
+}
+
+/// Raw RSA arithmetic (num-bigint) for hand-crafted signatures the openssl CLI cannot make.
+///
+/// Used for "short" signatures. On 6.18, KEYCTL_PKEY_VERIFY does not reject an RSA signature
+/// shorter than the modulus: it lands at the start of a zero-filled modulus-sized buffer, i.e.
+/// the kernel verifies `t * 256^(k - len)` (EINVAL if that is >= n, like any out-of-range
+/// signature). A (k-1)-byte `t` with `t * 256 = s` for a valid signature `s` therefore
+/// verifies through keyctl, while a strict verifier says EINVAL (length mismatch). The X.509
+/// signature path is strict: a certificate carrying such a signature gets EINVAL.
+pub mod rsa_raw {
+    use super::*;
+    use num_bigint::BigUint;
+
+    pub struct RsaPrivate {
+        pub n: BigUint,
+        pub e: BigUint,
+        /// Modulus length in bytes.
+        pub k: usize,
+        /// The private key (the private operation is done by `openssl pkeyutl`, which is far
+        /// faster than unoptimized bignum code in a debug test build).
+        pub private_pem: PathBuf,
+        pub cwd: PathBuf,
+    }
+
+    /// Reads n and e of an RSA key (PKCS#1 DER via `openssl rsa -traditional`).
+    pub fn load(cwd: &Path, key: &Key) -> RsaPrivate {
+        let der = openssl(
+            cwd,
+            &[
+                "rsa",
+                "-in",
+                &path_s(&key.private_pem),
+                "-outform",
+                "DER",
+                "-traditional",
+            ],
+        );
+        let top = der::read(&der, 0);
+        let f = der::children(&der, &top);
+        let int = |i: usize| BigUint::from_bytes_be(f[i].contents(&der));
+        let n = int(1);
+        let k = (n.bits() as usize).div_ceil(8);
+        RsaPrivate {
+            n,
+            e: int(2),
+            k,
+            private_pem: key.private_pem.clone(),
+            cwd: cwd.to_path_buf(),
+        }
+    }
+
+    const SHA256_PREFIX: [u8; 19] = [
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+
+    /// EMSA-PKCS1-v1_5 block for a SHA-256 digest.
+    pub fn em_sha256(k: usize, digest: &[u8]) -> Vec<u8> {
+        assert_eq!(digest.len(), 32);
+        let t_len = SHA256_PREFIX.len() + 32;
+        let mut em = vec![0x00, 0x01];
+        em.extend(std::iter::repeat(0xff).take(k - t_len - 3));
+        em.push(0x00);
+        em.extend_from_slice(&SHA256_PREFIX);
+        em.extend_from_slice(digest);
+        em
+    }
+
+    impl RsaPrivate {
+        /// s = em^d mod n, as k bytes (the raw private operation: `openssl pkeyutl -decrypt` without
+        /// padding).
+        pub fn sign_em(&self, em: &[u8]) -> Vec<u8> {
+            let n = std::process::id();
+            let em_path = self
+                .cwd
+                .join(format!("em-{n}-{:?}.bin", std::thread::current().id()));
+            fs::write(&em_path, em).unwrap();
+            let s = openssl(
+                &self.cwd,
+                &[
+                    "pkeyutl",
+                    "-decrypt",
+                    "-inkey",
+                    &path_s(&self.private_pem),
+                    "-pkeyopt",
+                    "rsa_padding_mode:none",
+                    "-in",
+                    &path_s(&em_path),
+                ],
+            );
+            assert_eq!(s.len(), self.k);
+            s
+        }
+
+        /// A (k-1)-byte signature t with t*256 = em^d (mod n) and t*256 < n, if one exists for
+        /// this em (probability about 1/256).
+        pub fn short_sig(&self, em: &[u8]) -> Option<Vec<u8>> {
+            let s = BigUint::from_bytes_be(&self.sign_em(em));
+            let inv = BigUint::from(256u32).modinv(&self.n)?;
+            let t = (s * inv) % &self.n;
+            // the zero-filled value t*256 must itself be a valid RSA input (< n), else EINVAL
+            if &t * BigUint::from(256u32) >= self.n {
+                return None;
+            }
+            let b = t.to_bytes_be();
+            let mut out = vec![0u8; self.k - 1 - b.len()];
+            out.extend(b);
+            // sanity: the right-padded value verifies
+            let mut padded = out.clone();
+            padded.push(0);
+            let m = BigUint::from_bytes_be(&padded).modpow(&self.e, &self.n);
+            assert_eq!(m, BigUint::from_bytes_be(em));
+            Some(out)
+        }
+    }
+}
+
+impl CertGen {
+    /// Re-signs `base` (issued by `issuer`, sha256 PKCS#1) with a (k-1)-byte "short" signature
+    /// that verifies only under the kernel's right-zero-fill behaviour (see [`rsa_raw`]). The
+    /// serial number bytes are varied until such a signature exists; the result has the same
+    /// length serial as `base`.
+    pub fn short_sig_cert(&self, base: &Cert, issuer_key: &Key) -> Arc<Cert> {
+        assert_eq!(base.sig, SigAlg::pkcs1(Hash::Sha256));
+        let tmp = self.dir.join("tmp");
+        let rsa = rsa_raw::load(&tmp, issuer_key);
+        let der_in = base.der();
+        let outer = der::read(&der_in, 0);
+        let parts = der::children(&der_in, &outer);
+        let tbs = parts[0];
+        let tbs_fields = der::children(&der_in, &tbs);
+        let serial_tlv = if tbs_fields[0].tag == 0xa0 {
+            tbs_fields[1]
+        } else {
+            tbs_fields[0]
+        };
+        let (s_start, s_end) = (serial_tlv.content - tbs.start, serial_tlv.end - tbs.start);
+        assert!(s_end - s_start >= 2, "serial too short to vary");
+        let stem = sanitize(&format!("{}-{}-shortsig", self.unique("c"), base.cn));
+        let tbs_path = tmp.join(format!("{stem}.tbs"));
+        for attempt in 0u32..20_000 {
+            let mut t = tbs.whole(&der_in).to_vec();
+            let n = s_end - s_start;
+            let a = attempt.to_be_bytes();
+            for (i, b) in t[s_start..s_end].iter_mut().enumerate() {
+                *b = if i == 0 {
+                    0x11
+                } else if i + 4 >= n {
+                    a[i + 4 - n]
+                } else {
+                    0x22
+                };
+            }
+            fs::write(&tbs_path, &t).unwrap();
+            let h = openssl(&tmp, &["dgst", "-sha256", "-binary", &path_s(&tbs_path)]);
+            let em = rsa_raw::em_sha256(rsa.k, &h);
+            let Some(sig) = rsa.short_sig(&em) else {
+                continue;
+            };
+            let mut bits = vec![0u8];
+            bits.extend(sig);
+            let body = [t, parts[1].whole(&der_in).to_vec(), der::tlv(0x03, &bits)].concat();
+            let bytes = der::tlv(0x30, &body);
+            let der_path = self.dir.join("certs").join(format!("{stem}.der"));
+            let pem_path = self.dir.join("certs").join(format!("{stem}.pem"));
+            fs::write(&der_path, &bytes).unwrap();
+            openssl(
+                &tmp,
+                &[
+                    "x509",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    &path_s(&der_path),
+                    "-outform",
+                    "PEM",
+                    "-out",
+                    &path_s(&pem_path),
+                ],
+            );
+            return Arc::new(Cert {
+                stem,
+                cn: base.cn.clone(),
+                key: base.key.clone(),
+                der_path,
+                pem_path,
+                parsed: parse_cert(&bytes),
+                has_skid: base.has_skid,
+                sig: base.sig,
+                akid: base.akid,
+                corrupt: base.corrupt,
+            });
+        }
+        panic!("no short signature found");
     }
 }
