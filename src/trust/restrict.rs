@@ -92,17 +92,11 @@ impl Restriction {
                 _ => Err(Errno::EOPNOTSUPP),
             },
             Restriction::BuiltinTrusted => by_signature(store, dest, cand, Some(sys.builtin)),
-            Restriction::BuiltinAndSecondaryTrusted => {
-                let Some(secondary) = sys.secondary else {
-                    return by_signature(store, dest, cand, Some(sys.builtin));
-                };
-                if let Candidate::Keyring(k) = cand {
-                    if dest == secondary && k == sys.builtin {
-                        return Ok(());
-                    }
-                }
-                by_signature(store, dest, cand, Some(secondary))
-            }
+            Restriction::BuiltinAndSecondaryTrusted => match sys.secondary {
+                None => by_signature(store, dest, cand, Some(sys.builtin)),
+                Some(_) if links_builtin_into_secondary(store, dest, cand) => Ok(()),
+                Some(secondary) => by_signature(store, dest, cand, Some(secondary)),
+            },
             Restriction::BuiltinSecondaryAndMachine => {
                 if let (Some(machine), Some(secondary), Candidate::Keyring(k)) =
                     (sys.machine, sys.secondary, cand)
@@ -114,17 +108,11 @@ impl Restriction {
                 Restriction::BuiltinAndSecondaryTrusted.check(store, dest, cand)
             }
             Restriction::DigsigBuiltin => by_digsig(store, dest, cand, Some(sys.builtin)),
-            Restriction::DigsigBuiltinAndSecondary => {
-                let Some(secondary) = sys.secondary else {
-                    return by_digsig(store, dest, cand, Some(sys.builtin));
-                };
-                if let Candidate::Keyring(k) = cand {
-                    if dest == secondary && k == sys.builtin {
-                        return Ok(());
-                    }
-                }
-                by_digsig(store, dest, cand, Some(secondary))
-            }
+            Restriction::DigsigBuiltinAndSecondary => match sys.secondary {
+                None => by_digsig(store, dest, cand, Some(sys.builtin)),
+                Some(_) if links_builtin_into_secondary(store, dest, cand) => Ok(()),
+                Some(secondary) => by_digsig(store, dest, cand, Some(secondary)),
+            },
             Restriction::Ca { max } => {
                 let Candidate::Asymmetric(k) = cand else {
                     return Err(Errno::EOPNOTSUPP);
@@ -163,6 +151,13 @@ impl Restriction {
             }
         }
     }
+}
+
+/// The one keyring link the `*_and_secondary` gates accept: the builtin keyring into the
+/// secondary keyring (by identity, not by name).
+fn links_builtin_into_secondary(store: &Store, dest: Serial, cand: Candidate<'_>) -> bool {
+    let sys = store.system();
+    matches!(cand, Candidate::Keyring(k) if k == sys.builtin && Some(dest) == sys.secondary)
 }
 
 /// `kstrtos32(s, 0, …)`: optional sign, `0x` hex, leading-0 octal, else decimal.

@@ -40,6 +40,24 @@ use std::sync::{Arc, Mutex};
 // ---------------------------------------------------------------------------------------------
 
 /// Runs `openssl ARGS` in `cwd`, panicking with stderr on failure.
+/// Writes the PEM form of a DER certificate next to it (openssl x509 -inform DER).
+fn der_to_pem(cwd: &Path, der: &Path, pem: &Path) {
+    openssl(
+        cwd,
+        &[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            &path_s(der),
+            "-outform",
+            "PEM",
+            "-out",
+            &path_s(pem),
+        ],
+    );
+}
+
 pub fn openssl(cwd: &Path, args: &[&str]) -> Vec<u8> {
     match try_openssl(cwd, args) {
         Ok(out) => out,
@@ -928,20 +946,7 @@ impl CertGen {
         }
         let parsed = parse_cert(&bytes);
         fs::write(&der_path, &bytes).unwrap();
-        openssl(
-            &certs,
-            &[
-                "x509",
-                "-inform",
-                "DER",
-                "-in",
-                &path_s(&der_path),
-                "-outform",
-                "PEM",
-                "-out",
-                &path_s(&pem_path),
-            ],
-        );
+        der_to_pem(&certs, &der_path, &pem_path);
         Arc::new(Cert {
             stem,
             cn: spec.cn.clone(),
@@ -1213,20 +1218,7 @@ impl CertGen {
             let der_path = self.dir.join("certs").join(format!("{stem}.der"));
             let pem_path = self.dir.join("certs").join(format!("{stem}.pem"));
             fs::write(&der_path, &bytes).unwrap();
-            openssl(
-                &tmp,
-                &[
-                    "x509",
-                    "-inform",
-                    "DER",
-                    "-in",
-                    &path_s(&der_path),
-                    "-outform",
-                    "PEM",
-                    "-out",
-                    &path_s(&pem_path),
-                ],
-            );
+            der_to_pem(&tmp, &der_path, &pem_path);
             return Arc::new(Cert {
                 stem,
                 cn: base.cn.clone(),
