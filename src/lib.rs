@@ -20,6 +20,7 @@
 //!   scripts run against the model and, side by side, against the kernel.
 
 pub mod asn1;
+pub mod corpus;
 pub mod crypto;
 pub mod errno;
 pub mod formats;

@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod gen;
 mod keyring;
 mod run;
 mod setup;
@@ -33,6 +34,9 @@ pub enum Cmd {
     /// layered set, check raw signatures.
     #[command(subcommand)]
     Keyring(keyring::KeyringCmd),
+    /// Generate a deterministic signed corpus (modules as sign-file signs them, files as
+    /// evmctl signs them, bad items of every class, a manifest of expected verdicts).
+    Gen(gen::GenArgs),
     /// The main job. Until the parallel engine lands this verifies the bundled fixture
     /// corpus (made by sign-file and evmctl) and checks every verdict against its
     /// manifest.
@@ -45,5 +49,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Verify(a) => verify::run(a),
         Cmd::Keyring(k) => keyring::run(k),
         Cmd::Run(a) => run::run(a),
+        Cmd::Gen(a) => gen::run(a),
     }
 }

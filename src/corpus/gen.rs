@@ -1,0 +1,807 @@
+//! `trustbench gen`: builds a corpus directory from a spec and a seed.
+//!
+//! Layout: `certs/*.der`, `keyring.script` (the hierarchy, admitted through the real
+//! gatekeepers at run time) with `keyring.expected` (one expected outcome per command),
+//! `modules/*.ko`, `files/*.bin` with `.sig` sidecars, `manifest.tsv` (expected verdict and
+//! errno per item), `spec.toml`, and `COMPLETE` written last.
+
+use super::keys::{self, KeyAlgo};
+use super::pki::{self, CertRequest, Issued, Role};
+use super::sign::{self, Pkcs7Quirks, SignerIdKind};
+use super::spec::{pick, weighted_hashes, Sizes, Spec};
+use crate::errno::Errno;
+use crate::formats::modsig;
+use crate::hash::HashAlgo;
+use rand_core::RngCore;
+use rayon::prelude::*;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bad-item classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BadClass {
+    Tampered,
+    UnknownSigner,
+    Revoked,
+    BlacklistedCert,
+    BlacklistedHash,
+    WrongHash,
+    TruncatedTrailer,
+    BadMagic,
+    OversizedSigLen,
+    MalformedPkcs7,
+    MalformedImaHeader,
+    MissingSignature,
+    SignedAttributes,
+    KeyidCollision,
+}
+
+impl BadClass {
+    pub const ALL: [BadClass; 14] = [
+        BadClass::Tampered,
+        BadClass::UnknownSigner,
+        BadClass::Revoked,
+        BadClass::BlacklistedCert,
+        BadClass::BlacklistedHash,
+        BadClass::WrongHash,
+        BadClass::TruncatedTrailer,
+        BadClass::BadMagic,
+        BadClass::OversizedSigLen,
+        BadClass::MalformedPkcs7,
+        BadClass::MalformedImaHeader,
+        BadClass::MissingSignature,
+        BadClass::SignedAttributes,
+        BadClass::KeyidCollision,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BadClass::Tampered => "tampered",
+            BadClass::UnknownSigner => "unknown-signer",
+            BadClass::Revoked => "revoked-signer",
+            BadClass::BlacklistedCert => "blacklisted-cert",
+            BadClass::BlacklistedHash => "blacklisted-hash",
+            BadClass::WrongHash => "wrong-hash-algo",
+            BadClass::TruncatedTrailer => "truncated-trailer",
+            BadClass::BadMagic => "bad-magic",
+            BadClass::OversizedSigLen => "oversized-sig-len",
+            BadClass::MalformedPkcs7 => "malformed-pkcs7",
+            BadClass::MalformedImaHeader => "malformed-ima-header",
+            BadClass::MissingSignature => "missing-signature",
+            BadClass::SignedAttributes => "signed-attributes",
+            BadClass::KeyidCollision => "keyid-collision",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Result<BadClass, String> {
+        BadClass::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown bad class '{s}'"))
+    }
+
+    fn for_modules(self) -> bool {
+        !matches!(
+            self,
+            BadClass::BlacklistedHash | BadClass::MalformedImaHeader | BadClass::KeyidCollision
+        )
+    }
+
+    fn for_files(self) -> bool {
+        !matches!(
+            self,
+            BadClass::TruncatedTrailer
+                | BadClass::BadMagic
+                | BadClass::OversizedSigLen
+                | BadClass::MalformedPkcs7
+                | BadClass::SignedAttributes
+        )
+    }
+}
+
+/// One manifest row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expected {
+    pub path: String,
+    pub kind: &'static str,
+    pub class: &'static str,
+    pub verdict: &'static str,
+    pub errno: Option<Errno>,
+}
+
+impl Expected {
+    fn new(path: String, kind: &'static str, class: &'static str, errno: Option<Errno>) -> Self {
+        let verdict = match errno {
+            None => "valid",
+            Some(Errno::ENODATA) => "unsigned",
+            Some(_) => "invalid",
+        };
+        Expected {
+            path,
+            kind,
+            class,
+            verdict,
+            errno,
+        }
+    }
+
+    pub fn tsv_line(&self) -> String {
+        format!(
+            "{}\t{}\t{}\t{}\t{}",
+            self.path,
+            self.kind,
+            self.class,
+            self.verdict,
+            self.errno.map_or("-".into(), |e| e.name())
+        )
+    }
+}
+
+/// Parses a `manifest.tsv`.
+pub fn read_manifest(text: &str) -> Result<Vec<Expected>, String> {
+    let mut v = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 || line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 5 {
+            return Err(format!("manifest line {}: expected 5 fields", i + 1));
+        }
+        let kind = if f[1] == "module" { "module" } else { "ima" };
+        let class = BadClass::from_name(f[2])
+            .map(|c| c.name())
+            .unwrap_or("good");
+        let errno = match f[4] {
+            "-" => None,
+            e => Some(Errno::from_name(e).ok_or_else(|| format!("manifest: errno '{e}'"))?),
+        };
+        let mut e = Expected::new(f[0].to_string(), kind, class, errno);
+        e.verdict = match f[3] {
+            "valid" => "valid",
+            "unsigned" => "unsigned",
+            _ => "invalid",
+        };
+        v.push(e);
+    }
+    Ok(v)
+}
+
+/// Generation summary.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub modules: usize,
+    pub files: usize,
+    pub bad: usize,
+    pub certs: usize,
+    pub bytes: u64,
+}
+
+struct Hierarchy {
+    root: Issued,
+    /// Module signing certificates: (key index, issuer name) → cert.
+    module_certs: Vec<Issued>,
+    ima_certs: Vec<Issued>,
+    unknown: Issued,
+    revoked_mod: Issued,
+    revoked_ima: Issued,
+    blacklisted_mod: Issued,
+    blacklisted_ima: Issued,
+    collide_second: Issued,
+    script: String,
+    expected: String,
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Generates keys in parallel (RSA key generation dominates hierarchy set-up).
+fn gen_keys(seed: u64, reqs: &[(String, KeyAlgo)]) -> Result<Vec<Vec<u8>>, String> {
+    reqs.par_iter()
+        .map(|(label, algo)| pki::key(seed, label, *algo))
+        .collect()
+}
+
+fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
+    let seed = spec.seed;
+    let k = &spec.keys;
+    let issuers: Vec<&str> = ["root", "secondary", "machine"]
+        .into_iter()
+        .filter(|i| spec.modules.issuers.get(*i).copied().unwrap_or(0) > 0)
+        .collect();
+    // Every key the hierarchy needs, generated in parallel.
+    let mut reqs: Vec<(String, KeyAlgo)> = vec![
+        ("root".into(), k.root),
+        ("secondary-ca".into(), k.secondary_ca),
+        ("machine-ca".into(), k.machine_ca),
+        ("unknown".into(), KeyAlgo::Rsa(2048)),
+        ("revoked".into(), KeyAlgo::Rsa(2048)),
+        ("blacklisted".into(), KeyAlgo::Rsa(2048)),
+        ("collide-first".into(), KeyAlgo::Rsa(3072)),
+        ("collide-second".into(), KeyAlgo::Rsa(2048)),
+    ];
+    for (i, a) in k.module_signers.iter().enumerate() {
+        reqs.push((format!("modsign{i}"), *a));
+    }
+    for (i, a) in k.ima_signers.iter().enumerate() {
+        reqs.push((format!("imasign{i}"), *a));
+    }
+    for i in 0..k.extra_key_pool.max(1) {
+        reqs.push((format!("pool{i}"), k.extra_key_algo));
+    }
+    let keys = gen_keys(seed, &reqs)?;
+    let key_of = |label: &str| -> (&[u8], KeyAlgo) {
+        let i = reqs
+            .iter()
+            .position(|r| r.0 == label)
+            .expect("key requested");
+        (&keys[i], reqs[i].1)
+    };
+
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).map_err(|e| format!("{}: {e}", certs.display()))?;
+    let serial = std::cell::Cell::new(0x1000u64);
+    let next = |c: &std::cell::Cell<u64>| {
+        c.set(c.get() + 1);
+        c.get()
+    };
+    let mut script =
+        String::from("# trustbench generated keyring: admitted through the kernel gatekeepers\n");
+    let mut expected = String::new();
+    let mut emit = |script: &mut String, line: String, outcome: &str| {
+        let _ = writeln!(script, "{line}");
+        let _ = writeln!(expected, "{outcome}");
+    };
+    let make = |name: &str, cn: &str, role: Role, key: &str, issuer: Option<&Issued>| {
+        let (pk, algo) = key_of(key);
+        let c = pki::issue(CertRequest {
+            name,
+            cn,
+            role,
+            serial: next(&serial),
+            skid: None,
+            pkcs8: pk,
+            algo,
+            issuer,
+        })?;
+        write(&certs.join(format!("{name}.der")), &c.der)?;
+        Ok::<Issued, String>(c)
+    };
+
+    let root = make("root", "trustbench builtin root CA", Role::Ca, "root", None)?;
+    emit(
+        &mut script,
+        "load root .builtin_trusted_keys certs/root.der".into(),
+        "ok",
+    );
+    let secondary = make(
+        "secondary-ca",
+        "trustbench secondary CA",
+        Role::Ca,
+        "secondary-ca",
+        Some(&root),
+    )?;
+    emit(
+        &mut script,
+        "add secondary-ca .secondary_trusted_keys certs/secondary-ca.der".into(),
+        "ok",
+    );
+    let machine = make(
+        "machine-ca",
+        "trustbench machine owner CA",
+        Role::Ca,
+        "machine-ca",
+        None,
+    )?;
+    emit(
+        &mut script,
+        "load machine-ca .machine certs/machine-ca.der".into(),
+        "ok",
+    );
+
+    let mut module_certs = Vec::new();
+    for i in 0..k.module_signers.len() {
+        for iss in &issuers {
+            let issuer = match *iss {
+                "root" => &root,
+                "secondary" => &secondary,
+                _ => &machine,
+            };
+            let name = format!("modsign{i}-{iss}");
+            let c = make(
+                &name,
+                &format!("trustbench module signer {i} ({iss})"),
+                Role::Signer,
+                &format!("modsign{i}"),
+                Some(issuer),
+            )?;
+            emit(
+                &mut script,
+                format!("add {name} .secondary_trusted_keys certs/{name}.der"),
+                "ok",
+            );
+            module_certs.push(c);
+        }
+    }
+    let mut ima_certs = Vec::new();
+    for i in 0..k.ima_signers.len() {
+        let name = format!("imasign{i}");
+        let c = make(
+            &name,
+            &format!("trustbench IMA signer {i}"),
+            Role::Signer,
+            &name,
+            Some(&root),
+        )?;
+        emit(
+            &mut script,
+            format!("add {name} .ima certs/{name}.der"),
+            "ok",
+        );
+        ima_certs.push(c);
+    }
+    // Link-time load: many `.ima` certificates issued by the root, keys from a pool.
+    if k.ima_extra_certs > 0 {
+        let extra_dir = certs.join("extra");
+        std::fs::create_dir_all(&extra_dir).map_err(|e| e.to_string())?;
+        // A separate serial and keyid range, so parallel issuance needs no shared counter.
+        let base_serial = 0x0100_0000u64;
+        let base_tail = 0x7c00_0000u32;
+        let pool = k.extra_key_pool.max(1);
+        let made: Result<Vec<()>, String> = (0..k.ima_extra_certs)
+            .into_par_iter()
+            .map(|i| {
+                let name = format!("ima-extra-{i}");
+                let (pk, algo) = key_of(&format!("pool{}", i % pool));
+                let c = pki::issue(CertRequest {
+                    name: &name,
+                    cn: &format!("trustbench IMA extra {i}"),
+                    role: Role::Signer,
+                    serial: base_serial + 1 + i as u64,
+                    skid: Some(pki::skid(seed, &name, base_tail + 1 + i as u32)),
+                    pkcs8: pk,
+                    algo,
+                    issuer: Some(&root),
+                })?;
+                write(&extra_dir.join(format!("{name}.der")), &c.der)
+            })
+            .collect();
+        made?;
+        for i in 0..k.ima_extra_certs {
+            emit(
+                &mut script,
+                format!("add ima-extra-{i} .ima certs/extra/ima-extra-{i}.der"),
+                "ok",
+            );
+        }
+    }
+
+    // Keys for the bad classes.
+    let unknown = make(
+        "unknown",
+        "trustbench unknown signer",
+        Role::Signer,
+        "unknown",
+        None,
+    )?;
+    let revoked_mod = make(
+        "revoked-mod",
+        "trustbench revoked module signer",
+        Role::Signer,
+        "revoked",
+        Some(&root),
+    )?;
+    emit(
+        &mut script,
+        "add revoked-mod .secondary_trusted_keys certs/revoked-mod.der".into(),
+        "ok",
+    );
+    emit(&mut script, "revoke revoked-mod".into(), "ok");
+    let revoked_ima = make(
+        "revoked-ima",
+        "trustbench revoked IMA signer",
+        Role::Signer,
+        "revoked",
+        Some(&root),
+    )?;
+    emit(
+        &mut script,
+        "add revoked-ima .ima certs/revoked-ima.der".into(),
+        "ok",
+    );
+    emit(&mut script, "revoke revoked-ima".into(), "ok");
+    let blacklisted_mod = make(
+        "blacklisted-mod",
+        "trustbench blacklisted module signer",
+        Role::Signer,
+        "blacklisted",
+        Some(&root),
+    )?;
+    let blacklisted_ima = make(
+        "blacklisted-ima",
+        "trustbench blacklisted IMA signer",
+        Role::Signer,
+        "blacklisted",
+        Some(&root),
+    )?;
+    for c in [&blacklisted_mod, &blacklisted_ima] {
+        let (_, x) = x509_parser::parse_x509_certificate(&c.der).map_err(|e| e.to_string())?;
+        let tbs = HashAlgo::Sha256
+            .digest(x.tbs_certificate.as_ref())
+            .map_err(|e| e.to_string())?;
+        emit(&mut script, format!("blacklist tbs:{}", tbs.hex()), "ok");
+    }
+    emit(
+        &mut script,
+        "add blacklisted-mod .secondary_trusted_keys certs/blacklisted-mod.der".into(),
+        "EKEYREJECTED",
+    );
+    emit(
+        &mut script,
+        "add blacklisted-ima .ima certs/blacklisted-ima.der".into(),
+        "EKEYREJECTED",
+    );
+    // Keyid collision: an RSA-3072 key linked first with the same 32-bit keyid as the
+    // RSA-2048 key that signs the colliding files; first match wins and fails (EINVAL:
+    // signature length differs from the modulus length).
+    let (pk, algo) = key_of("collide-second");
+    let collide_second = pki::issue(CertRequest {
+        name: "collide-second",
+        cn: "trustbench colliding keyid (second)",
+        role: Role::Signer,
+        serial: next(&serial),
+        skid: None,
+        pkcs8: pk,
+        algo,
+        issuer: Some(&root),
+    })?;
+    write(&certs.join("collide-second.der"), &collide_second.der)?;
+    let s2 = &collide_second.signer.skid;
+    let collide_tail = u32::from_be_bytes([s2[16], s2[17], s2[18], s2[19]]);
+    let (pk, algo) = key_of("collide-first");
+    let first = pki::issue(CertRequest {
+        name: "collide-first",
+        cn: "trustbench colliding keyid (first)",
+        role: Role::Signer,
+        serial: next(&serial),
+        skid: Some(pki::skid(seed, "collide-first", collide_tail)),
+        pkcs8: pk,
+        algo,
+        issuer: Some(&root),
+    })?;
+    write(&certs.join("collide-first.der"), &first.der)?;
+    emit(
+        &mut script,
+        "add collide-first .ima certs/collide-first.der".into(),
+        "ok",
+    );
+    emit(
+        &mut script,
+        "add collide-second .ima certs/collide-second.der".into(),
+        "ok",
+    );
+
+    Ok(Hierarchy {
+        root,
+        module_certs,
+        ima_certs,
+        unknown,
+        revoked_mod,
+        revoked_ima,
+        blacklisted_mod,
+        blacklisted_ima,
+        collide_second,
+        script,
+        expected,
+    })
+}
+
+fn uniform(r: &mut impl RngCore) -> f64 {
+    (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Picks the bad class (or `None` for a good item) deterministically.
+fn choose_class(r: &mut impl RngCore, percent: f64, classes: &[BadClass]) -> Option<BadClass> {
+    let u = uniform(r);
+    if classes.is_empty() || u * 100.0 >= percent {
+        return None;
+    }
+    Some(classes[(r.next_u64() % classes.len() as u64) as usize])
+}
+
+fn classes(spec: &Spec, keep: fn(BadClass) -> bool) -> Result<Vec<BadClass>, String> {
+    let all: Vec<BadClass> = if spec.bad.classes.is_empty() {
+        BadClass::ALL.to_vec()
+    } else {
+        spec.bad
+            .classes
+            .iter()
+            .map(|c| BadClass::from_name(c))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(all.into_iter().filter(|c| keep(*c)).collect())
+}
+
+/// Generates the corpus into `dir` (created; existing files are overwritten).
+pub fn generate(
+    spec: &Spec,
+    spec_text: &str,
+    dir: &Path,
+    progress: bool,
+) -> Result<Summary, String> {
+    std::fs::create_dir_all(dir.join("modules")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("files")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(dir.join("COMPLETE"));
+    let h = build_hierarchy(spec, dir)?;
+    let seed = spec.seed;
+    let mod_sizes = Sizes::parse(&spec.modules.sizes, spec.modules.max_size)?;
+    let file_sizes = Sizes::parse(&spec.files.sizes, spec.files.max_size)?;
+    let mod_hashes = weighted_hashes(&spec.modules.hashes)?;
+    let file_hashes = weighted_hashes(&spec.files.hashes)?;
+    let mod_classes = classes(spec, BadClass::for_modules)?;
+    let file_classes = classes(spec, BadClass::for_files)?;
+    let issuer_weights: Vec<(usize, u32)> = ["root", "secondary", "machine"]
+        .iter()
+        .filter_map(|i| spec.modules.issuers.get(*i).copied())
+        .filter(|w| *w > 0)
+        .enumerate()
+        .collect();
+    let n_issuers = issuer_weights.len().max(1);
+
+    let total = (spec.modules.count + spec.files.count) as u64;
+    let bar = if progress {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_message("generating");
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let bytes = AtomicU64::new(0);
+
+    let modules: Result<Vec<Expected>, String> = (0..spec.modules.count)
+        .into_par_iter()
+        .map(|i| {
+            let mut r = keys::rng(seed, &format!("module/{i}"));
+            let size = mod_sizes.sample(uniform(&mut r));
+            let hash = pick(&mod_hashes, uniform(&mut r));
+            let key_i = (r.next_u64() % spec.keys.module_signers.len() as u64) as usize;
+            let iss_i = pick(&issuer_weights, uniform(&mut r));
+            let skid = (r.next_u64() % 100) < spec.modules.skid_percent as u64;
+            let class = choose_class(&mut r, spec.bad.percent, &mod_classes);
+            let body_len = size.saturating_sub(600).max(64) as usize;
+            let mut content = vec![0u8; body_len];
+            r.fill_bytes(&mut content);
+            let rel = format!("modules/m{i:06}.ko");
+            let (file, errno) =
+                make_module(&h, key_i * n_issuers + iss_i, content, hash, skid, class)?;
+            write(&dir.join(&rel), &file)?;
+            bytes.fetch_add(file.len() as u64, Ordering::Relaxed);
+            bar.inc(1);
+            Ok(Expected::new(
+                rel,
+                "module",
+                class.map_or("good", BadClass::name),
+                errno,
+            ))
+        })
+        .collect();
+    let modules = modules?;
+
+    let files: Result<Vec<(Expected, Option<String>)>, String> = (0..spec.files.count)
+        .into_par_iter()
+        .map(|i| {
+            let mut r = keys::rng(seed, &format!("file/{i}"));
+            let size = file_sizes.sample(uniform(&mut r)) as usize;
+            let hash = pick(&file_hashes, uniform(&mut r));
+            let key_i = (r.next_u64() % h.ima_certs.len() as u64) as usize;
+            let class = choose_class(&mut r, spec.bad.percent, &file_classes);
+            let mut content = vec![0u8; size];
+            r.fill_bytes(&mut content);
+            let rel = format!("files/f{i:06}.bin");
+            let (content, sig, errno, bl) = make_file(&h, key_i, content, hash, class)?;
+            let path = dir.join(&rel);
+            write(&path, &content)?;
+            if let Some(sig) = &sig {
+                write(&PathBuf::from(format!("{}.sig", path.display())), sig)?;
+                if spec.files.xattr {
+                    set_xattr(&path, "security.ima", sig);
+                }
+            }
+            bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+            bar.inc(1);
+            Ok((
+                Expected::new(rel, "ima", class.map_or("good", BadClass::name), errno),
+                bl,
+            ))
+        })
+        .collect();
+    let files = files?;
+    bar.finish_and_clear();
+
+    // Binary-hash blacklist entries go after the hierarchy (boot-time .blacklist loads).
+    let mut script = h.script.clone();
+    let mut expected = h.expected.clone();
+    for (_, bl) in &files {
+        if let Some(b) = bl {
+            let _ = writeln!(script, "blacklist {b}");
+            let _ = writeln!(expected, "ok");
+        }
+    }
+    write(&dir.join("keyring.script"), script.as_bytes())?;
+    write(&dir.join("keyring.expected"), expected.as_bytes())?;
+    let mut manifest = String::from("path\tkind\tclass\tverdict\terrno\n");
+    let mut bad = 0;
+    for e in modules.iter().chain(files.iter().map(|f| &f.0)) {
+        bad += (e.class != "good") as usize;
+        let _ = writeln!(manifest, "{}", e.tsv_line());
+    }
+    write(&dir.join("manifest.tsv"), manifest.as_bytes())?;
+    write(&dir.join("spec.toml"), spec_text.as_bytes())?;
+    write(&dir.join("COMPLETE"), b"")?;
+    Ok(Summary {
+        modules: modules.len(),
+        files: files.len(),
+        bad,
+        certs: h.module_certs.len() + h.ima_certs.len() + spec.keys.ima_extra_certs + 10,
+        bytes: bytes.into_inner(),
+    })
+}
+
+/// One module: content ‖ PKCS#7 ‖ trailer, with the bad class applied.
+fn make_module(
+    h: &Hierarchy,
+    signer_i: usize,
+    mut content: Vec<u8>,
+    hash: HashAlgo,
+    skid: bool,
+    class: Option<BadClass>,
+) -> Result<(Vec<u8>, Option<Errno>), String> {
+    let signer = match class {
+        Some(BadClass::UnknownSigner) => &h.unknown,
+        Some(BadClass::Revoked) => &h.revoked_mod,
+        Some(BadClass::BlacklistedCert) => &h.blacklisted_mod,
+        _ => &h.module_certs[signer_i % h.module_certs.len()],
+    };
+    if class == Some(BadClass::MissingSignature) {
+        return Ok((content, Some(Errno::ENODATA)));
+    }
+    let digest = hash.digest(&content).map_err(|e| e.to_string())?;
+    let quirks = Pkcs7Quirks {
+        declared_hash: (class == Some(BadClass::WrongHash)).then_some(
+            if hash == HashAlgo::Sha512 {
+                HashAlgo::Sha256
+            } else {
+                HashAlgo::Sha512
+            },
+        ),
+        signed_attributes: class == Some(BadClass::SignedAttributes),
+    };
+    let id = if skid {
+        SignerIdKind::Skid
+    } else {
+        SignerIdKind::IssuerSerial
+    };
+    let p7 = sign::pkcs7(&signer.key, &signer.signer, id, &digest, quirks)?;
+    let content_len = content.len();
+    sign::append_module_signature(&mut content, &p7);
+    let n = content.len();
+    let errno = match class {
+        None => None,
+        Some(BadClass::Tampered) => {
+            content[content_len / 2] ^= 0x01;
+            Some(Errno::EKEYREJECTED)
+        }
+        Some(BadClass::UnknownSigner) | Some(BadClass::BlacklistedCert) => Some(Errno::ENOKEY),
+        Some(BadClass::Revoked) => Some(Errno::EKEYREVOKED),
+        Some(BadClass::WrongHash) | Some(BadClass::SignedAttributes) => Some(Errno::EKEYREJECTED),
+        Some(BadClass::TruncatedTrailer) => {
+            content.truncate(n - 5);
+            Some(Errno::ENODATA)
+        }
+        Some(BadClass::BadMagic) => {
+            content[n - 10] ^= 0x20;
+            Some(Errno::ENODATA)
+        }
+        Some(BadClass::OversizedSigLen) => {
+            let h0 = n - modsig::MARKER.len() - modsig::HEADER_LEN;
+            content[h0 + 8..h0 + 12].copy_from_slice(&(n as u32).to_be_bytes());
+            Some(Errno::EBADMSG)
+        }
+        Some(BadClass::MalformedPkcs7) => {
+            content[content_len] = 0x31;
+            Some(Errno::EBADMSG)
+        }
+        Some(other) => return Err(format!("class {} does not apply to modules", other.name())),
+    };
+    Ok((content, errno))
+}
+
+type FileOut = (Vec<u8>, Option<Vec<u8>>, Option<Errno>, Option<String>);
+
+/// One IMA file: content and its `.sig`, with the bad class applied.
+fn make_file(
+    h: &Hierarchy,
+    key_i: usize,
+    mut content: Vec<u8>,
+    hash: HashAlgo,
+    class: Option<BadClass>,
+) -> Result<FileOut, String> {
+    let signer = match class {
+        Some(BadClass::UnknownSigner) => &h.unknown,
+        Some(BadClass::Revoked) => &h.revoked_ima,
+        Some(BadClass::BlacklistedCert) => &h.blacklisted_ima,
+        Some(BadClass::KeyidCollision) => &h.collide_second,
+        _ => &h.ima_certs[key_i],
+    };
+    if class == Some(BadClass::MissingSignature) {
+        return Ok((content, None, Some(Errno::ENODATA), None));
+    }
+    let digest = hash.digest(&content).map_err(|e| e.to_string())?;
+    let mut sig = sign::ima_v2(&signer.key, &signer.signer.skid, &digest)?;
+    let is_rsa = matches!(signer.algo, KeyAlgo::Rsa(_));
+    let mut bl = None;
+    let errno = match class {
+        None => None,
+        Some(BadClass::Tampered) => {
+            let n = content.len();
+            content[n / 2] ^= 0x01;
+            Some(Errno::EKEYREJECTED)
+        }
+        Some(BadClass::UnknownSigner) | Some(BadClass::BlacklistedCert) => Some(Errno::ENOKEY),
+        Some(BadClass::Revoked) => Some(Errno::EKEYREVOKED),
+        Some(BadClass::BlacklistedHash) => {
+            bl = Some(format!("bin:{}", digest.hex()));
+            Some(Errno::EPERM)
+        }
+        Some(BadClass::WrongHash) => {
+            // Header names another hash than the one signed: RSA finds the wrong
+            // DigestInfo (EBADMSG); ECDSA simply does not verify (EKEYREJECTED).
+            sig[2] = if hash == HashAlgo::Sha512 {
+                HashAlgo::Sha256
+            } else {
+                HashAlgo::Sha512
+            }
+            .kernel_id();
+            Some(if is_rsa {
+                Errno::EBADMSG
+            } else {
+                Errno::EKEYREJECTED
+            })
+        }
+        Some(BadClass::MalformedImaHeader) => {
+            sig[8] = sig[8].wrapping_add(1);
+            Some(Errno::EBADMSG)
+        }
+        Some(BadClass::KeyidCollision) => Some(Errno::EINVAL),
+        Some(other) => return Err(format!("class {} does not apply to files", other.name())),
+    };
+    let _ = &h.root;
+    Ok((content, Some(sig), errno, bl))
+}
+
+fn set_xattr(path: &Path, name: &str, value: &[u8]) {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(p), Ok(n)) = (
+        std::ffi::CString::new(path.as_os_str().as_bytes()),
+        std::ffi::CString::new(name),
+    ) else {
+        return;
+    };
+    // SAFETY: valid C strings and a buffer of the stated length. Failure (no xattr support,
+    // no privilege) is fine: the sidecar is always written.
+    unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        );
+    }
+}
