@@ -22,12 +22,15 @@
 pub mod asn1;
 pub mod corpus;
 pub mod crypto;
+pub mod engine;
 pub mod errno;
 pub mod formats;
 pub mod fsverity;
 pub mod hash;
 pub mod kernel;
+pub mod measure;
 pub mod replay;
+pub mod timing;
 pub mod trust;
 pub mod verify;
 

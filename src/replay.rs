@@ -153,6 +153,23 @@ impl<'a> ModelRunner<'a> {
         self.names.get(name).copied().ok_or(Errno::ENOKEY)
     }
 
+    /// The serial a script name refers to (`ENOKEY` if undefined).
+    pub fn lookup_serial(&self, name: &str) -> KResult<Serial> {
+        self.lookup(name)
+    }
+
+    /// `add` (or, with `bypass`, `load`) of certificate bytes already in memory.
+    pub fn add_bytes(&mut self, key: &str, ring: &str, der: &[u8], bypass: bool) -> Outcome {
+        let mode = if bypass { AddMode::Bypass } else { AddMode::User };
+        match self.lookup(ring).and_then(|r| self.store.add_cert(r, der, mode)) {
+            Ok(s) => {
+                self.names.insert(key.to_string(), s);
+                Outcome::Ok
+            }
+            Err(e) => Outcome::Err(e),
+        }
+    }
+
     /// Runs one line.
     pub fn run(&mut self, line: &Line) -> Result<Outcome, String> {
         Ok(match &line.command {
@@ -179,22 +196,9 @@ impl<'a> ModelRunner<'a> {
                 Outcome::from(r.and_then(|(ring, p)| self.store.restrict(ring, p)))
             }
             Command::Add { key, ring, file } | Command::Load { key, ring, file } => {
-                let mode = if matches!(line.command, Command::Load { .. }) {
-                    AddMode::Bypass
-                } else {
-                    AddMode::User
-                };
                 let der = read(file)?;
-                match self
-                    .lookup(ring)
-                    .and_then(|r| self.store.add_cert(r, &der, mode))
-                {
-                    Ok(s) => {
-                        self.names.insert(key.clone(), s);
-                        Outcome::Ok
-                    }
-                    Err(e) => Outcome::Err(e),
-                }
+                let bypass = matches!(line.command, Command::Load { .. });
+                self.add_bytes(key, ring, &der, bypass)
             }
             Command::Link { what, ring } => Outcome::from(
                 self.lookup(what)

@@ -37,9 +37,11 @@ pub enum Cmd {
     /// Generate a deterministic signed corpus (modules as sign-file signs them, files as
     /// evmctl signs them, bad items of every class, a manifest of expected verdicts).
     Gen(gen::GenArgs),
-    /// The main job. Until the parallel engine lands this verifies the bundled fixture
-    /// corpus (made by sign-file and evmctl) and checks every verdict against its
-    /// manifest.
+    /// The main job: verify a corpus across cores with caching, against its manifest, and
+    /// report throughput and efficiency against the ceiling measured in the same run.
+    ///
+    /// With no options: generate corpora/default.toml once (cached), then a cold and a
+    /// warm pass. Exit 1 when any verdict disagrees with the manifest.
     Run(run::RunArgs),
 }
 

@@ -43,21 +43,7 @@ pub fn read_ima_sig(path: &Path) -> Option<Vec<u8>> {
     if let Ok(b) = std::fs::read(&sig) {
         return Some(b);
     }
-    read_xattr(path, "security.ima")
-}
-
-fn read_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
-    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let n = std::ffi::CString::new(name).ok()?;
-    let mut buf = vec![0u8; 1024];
-    // SAFETY: valid C strings and a buffer of the stated size.
-    let r = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if r <= 0 {
-        return None;
-    }
-    buf.truncate(r as usize);
-    Some(buf)
+    trustbench::engine::read_ima_xattr(path)
 }
 
 /// Verifies one file's bytes.

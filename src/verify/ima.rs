@@ -10,6 +10,7 @@ use crate::crypto::{Encoding, PkeyAlgo, SignatureRecord};
 use crate::errno::{Errno, KResult};
 use crate::formats::imasig::{self, ImaSig, XattrKind};
 use crate::hash::Digest;
+use crate::timing::{mark, Stage};
 use crate::trust::blacklist::HashKind;
 use crate::trust::store::{IdMatch, Store};
 use crate::trust::Serial;
@@ -31,6 +32,7 @@ pub fn verify_ima(
     policy: ImaPolicy,
 ) -> Verdict {
     let k = ItemKind::Ima;
+    mark(Stage::Parse);
     let Some(xattr) = xattr else {
         return Verdict::unsigned(k, "no security.ima xattr and no .sig file");
     };
@@ -45,6 +47,7 @@ pub fn verify_ima(
         Ok(s) => s,
         Err(e) => return Verdict::invalid(k, e, "malformed IMA signature header"),
     };
+    mark(Stage::Digest);
     let digest = match file_digest(store, &sig, content) {
         Ok(d) => d,
         Err(e) => return Verdict::invalid(k, e, reason_for(e)),
@@ -80,11 +83,13 @@ pub fn verify_digest(
 ) -> Result<Serial, (Errno, Option<Serial>)> {
     let sys = store.system();
     let keyid = sig.keyid.to_be_bytes();
+    mark(Stage::Blacklist);
     if let Some(imabl) = sys.ima_blacklist {
         if store.search(imabl, IdMatch::Partial(&keyid)).is_ok() {
             return Err((Errno::EKEYREJECTED, None));
         }
     }
+    mark(Stage::Lookup);
     let key = store
         .search(sys.ima, IdMatch::Partial(&keyid))
         .map_err(|e| (e, None))?;
@@ -99,9 +104,11 @@ pub fn verify_digest(
         digest: *digest,
         signature: sig.signature,
     };
+    mark(Stage::Verify);
     k.public
         .verify(&rec, store.profile())
         .map_err(|e| (e, Some(key)))?;
+    mark(Stage::Blacklist);
     if policy.check_blacklist
         && sig.version == 2
         && store.is_hash_blacklisted(HashKind::Bin, digest.as_bytes())

@@ -2,6 +2,7 @@
 //! against the selected keyring, IMA signatures through a 32-bit keyid lookup in `.ima`.
 
 pub mod ima;
+pub mod inputs;
 pub mod module;
 
 use crate::errno::Errno;

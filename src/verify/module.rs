@@ -13,6 +13,7 @@ use crate::errno::{Errno, KResult};
 use crate::formats::modsig;
 use crate::formats::pkcs7::{Pkcs7, SignerInfo};
 use crate::hash::{Digest, HashAlgo};
+use crate::timing::{mark, Stage};
 use crate::trust::key::AsymmetricKey;
 use crate::trust::store::Store;
 use crate::trust::Serial;
@@ -20,6 +21,7 @@ use crate::trust::Serial;
 /// Verifies a whole module file against `keyring` (normally the secondary keyring).
 pub fn verify_module(store: &Store, file: &[u8], keyring: Serial) -> Verdict {
     let k = ItemKind::Module;
+    mark(Stage::Parse);
     let m = match modsig::locate(file) {
         Ok(Some(m)) => m,
         Ok(None) => return Verdict::unsigned(k, "no module signature trailer"),
@@ -50,7 +52,9 @@ impl<'a> Digests<'a> {
         if let Some(d) = self.slots.iter().flatten().find(|d| d.algo() == h) {
             return Ok(*d);
         }
+        mark(Stage::Digest);
         let d = h.digest(self.content)?;
+        mark(Stage::Parse);
         if let Some(slot) = self.slots.iter_mut().find(|s| s.is_none()) {
             *slot = Some(d);
         }
@@ -110,10 +114,12 @@ pub fn verify_pkcs7_detached(
     actual.map_err(|e| (e, None))?;
 
     // Revocation list: a message that would be trusted by a revocation certificate fails.
+    mark(Stage::Blacklist);
     let bl = store.system().blacklist;
     if trust_all(store, &msg, &embedded, &mut digests, bl, &supported).is_ok() {
         return Err((Errno::EKEYREJECTED, None));
     }
+    mark(Stage::Lookup);
     trust_all(store, &msg, &embedded, &mut digests, keyring, &supported)
 }
 
@@ -263,7 +269,10 @@ fn trust_one(
 
 fn verify_with(store: &Store, key: Serial, rec: &SignatureRecord<'_>) -> KResult<()> {
     let k = store.asymmetric(key).ok_or(Errno::EINVAL)?;
-    k.public.verify(rec, store.profile())
+    mark(Stage::Verify);
+    let r = k.public.verify(rec, store.profile());
+    mark(Stage::Other);
+    r
 }
 
 /// PKCS#7 trust reports every verification failure with a found key as `EKEYREJECTED`.

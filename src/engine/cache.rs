@@ -1,0 +1,166 @@
+//! The verdict cache: sharded LRU keyed by file identity, tagged with the trust epoch.
+//!
+//! The key is the userspace analogue of IMA's i_version check: device, inode, size, mtime
+//! and ctime of the file (and of its `.sig` sidecar), so a rewritten file misses. Every
+//! entry remembers the trust epoch it was computed under and only answers a lookup made
+//! under the same epoch, so a revoke, unlink, clear or blacklist addition can never leave a
+//! stale "valid" behind. Unlike the kernel (whose IMA cache ignores keyring changes), this
+//! cache is never allowed to lie about the current trust state.
+
+use crate::verify::Verdict;
+use lru::LruCache;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+/// Identity of a file's content as the filesystem reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+}
+
+impl FileId {
+    pub fn of(meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+        }
+    }
+}
+
+/// The cache key: the item and, for IMA, its signature sidecar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct CacheKey {
+    pub file: FileId,
+    pub sig: Option<FileId>,
+}
+
+/// Hit/miss counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheCounters {
+    pub hits: u64,
+    pub misses: u64,
+    /// Entries found but computed under an older epoch.
+    pub stale: u64,
+}
+
+struct Shard {
+    map: LruCache<CacheKey, (u64, Verdict)>,
+    counters: CacheCounters,
+}
+
+/// Sharded so that threads rarely contend for one lock.
+pub struct VerdictCache {
+    shards: Vec<Mutex<Shard>>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl VerdictCache {
+    /// `capacity` entries in total (0 disables caching).
+    pub fn new(capacity: usize, threads: usize) -> VerdictCache {
+        let n = (threads.max(1) * 4).next_power_of_two();
+        let per = capacity.div_ceil(n);
+        let shards = (0..n)
+            .map(|_| {
+                Mutex::new(Shard {
+                    map: LruCache::new(NonZeroUsize::new(per.max(1)).expect("non-zero")),
+                    counters: CacheCounters::default(),
+                })
+            })
+            .collect();
+        VerdictCache {
+            shards: if capacity == 0 { Vec::new() } else { shards },
+            hasher: Default::default(),
+        }
+    }
+
+    fn shard(&self, k: &CacheKey) -> Option<&Mutex<Shard>> {
+        if self.shards.is_empty() {
+            return None;
+        }
+        let mut h = self.hasher.build_hasher();
+        k.hash(&mut h);
+        Some(&self.shards[(h.finish() as usize) & (self.shards.len() - 1)])
+    }
+
+    /// The cached verdict, only if it was computed under `epoch`.
+    pub fn get(&self, k: &CacheKey, epoch: u64) -> Option<Verdict> {
+        let shard = self.shard(k)?;
+        let mut s = shard.lock().unwrap_or_else(|p| p.into_inner());
+        match s.map.get(k).copied() {
+            Some((e, v)) if e == epoch => {
+                s.counters.hits += 1;
+                Some(v)
+            }
+            Some(_) => {
+                s.counters.stale += 1;
+                s.counters.misses += 1;
+                None
+            }
+            None => {
+                s.counters.misses += 1;
+                None
+            }
+        }
+    }
+
+    pub fn put(&self, k: CacheKey, epoch: u64, v: Verdict) {
+        if let Some(shard) = self.shard(&k) {
+            let mut s = shard.lock().unwrap_or_else(|p| p.into_inner());
+            s.map.put(k, (epoch, v));
+        }
+    }
+
+    /// Counters summed over shards, and reset.
+    pub fn take_counters(&self) -> CacheCounters {
+        let mut c = CacheCounters::default();
+        for s in &self.shards {
+            let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
+            c.hits += s.counters.hits;
+            c.misses += s.counters.misses;
+            c.stale += s.counters.stale;
+            s.counters = CacheCounters::default();
+        }
+        c
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).map.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{ItemKind, Verdict};
+
+    #[test]
+    fn entries_answer_only_their_epoch() {
+        let c = VerdictCache::new(16, 2);
+        let k = CacheKey::default();
+        let v = Verdict::unsigned(ItemKind::Module, "x");
+        c.put(k, 3, v);
+        assert_eq!(c.get(&k, 3), Some(v));
+        assert_eq!(c.get(&k, 4), None);
+        let n = c.take_counters();
+        assert_eq!((n.hits, n.misses, n.stale), (1, 1, 1));
+        let off = VerdictCache::new(0, 2);
+        off.put(k, 3, v);
+        assert_eq!(off.get(&k, 3), None);
+    }
+}

@@ -1,0 +1,241 @@
+//! The engine: items → verdicts across cores, with caching and per-stage timing.
+//!
+//! One pass verifies every item exactly once (every item yields exactly one outcome, in
+//! input order). The trust store sits behind a read-write lock: a pass holds a read lock
+//! per item, so keyring changes (revoke, blacklist, unlink) can happen between or during
+//! passes, and each verdict is computed and cached under one consistent epoch.
+
+pub mod cache;
+pub mod read;
+
+use crate::timing::{self, Stage, STAGES};
+use crate::trust::Store;
+use crate::verify::{ima, module, ItemKind, Verdict};
+use cache::{CacheCounters, CacheKey, FileId, VerdictCache};
+use rayon::prelude::*;
+use read::Scratch;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+/// One thing to verify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub path: PathBuf,
+    pub kind: ItemKind,
+}
+
+impl Item {
+    /// Kind from the file name: `.ko` (and compressed variants) are modules.
+    pub fn from_path(path: PathBuf) -> Item {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let module = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].iter().any(|s| name.ends_with(s));
+        Item {
+            path,
+            kind: if module { ItemKind::Module } else { ItemKind::Ima },
+        }
+    }
+}
+
+/// Walks `dir` for items: every regular file except `.sig` sidecars, sorted by path.
+pub fn discover(dir: &Path) -> std::io::Result<Vec<Item>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            let t = e.file_type()?;
+            let p = e.path();
+            if t.is_dir() {
+                stack.push(p);
+            } else if t.is_file() && p.extension().is_none_or(|x| x != "sig") {
+                out.push(Item::from_path(p));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub cache_size: usize,
+    pub mmap_threshold: u64,
+    pub ima_policy: ima::ImaPolicy,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            cache_size: 1 << 20,
+            mmap_threshold: 1 << 20,
+            ima_policy: ima::ImaPolicy::default(),
+        }
+    }
+}
+
+/// One item's outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Nanoseconds per stage; they sum to `total_ns`.
+    pub stage_ns: [u64; STAGES],
+    pub total_ns: u64,
+    pub bytes: u64,
+    pub cache_hit: bool,
+}
+
+/// A whole pass.
+#[derive(Debug)]
+pub struct PassResult {
+    pub outcomes: Vec<Outcome>,
+    pub wall: Duration,
+    pub threads: usize,
+    pub cache: CacheCounters,
+}
+
+/// The verifier with its trust store and cache.
+pub struct Engine {
+    pub store: RwLock<Store>,
+    pub cache: VerdictCache,
+    pub config: EngineConfig,
+}
+
+impl Engine {
+    pub fn new(store: Store, config: EngineConfig, threads: usize) -> Engine {
+        Engine {
+            store: RwLock::new(store),
+            cache: VerdictCache::new(config.cache_size, threads),
+            config,
+        }
+    }
+
+    /// Verifies every item once on `pool`, using the cache.
+    pub fn pass(&self, items: &[Item], pool: &rayon::ThreadPool) -> PassResult {
+        self.pass_with(items, pool, true)
+    }
+
+    /// Verifies every item once on `pool`; `cached = false` neither reads nor fills the
+    /// cache (scaling runs, where every pass must do the work).
+    pub fn pass_with(&self, items: &[Item], pool: &rayon::ThreadPool, cached: bool) -> PassResult {
+        self.cache.take_counters();
+        let t = Instant::now();
+        let outcomes = pool.install(|| {
+            items
+                .par_iter()
+                .map_init(Scratch::default, |s, item| self.verify_item(item, s, cached))
+                .collect()
+        });
+        PassResult {
+            outcomes,
+            wall: t.elapsed(),
+            threads: pool.current_num_threads(),
+            cache: self.cache.take_counters(),
+        }
+    }
+
+    /// Verifies one item (cache first).
+    pub fn verify_item(&self, item: &Item, s: &mut Scratch, cached: bool) -> Outcome {
+        let t0 = Instant::now();
+        timing::begin(Stage::Read);
+        let store = self.store.read().unwrap_or_else(|p| p.into_inner());
+        let (verdict, bytes, hit) = self.verify_locked(&store, item, s, cached);
+        drop(store);
+        let stage_ns = timing::end();
+        Outcome {
+            verdict,
+            stage_ns,
+            total_ns: t0.elapsed().as_nanos() as u64,
+            bytes,
+            cache_hit: hit,
+        }
+    }
+
+    fn verify_locked(
+        &self,
+        store: &Store,
+        item: &Item,
+        s: &mut Scratch,
+        cached: bool,
+    ) -> (Verdict, u64, bool) {
+        let meta = match std::fs::metadata(&item.path) {
+            Ok(m) => m,
+            Err(_) => return (io_error(item.kind), 0, false),
+        };
+        let mut key = CacheKey {
+            file: FileId::of(&meta),
+            sig: None,
+        };
+        if item.kind == ItemKind::Ima {
+            s.sig_path.clear();
+            s.sig_path.push(item.path.as_os_str());
+            s.sig_path.push(".sig");
+            key.sig = std::fs::metadata(Path::new(&s.sig_path)).ok().map(|m| FileId::of(&m));
+        }
+        let epoch = store.epoch();
+        if cached {
+            timing::mark(Stage::Cache);
+            if let Some(v) = self.cache.get(&key, epoch) {
+                return (v, 0, true);
+            }
+            timing::mark(Stage::Read);
+        }
+        let len = meta.len();
+        let verdict = match read::read_file(&item.path, len, self.config.mmap_threshold, &mut s.buf) {
+            Err(_) => io_error(item.kind),
+            Ok(data) => match item.kind {
+                ItemKind::Module => {
+                    let ring = store.system().secondary.unwrap_or(store.system().builtin);
+                    module::verify_module(store, data.bytes(), ring)
+                }
+                ItemKind::Ima => {
+                    let sig = match key.sig {
+                        Some(id) => {
+                            let ok = std::fs::File::open(Path::new(&s.sig_path)).and_then(|mut f| {
+                                read::read_into(&mut f, id.size as usize, &mut s.sig)
+                            });
+                            ok.is_ok().then_some(&s.sig[..])
+                        }
+                        None => None,
+                    };
+                    let xattr;
+                    let sig = match sig {
+                        Some(b) => Some(b),
+                        None => {
+                            xattr = read_ima_xattr(&item.path);
+                            xattr.as_deref()
+                        }
+                    };
+                    ima::verify_ima(store, data.bytes(), sig, self.config.ima_policy)
+                }
+            },
+        };
+        if cached {
+            timing::mark(Stage::Cache);
+            self.cache.put(key, epoch, verdict);
+        }
+        (verdict, len, false)
+    }
+}
+
+fn io_error(kind: ItemKind) -> Verdict {
+    Verdict::invalid(kind, crate::Errno::EIO, "cannot read the file")
+}
+
+/// `security.ima`, if set.
+pub fn read_ima_xattr(path: &Path) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut buf = [0u8; 1024];
+    // SAFETY: valid C strings and a buffer of the stated size.
+    let r = unsafe {
+        libc::getxattr(
+            p.as_ptr(),
+            c"security.ima".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (r > 0).then(|| buf[..r as usize].to_vec())
+}

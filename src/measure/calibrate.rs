@@ -1,0 +1,211 @@
+//! The ceiling: raw primitive costs measured in the same run, with the same number of
+//! threads running at once (a 2-core VM does not scale 2× even for pure arithmetic, and
+//! that belongs to the ceiling, not to the engine's overhead).
+
+use crate::engine::read::read_into;
+use crate::engine::{Item, Outcome};
+use crate::hash::HashAlgo;
+use crate::trust::Store;
+use crate::verify::inputs::{self, VerifyInputs};
+use crate::verify::ItemKind;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A verification cost class: key algorithm and size, and hash.
+pub type VerifyClass = String;
+
+/// The class name of a key + hash, e.g. `rsa2048/sha256`, `ecdsa-nist-p384/sha512`.
+pub fn class_of(store: &Store, key: crate::trust::Serial, hash: HashAlgo) -> Option<VerifyClass> {
+    let k = store.asymmetric(key)?;
+    let a = match k.public.algo() {
+        crate::crypto::PkeyAlgo::Rsa => format!("rsa{}", k.public.bits()),
+        other => other.kernel_name().to_string(),
+    };
+    Some(format!("{a}/{hash}"))
+}
+
+/// Raw costs per operation, nanoseconds, each measured with `threads` threads at once.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct Ceiling {
+    pub threads: usize,
+    /// Verify with a pre-parsed key, per class.
+    pub verify_ns: BTreeMap<VerifyClass, f64>,
+    /// Digest cost per byte, per hash.
+    pub digest_ns_per_byte: BTreeMap<String, f64>,
+    /// open + read + close of a small file.
+    pub open_read_ns: f64,
+    /// Additional read cost per byte (large files).
+    pub read_ns_per_byte: f64,
+}
+
+/// Runs `f` on every pool thread at once for about `budget`; returns the mean
+/// nanoseconds per operation (f returns the number of operations it did per call).
+fn concurrent_ns_per_op(pool: &rayon::ThreadPool, budget: Duration, f: &(dyn Fn() -> u64 + Sync)) -> f64 {
+    let per_thread: Vec<f64> = pool.broadcast(|_| {
+        // Warm up once.
+        f();
+        let t = Instant::now();
+        let mut ops = 0u64;
+        while t.elapsed() < budget {
+            ops += f();
+        }
+        t.elapsed().as_nanos() as f64 / ops.max(1) as f64
+    });
+    per_thread.iter().sum::<f64>() / per_thread.len().max(1) as f64
+}
+
+/// Samples of the corpus used for calibration.
+pub struct Samples {
+    pub verify: BTreeMap<VerifyClass, VerifyInputs>,
+    pub hashes: Vec<HashAlgo>,
+    pub small: Vec<Item>,
+    pub large: Vec<Item>,
+}
+
+/// Looks at up to `limit` items to find one signature per class and files for I/O.
+pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
+    let mut s = Samples {
+        verify: BTreeMap::new(),
+        hashes: Vec::new(),
+        small: Vec::new(),
+        large: Vec::new(),
+    };
+    for item in items.iter().take(limit) {
+        let Ok(data) = std::fs::read(&item.path) else { continue };
+        let inp = match item.kind {
+            ItemKind::Module => {
+                let ring = store.system().secondary.unwrap_or(store.system().builtin);
+                inputs::module(store, &data, ring)
+            }
+            ItemKind::Ima => {
+                let mut p = item.path.as_os_str().to_owned();
+                p.push(".sig");
+                std::fs::read(&p)
+                    .ok()
+                    .and_then(|sig| inputs::ima(store, &data, &sig))
+            }
+        };
+        if let Some(i) = inp {
+            // Keep only signatures that verify: failures take the slow exact path.
+            if store
+                .asymmetric(i.key)
+                .is_some_and(|k| k.public.verify(&i.record(), store.profile()).is_ok())
+            {
+                if !s.hashes.contains(&i.digest.algo()) {
+                    s.hashes.push(i.digest.algo());
+                }
+                if let Some(c) = class_of(store, i.key, i.digest.algo()) {
+                    s.verify.entry(c).or_insert(i);
+                }
+            }
+        }
+        if data.len() < 64 << 10 {
+            if s.small.len() < 256 {
+                s.small.push(item.clone());
+            }
+        } else if s.large.len() < 32 {
+            s.large.push(item.clone());
+        }
+    }
+    s
+}
+
+/// Measures the ceiling for `samples` on `pool`.
+pub fn calibrate(store: &Store, samples: &Samples, pool: &rayon::ThreadPool, budget: Duration) -> Ceiling {
+    let mut c = Ceiling {
+        threads: pool.current_num_threads(),
+        ..Default::default()
+    };
+    for (class, inp) in &samples.verify {
+        let Some(key) = store.asymmetric(inp.key) else { continue };
+        let rec = inp.record();
+        let ns = concurrent_ns_per_op(pool, budget, &|| {
+            let _ = key.public.verify(&rec, store.profile());
+            1
+        });
+        c.verify_ns.insert(class.clone(), ns);
+    }
+    let block = vec![0x5au8; 1 << 20];
+    let mut hashes = samples.hashes.clone();
+    if hashes.is_empty() {
+        hashes.push(HashAlgo::Sha256);
+    }
+    for h in hashes {
+        let ns = concurrent_ns_per_op(pool, budget, &|| {
+            let _ = h.digest(&block);
+            1
+        });
+        c.digest_ns_per_byte.insert(h.name().to_string(), ns / block.len() as f64);
+    }
+    // I/O: open + read + close of small files (page cache warm), and large-file bandwidth.
+    let files: Vec<std::path::PathBuf> = samples
+        .small
+        .iter()
+        .flat_map(|i| {
+            let mut v = vec![i.path.clone()];
+            if i.kind == ItemKind::Ima {
+                let mut p = i.path.as_os_str().to_owned();
+                p.push(".sig");
+                if std::path::Path::new(&p).exists() {
+                    v.push(p.into());
+                }
+            }
+            v
+        })
+        .collect();
+    if !files.is_empty() {
+        c.open_read_ns = concurrent_ns_per_op(pool, budget, &|| {
+            let mut buf = Vec::with_capacity(64 << 10);
+            for p in &files {
+                if let Ok(mut f) = std::fs::File::open(p) {
+                    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                    let _ = read_into(&mut f, len as usize, &mut buf);
+                }
+            }
+            files.len() as u64
+        });
+    }
+    let large: Vec<(std::path::PathBuf, u64)> = samples
+        .large
+        .iter()
+        .filter_map(|i| Some((i.path.clone(), std::fs::metadata(&i.path).ok()?.len())))
+        .collect();
+    let large_bytes: u64 = large.iter().map(|l| l.1).sum();
+    if large_bytes > 0 {
+        let ns_per_pass = concurrent_ns_per_op(pool, budget, &|| {
+            let mut buf = Vec::new();
+            for (p, len) in &large {
+                if let Ok(mut f) = std::fs::File::open(p) {
+                    let _ = read_into(&mut f, *len as usize, &mut buf);
+                }
+            }
+            1
+        });
+        let opens = large.len() as f64 * c.open_read_ns;
+        c.read_ns_per_byte = ((ns_per_pass - opens) / large_bytes as f64).max(0.0);
+    }
+    c
+}
+
+impl Ceiling {
+    /// The raw cost of one item as the engine handled it: opens and reads, one digest of
+    /// its bytes, and one verify if the item got that far.
+    pub fn item_cost_ns(&self, store: &Store, item: &Item, o: &Outcome, bytes: u64, crypto_only: bool) -> f64 {
+        let mut ns = 0.0;
+        if !crypto_only {
+            let opens = if item.kind == ItemKind::Ima { 2.0 } else { 1.0 };
+            ns += opens * self.open_read_ns + bytes as f64 * self.read_ns_per_byte;
+        }
+        if let Some(d) = o.verdict.digest {
+            ns += bytes as f64 * self.digest_ns_per_byte.get(d.algo().name()).copied().unwrap_or(0.0);
+            let reached_verify = o.stage_ns[crate::timing::Stage::Verify as usize] > 0;
+            if let (true, Some(s)) = (reached_verify, o.verdict.signer) {
+                if let Some(c) = class_of(store, s, d.algo()) {
+                    ns += self.verify_ns.get(&c).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        ns
+    }
+}

@@ -1,0 +1,360 @@
+//! Run results: a versioned JSON schema plus CSV and Markdown exporters.
+//!
+//! Schema `trustbench.run/1` (documented field by field in docs/results-schema.md): machine
+//! and versions, corpus identity, the link-time phase, the ceiling measured in the same run,
+//! one entry per pass (throughput, efficiency against the ceiling, per-stage time, latency,
+//! cache, verdicts), manifest agreement and the scaling curve.
+
+use super::calibrate::Ceiling;
+use super::link::LinkPhase;
+use crate::engine::{Item, PassResult};
+use crate::timing::Stage;
+use crate::trust::Store;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "trustbench.run/1";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    pub cpu_model: String,
+    pub cpu_flags: Vec<String>,
+    pub logical_cpus: usize,
+    pub kernel: String,
+}
+
+impl Machine {
+    pub fn detect() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field = |name: &str| {
+            cpuinfo
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let interesting = ["sha_ni", "avx2", "avx512f", "aes", "adx", "bmi2", "vaes", "vpclmulqdq"];
+        let flags = field("flags");
+        Machine {
+            cpu_model: field("model name"),
+            cpu_flags: interesting
+                .iter()
+                .filter(|f| flags.split_whitespace().any(|x| x == **f))
+                .map(|f| f.to_string())
+                .collect(),
+            logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Versions {
+    pub trustbench: String,
+    pub backend: String,
+    pub backend_crate: String,
+}
+
+impl Versions {
+    pub fn detect(backend: &str) -> Versions {
+        let lock = include_str!("../../Cargo.lock");
+        let v = lock
+            .split("[[package]]")
+            .find(|p| p.contains("name = \"aws-lc-rs\""))
+            .and_then(|p| p.lines().find(|l| l.starts_with("version")))
+            .and_then(|l| l.split('"').nth(1))
+            .unwrap_or("?");
+        Versions {
+            trustbench: env!("CARGO_PKG_VERSION").into(),
+            backend: backend.into(),
+            backend_crate: format!("aws-lc-rs {v}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    pub p50_ns: u64,
+    pub p99_ns: u64,
+    pub max_ns: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Slow {
+    pub path: String,
+    pub ns: u64,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CacheReport {
+    pub hits: u64,
+    pub misses: u64,
+    pub stale: u64,
+    pub hit_rate: f64,
+}
+
+/// One pass over the corpus.
+#[derive(Clone, Debug, Serialize)]
+pub struct PassReport {
+    pub name: String,
+    pub threads: usize,
+    pub items: usize,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub items_per_s: f64,
+    pub mb_per_s: f64,
+    /// Items/s the raw primitives allow for these items at this thread count.
+    pub ceiling_items_per_s: f64,
+    pub efficiency: f64,
+    /// The same without the I/O share of the ceiling.
+    pub crypto_ceiling_items_per_s: f64,
+    pub crypto_efficiency: f64,
+    /// Nanoseconds per stage summed over items (sums to the items' total time).
+    pub stage_ns: BTreeMap<String, u64>,
+    pub latency: Latency,
+    pub slowest: Vec<Slow>,
+    pub cache: CacheReport,
+    /// `valid`, `unsigned`, `invalid:ERRNO` → count.
+    pub verdicts: BTreeMap<String, u64>,
+}
+
+impl PassReport {
+    /// Summarises a pass. The ceiling is only meaningful for passes that did the work
+    /// (cold); for cached passes it is computed the same way for comparison.
+    pub fn build(name: &str, store: &Store, items: &[Item], r: &PassResult, ceiling: &Ceiling) -> PassReport {
+        let n = r.outcomes.len();
+        let secs = r.wall.as_secs_f64().max(1e-9);
+        let bytes: u64 = r.outcomes.iter().map(|o| o.bytes).sum();
+        let mut stage_ns = BTreeMap::new();
+        for s in Stage::ALL {
+            let t: u64 = r.outcomes.iter().map(|o| o.stage_ns[s as usize]).sum();
+            stage_ns.insert(s.name().to_string(), t);
+        }
+        let mut lat: Vec<(u64, usize)> = r.outcomes.iter().enumerate().map(|(i, o)| (o.total_ns, i)).collect();
+        lat.sort_unstable();
+        let q = |p: f64| lat.get(((n as f64 * p) as usize).min(n.saturating_sub(1))).map_or(0, |x| x.0);
+        let slowest = lat
+            .iter()
+            .rev()
+            .take(5)
+            .map(|(ns, i)| Slow {
+                path: items[*i].path.display().to_string(),
+                ns: *ns,
+                bytes: r.outcomes[*i].bytes.max(std::fs::metadata(&items[*i].path).map_or(0, |m| m.len())),
+            })
+            .collect();
+        let mut verdicts = BTreeMap::new();
+        for o in &r.outcomes {
+            let k = match o.verdict.errno {
+                None => "valid".to_string(),
+                Some(e) => format!("{}:{}", o.verdict.class.name(), e.name()),
+            };
+            *verdicts.entry(k).or_insert(0) += 1;
+        }
+        // Ceiling: every item costs what its raw primitives cost, sizes from disk.
+        let (mut full, mut crypto) = (0.0, 0.0);
+        for (i, o) in r.outcomes.iter().enumerate() {
+            let b = if o.bytes > 0 { o.bytes } else { std::fs::metadata(&items[i].path).map_or(0, |m| m.len()) };
+            full += ceiling.item_cost_ns(store, &items[i], o, b, false);
+            crypto += ceiling.item_cost_ns(store, &items[i], o, b, true);
+        }
+        let threads = r.threads as f64;
+        let ceil = |cost: f64| if cost > 0.0 { threads * n as f64 / (cost / 1e9) } else { 0.0 };
+        let items_per_s = n as f64 / secs;
+        let c_full = ceil(full);
+        let c_crypto = ceil(crypto);
+        let total = r.cache.hits + r.cache.misses;
+        PassReport {
+            name: name.into(),
+            threads: r.threads,
+            items: n,
+            bytes,
+            seconds: secs,
+            items_per_s,
+            mb_per_s: bytes as f64 / 1e6 / secs,
+            ceiling_items_per_s: c_full,
+            efficiency: if c_full > 0.0 { items_per_s / c_full } else { 0.0 },
+            crypto_ceiling_items_per_s: c_crypto,
+            crypto_efficiency: if c_crypto > 0.0 { items_per_s / c_crypto } else { 0.0 },
+            stage_ns,
+            latency: Latency {
+                p50_ns: q(0.5),
+                p99_ns: q(0.99),
+                max_ns: lat.last().map_or(0, |x| x.0),
+            },
+            slowest,
+            cache: CacheReport {
+                hits: r.cache.hits,
+                misses: r.cache.misses,
+                stale: r.cache.stale,
+                hit_rate: if total > 0 { r.cache.hits as f64 / total as f64 } else { 0.0 },
+            },
+            verdicts,
+        }
+    }
+}
+
+/// Manifest agreement.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct ManifestCheck {
+    pub checked: usize,
+    pub mismatches: Vec<String>,
+}
+
+/// One thread count of the scaling curve (cold, cache off).
+#[derive(Clone, Debug, Serialize)]
+pub struct ScalingStep {
+    pub threads: usize,
+    pub items_per_s: f64,
+    /// Raw verify operations/s of the dominant class at this thread count.
+    pub raw_verify_per_s: f64,
+    pub efficiency: f64,
+}
+
+/// A whole run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub schema: &'static str,
+    pub created_unix: u64,
+    pub machine: Machine,
+    pub versions: Versions,
+    pub git_commit: Option<String>,
+    pub corpus: CorpusInfo,
+    pub threads: usize,
+    pub link: Option<LinkPhase>,
+    pub ceiling: Ceiling,
+    pub passes: Vec<PassReport>,
+    pub manifest: Option<ManifestCheck>,
+    pub scaling: Vec<ScalingStep>,
+    /// warm items/s ÷ cold items/s, when both passes ran.
+    pub warm_over_cold: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CorpusInfo {
+    pub dir: String,
+    pub spec_hash: Option<String>,
+    pub items: usize,
+    pub bytes: u64,
+}
+
+/// The commit of the source tree, if it is a git checkout.
+pub fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+impl RunReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// One row per pass.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from(
+            "pass,threads,items,bytes,seconds,items_per_s,mb_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,p50_ns,p99_ns,max_ns,cache_hit_rate\n",
+        );
+        for p in &self.passes {
+            s.push_str(&format!(
+                "{},{},{},{},{:.6},{:.1},{:.2},{:.1},{:.4},{:.4},{},{},{},{:.4}\n",
+                p.name, p.threads, p.items, p.bytes, p.seconds, p.items_per_s, p.mb_per_s,
+                p.ceiling_items_per_s, p.efficiency, p.crypto_efficiency, p.latency.p50_ns,
+                p.latency.p99_ns, p.latency.max_ns, p.cache.hit_rate
+            ));
+        }
+        s
+    }
+
+    /// The human report (also the Markdown export).
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let m = &self.machine;
+        s.push_str(&format!(
+            "# trustbench run\n\n{} ({} logical CPUs; {}), kernel {}, {} on {} thread(s); corpus {} ({} items, {:.1} MB)\n\n",
+            m.cpu_model,
+            m.logical_cpus,
+            if m.cpu_flags.is_empty() { "-".into() } else { m.cpu_flags.join(" ") },
+            m.kernel,
+            self.versions.backend_crate,
+            self.threads,
+            self.corpus.dir,
+            self.corpus.items,
+            self.corpus.bytes as f64 / 1e6
+        ));
+        if let Some(l) = &self.link {
+            s.push_str(&format!(
+                "## Link-time phase\n\n{} commands, {} ok, errors {:?}; {} gatekeeper checks in {:.3} s = {:.0} checks/s; signature share (efficiency vs raw verify) {:.2}\n\n",
+                l.commands, l.ok, l.errors, l.checks, l.check_seconds, l.checks_per_s, l.efficiency
+            ));
+            for u in &l.unexpected {
+                s.push_str(&format!("- UNEXPECTED {u}\n"));
+            }
+        }
+        s.push_str("## Ceiling (raw primitives, measured now, same thread count)\n\n| primitive | cost |\n|---|---|\n");
+        for (c, ns) in &self.ceiling.verify_ns {
+            s.push_str(&format!("| verify {c} | {:.1} µs ({:.0}/s per thread) |\n", ns / 1e3, 1e9 / ns));
+        }
+        for (h, ns) in &self.ceiling.digest_ns_per_byte {
+            s.push_str(&format!("| digest {h} | {:.0} MB/s per thread |\n", 1e3 / ns));
+        }
+        s.push_str(&format!(
+            "| open+read+close small file | {:.1} µs |\n| read bandwidth (large) | {} |\n\n",
+            self.ceiling.open_read_ns / 1e3,
+            if self.ceiling.read_ns_per_byte > 0.0 { format!("{:.0} MB/s", 1e3 / self.ceiling.read_ns_per_byte) } else { "-".into() }
+        ));
+        s.push_str("## Passes\n\n| pass | items/s | MB/s | ceiling items/s | efficiency | crypto-only eff. | p50 | p99 | max | cache hit |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        for p in &self.passes {
+            s.push_str(&format!(
+                "| {} | {:.0} | {:.1} | {:.0} | {:.3} | {:.3} | {:.1} µs | {:.1} µs | {:.1} µs | {:.1}% |\n",
+                p.name, p.items_per_s, p.mb_per_s, p.ceiling_items_per_s, p.efficiency, p.crypto_efficiency,
+                p.latency.p50_ns as f64 / 1e3, p.latency.p99_ns as f64 / 1e3, p.latency.max_ns as f64 / 1e3,
+                p.cache.hit_rate * 100.0
+            ));
+        }
+        if let Some(w) = self.warm_over_cold {
+            s.push_str(&format!("\nwarm ÷ cold throughput: {w:.1}×\n"));
+        }
+        if let Some(cold) = self.passes.first() {
+            let total: u64 = cold.stage_ns.values().sum();
+            s.push_str(&format!("\n## Where the time went ({} pass, all threads)\n\n| stage | share | ms |\n|---|---|---|\n", cold.name));
+            for (k, v) in &cold.stage_ns {
+                s.push_str(&format!("| {k} | {:.1}% | {:.1} |\n", *v as f64 * 100.0 / total.max(1) as f64, *v as f64 / 1e6));
+            }
+            s.push_str("\nslowest items:\n");
+            for sl in &cold.slowest {
+                s.push_str(&format!("- {} ({:.1} ms, {} bytes)\n", sl.path, sl.ns as f64 / 1e6, sl.bytes));
+            }
+            s.push_str("\n## Verdicts\n\n| verdict | items |\n|---|---|\n");
+            for (k, v) in &cold.verdicts {
+                s.push_str(&format!("| {k} | {v} |\n"));
+            }
+        }
+        if !self.scaling.is_empty() {
+            s.push_str("\n## Scaling (cold, cache off)\n\n| threads | items/s | speed-up | raw verify/s | raw speed-up | scaling efficiency |\n|---|---|---|---|---|---|\n");
+            let base = &self.scaling[0];
+            for st in &self.scaling {
+                let su = st.items_per_s / base.items_per_s.max(1e-9);
+                let rs = st.raw_verify_per_s / base.raw_verify_per_s.max(1e-9);
+                s.push_str(&format!("| {} | {:.0} | {:.2}× | {:.0} | {:.2}× | {:.3} |\n", st.threads, st.items_per_s, su, st.raw_verify_per_s, rs, su / rs.max(1e-9)));
+            }
+        }
+        if let Some(mc) = &self.manifest {
+            s.push_str(&format!("\n## Manifest\n\n{} items checked, {} mismatches\n", mc.checked, mc.mismatches.len()));
+            for m in mc.mismatches.iter().take(50) {
+                s.push_str(&format!("- {m}\n"));
+            }
+        }
+        s
+    }
+}
