@@ -160,8 +160,15 @@ impl<'a> ModelRunner<'a> {
 
     /// `add` (or, with `bypass`, `load`) of certificate bytes already in memory.
     pub fn add_bytes(&mut self, key: &str, ring: &str, der: &[u8], bypass: bool) -> Outcome {
-        let mode = if bypass { AddMode::Bypass } else { AddMode::User };
-        match self.lookup(ring).and_then(|r| self.store.add_cert(r, der, mode)) {
+        let mode = if bypass {
+            AddMode::Bypass
+        } else {
+            AddMode::User
+        };
+        match self
+            .lookup(ring)
+            .and_then(|r| self.store.add_cert(r, der, mode))
+        {
             Ok(s) => {
                 self.names.insert(key.to_string(), s);
                 Outcome::Ok

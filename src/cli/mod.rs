@@ -47,7 +47,15 @@ pub enum Cmd {
 
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
-    match cli.command.unwrap_or(Cmd::Run(run::RunArgs::default())) {
+    let command = match cli.command {
+        Some(c) => c,
+        // No subcommand: exactly `trustbench run` with its defaults.
+        None => Cli::try_parse_from(["trustbench", "run"])
+            .map_err(|e| e.to_string())?
+            .command
+            .ok_or("internal: run has no defaults")?,
+    };
+    match command {
         Cmd::Verify(a) => verify::run(a),
         Cmd::Keyring(k) => keyring::run(k),
         Cmd::Run(a) => run::run(a),

@@ -12,13 +12,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use trustbench::corpus::gen::read_manifest;
 use trustbench::engine::{self, Engine, EngineConfig, Item};
 use trustbench::measure::calibrate::{self, class_of};
+use trustbench::measure::link;
 use trustbench::measure::report::{
     git_commit, CorpusInfo, Machine, ManifestCheck, PassReport, RunReport, ScalingStep, Versions,
 };
-use trustbench::measure::link;
 use trustbench::verify::ima::ImaPolicy;
 
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug)]
 pub struct RunArgs {
     /// A corpus directory: generated (has manifest.tsv and keyring.script) or any tree of
     /// modules and IMA-signed files (then give --trust/--keyring-setup).
@@ -82,15 +82,18 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     let (dir, spec_hash) = match &a.corpus {
         Some(d) => (d.clone(), None),
         None => {
-            let spec = a
-                .spec
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpora/default.toml"));
+            let spec = a.spec.clone().unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpora/default.toml")
+            });
             let l = load_spec(&spec, None)?;
             let dir = cache_dir(&l);
             if !dir.join("COMPLETE").exists() {
                 if !a.quiet {
-                    eprintln!("generating corpus '{}' (first use) into {}", l.spec.name, dir.display());
+                    eprintln!(
+                        "generating corpus '{}' (first use) into {}",
+                        l.spec.name,
+                        dir.display()
+                    );
                 }
                 generate(&l, &dir, a.quiet)?;
             }
@@ -107,7 +110,11 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     let mut store = a.trust.build()?;
     let link = if generated {
         let expected = std::fs::read_to_string(dir.join("keyring.expected")).ok();
-        Some(link::run(&mut store, &dir.join("keyring.script"), expected.as_deref())?)
+        Some(link::run(
+            &mut store,
+            &dir.join("keyring.script"),
+            expected.as_deref(),
+        )?)
     } else {
         None
     };
@@ -172,6 +179,13 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
             checked: m.len(),
             ..Default::default()
         };
+        if outs.len() != m.len() {
+            mc.mismatches.push(format!(
+                "{} manifest items but {} verdicts (no pass ran?)",
+                m.len(),
+                outs.len()
+            ));
+        }
         for (e, o) in m.iter().zip(outs) {
             let got_errno = o.verdict.errno.map(|x| x.name());
             let want_errno = e.errno.map(|x| x.name());
@@ -226,7 +240,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
     let report = RunReport {
         schema: trustbench::measure::report::SCHEMA,
-        created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        created_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
         machine: Machine::detect(),
         versions: Versions::detect(store.backend().name()),
         git_commit: git_commit(),
@@ -249,7 +265,11 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     // Outputs.
     let stamp = report.created_unix;
     let runs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results/runs");
-    let base = runs.join(format!("{stamp}-{}", dir.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned())));
+    let base = runs.join(format!(
+        "{stamp}-{}",
+        dir.file_name()
+            .map_or("run".into(), |n| n.to_string_lossy().into_owned())
+    ));
     write(&base.with_extension("json"), &report.to_json())?;
     if let Some(p) = &a.json {
         write(p, &report.to_json())?;
@@ -301,7 +321,11 @@ fn dominant_class(store: &trustbench::trust::Store, outs: &[engine::Outcome]) ->
 }
 
 fn print_non_valid(items: &[Item], outs: &[engine::Outcome]) {
-    let bad: Vec<_> = items.iter().zip(outs).filter(|(_, o)| o.verdict.errno.is_some()).collect();
+    let bad: Vec<_> = items
+        .iter()
+        .zip(outs)
+        .filter(|(_, o)| o.verdict.errno.is_some())
+        .collect();
     if bad.is_empty() {
         println!("every item is valid");
         return;

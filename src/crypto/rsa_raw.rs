@@ -79,7 +79,7 @@ mod tests {
 
     fn em(key_size: usize, ff: usize, prefix: &[u8], digest: &[u8]) -> Vec<u8> {
         let mut v = vec![0x01];
-        v.extend(std::iter::repeat(0xff).take(ff));
+        v.extend(std::iter::repeat_n(0xff, ff));
         v.push(0);
         v.extend_from_slice(prefix);
         v.extend_from_slice(digest);

@@ -9,7 +9,7 @@
 
 use crate::verify::Verdict;
 use lru::LruCache;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
@@ -86,9 +86,8 @@ impl VerdictCache {
         if self.shards.is_empty() {
             return None;
         }
-        let mut h = self.hasher.build_hasher();
-        k.hash(&mut h);
-        Some(&self.shards[(h.finish() as usize) & (self.shards.len() - 1)])
+        let h = self.hasher.hash_one(k);
+        Some(&self.shards[(h as usize) & (self.shards.len() - 1)])
     }
 
     /// The cached verdict, only if it was computed under `epoch`.

@@ -28,11 +28,20 @@ pub struct Item {
 impl Item {
     /// Kind from the file name: `.ko` (and compressed variants) are modules.
     pub fn from_path(path: PathBuf) -> Item {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let module = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].iter().any(|s| name.ends_with(s));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let module = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+            .iter()
+            .any(|s| name.ends_with(s));
         Item {
             path,
-            kind: if module { ItemKind::Module } else { ItemKind::Ima },
+            kind: if module {
+                ItemKind::Module
+            } else {
+                ItemKind::Ima
+            },
         }
     }
 }
@@ -124,7 +133,9 @@ impl Engine {
         let outcomes = pool.install(|| {
             items
                 .par_iter()
-                .map_init(Scratch::default, |s, item| self.verify_item(item, s, cached))
+                .map_init(Scratch::default, |s, item| {
+                    self.verify_item(item, s, cached)
+                })
                 .collect()
         });
         PassResult {
@@ -171,7 +182,9 @@ impl Engine {
             s.sig_path.clear();
             s.sig_path.push(item.path.as_os_str());
             s.sig_path.push(".sig");
-            key.sig = std::fs::metadata(Path::new(&s.sig_path)).ok().map(|m| FileId::of(&m));
+            key.sig = std::fs::metadata(Path::new(&s.sig_path))
+                .ok()
+                .map(|m| FileId::of(&m));
         }
         let epoch = store.epoch();
         if cached {
@@ -182,35 +195,36 @@ impl Engine {
             timing::mark(Stage::Read);
         }
         let len = meta.len();
-        let verdict = match read::read_file(&item.path, len, self.config.mmap_threshold, &mut s.buf) {
-            Err(_) => io_error(item.kind),
-            Ok(data) => match item.kind {
-                ItemKind::Module => {
-                    let ring = store.system().secondary.unwrap_or(store.system().builtin);
-                    module::verify_module(store, data.bytes(), ring)
-                }
-                ItemKind::Ima => {
-                    let sig = match key.sig {
-                        Some(id) => {
-                            let ok = std::fs::File::open(Path::new(&s.sig_path)).and_then(|mut f| {
-                                read::read_into(&mut f, id.size as usize, &mut s.sig)
-                            });
-                            ok.is_ok().then_some(&s.sig[..])
-                        }
-                        None => None,
-                    };
-                    let xattr;
-                    let sig = match sig {
-                        Some(b) => Some(b),
-                        None => {
-                            xattr = read_ima_xattr(&item.path);
-                            xattr.as_deref()
-                        }
-                    };
-                    ima::verify_ima(store, data.bytes(), sig, self.config.ima_policy)
-                }
-            },
-        };
+        let verdict =
+            match read::read_file(&item.path, len, self.config.mmap_threshold, &mut s.buf) {
+                Err(_) => io_error(item.kind),
+                Ok(data) => match item.kind {
+                    ItemKind::Module => {
+                        let ring = store.system().secondary.unwrap_or(store.system().builtin);
+                        module::verify_module(store, data.bytes(), ring)
+                    }
+                    ItemKind::Ima => {
+                        let sig = match key.sig {
+                            Some(id) => {
+                                let ok = std::fs::File::open(Path::new(&s.sig_path)).and_then(
+                                    |mut f| read::read_into(&mut f, id.size as usize, &mut s.sig),
+                                );
+                                ok.is_ok().then_some(&s.sig[..])
+                            }
+                            None => None,
+                        };
+                        let xattr;
+                        let sig = match sig {
+                            Some(b) => Some(b),
+                            None => {
+                                xattr = read_ima_xattr(&item.path);
+                                xattr.as_deref()
+                            }
+                        };
+                        ima::verify_ima(store, data.bytes(), sig, self.config.ima_policy)
+                    }
+                },
+            };
         if cached {
             timing::mark(Stage::Cache);
             self.cache.put(key, epoch, verdict);

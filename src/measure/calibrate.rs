@@ -41,7 +41,11 @@ pub struct Ceiling {
 
 /// Runs `f` on every pool thread at once for about `budget`; returns the mean
 /// nanoseconds per operation (f returns the number of operations it did per call).
-fn concurrent_ns_per_op(pool: &rayon::ThreadPool, budget: Duration, f: &(dyn Fn() -> u64 + Sync)) -> f64 {
+fn concurrent_ns_per_op(
+    pool: &rayon::ThreadPool,
+    budget: Duration,
+    f: &(dyn Fn() -> u64 + Sync),
+) -> f64 {
     let per_thread: Vec<f64> = pool.broadcast(|_| {
         // Warm up once.
         f();
@@ -63,16 +67,20 @@ pub struct Samples {
     pub large: Vec<Item>,
 }
 
-/// Looks at up to `limit` items to find one signature per class and files for I/O.
+/// Looks at up to `limit` items, spread evenly over the corpus, to find one signature per
+/// class and files for I/O.
 pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
+    let stride = items.len().div_ceil(limit.max(1)).max(1);
     let mut s = Samples {
         verify: BTreeMap::new(),
         hashes: Vec::new(),
         small: Vec::new(),
         large: Vec::new(),
     };
-    for item in items.iter().take(limit) {
-        let Ok(data) = std::fs::read(&item.path) else { continue };
+    for item in items.iter().step_by(stride) {
+        let Ok(data) = std::fs::read(&item.path) else {
+            continue;
+        };
         let inp = match item.kind {
             ItemKind::Module => {
                 let ring = store.system().secondary.unwrap_or(store.system().builtin);
@@ -112,13 +120,20 @@ pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
 }
 
 /// Measures the ceiling for `samples` on `pool`.
-pub fn calibrate(store: &Store, samples: &Samples, pool: &rayon::ThreadPool, budget: Duration) -> Ceiling {
+pub fn calibrate(
+    store: &Store,
+    samples: &Samples,
+    pool: &rayon::ThreadPool,
+    budget: Duration,
+) -> Ceiling {
     let mut c = Ceiling {
         threads: pool.current_num_threads(),
         ..Default::default()
     };
     for (class, inp) in &samples.verify {
-        let Some(key) = store.asymmetric(inp.key) else { continue };
+        let Some(key) = store.asymmetric(inp.key) else {
+            continue;
+        };
         let rec = inp.record();
         let ns = concurrent_ns_per_op(pool, budget, &|| {
             let _ = key.public.verify(&rec, store.profile());
@@ -136,7 +151,8 @@ pub fn calibrate(store: &Store, samples: &Samples, pool: &rayon::ThreadPool, bud
             let _ = h.digest(&block);
             1
         });
-        c.digest_ns_per_byte.insert(h.name().to_string(), ns / block.len() as f64);
+        c.digest_ns_per_byte
+            .insert(h.name().to_string(), ns / block.len() as f64);
     }
     // I/O: open + read + close of small files (page cache warm), and large-file bandwidth.
     let files: Vec<std::path::PathBuf> = samples
@@ -191,14 +207,26 @@ pub fn calibrate(store: &Store, samples: &Samples, pool: &rayon::ThreadPool, bud
 impl Ceiling {
     /// The raw cost of one item as the engine handled it: opens and reads, one digest of
     /// its bytes, and one verify if the item got that far.
-    pub fn item_cost_ns(&self, store: &Store, item: &Item, o: &Outcome, bytes: u64, crypto_only: bool) -> f64 {
+    pub fn item_cost_ns(
+        &self,
+        store: &Store,
+        item: &Item,
+        o: &Outcome,
+        bytes: u64,
+        crypto_only: bool,
+    ) -> f64 {
         let mut ns = 0.0;
         if !crypto_only {
             let opens = if item.kind == ItemKind::Ima { 2.0 } else { 1.0 };
             ns += opens * self.open_read_ns + bytes as f64 * self.read_ns_per_byte;
         }
         if let Some(d) = o.verdict.digest {
-            ns += bytes as f64 * self.digest_ns_per_byte.get(d.algo().name()).copied().unwrap_or(0.0);
+            ns += bytes as f64
+                * self
+                    .digest_ns_per_byte
+                    .get(d.algo().name())
+                    .copied()
+                    .unwrap_or(0.0);
             let reached_verify = o.stage_ns[crate::timing::Stage::Verify as usize] > 0;
             if let (true, Some(s)) = (reached_verify, o.verdict.signer) {
                 if let Some(c) = class_of(store, s, d.algo()) {

@@ -56,8 +56,12 @@ pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<L
                 if runner.store.restriction_of(runner.lookup_serial(ring).unwrap_or(0)).is_some());
             let t = Instant::now();
             let out = match &l.command {
-                Command::Add { key, ring, file } => runner.add_bytes(key, ring, &files[file], false),
-                Command::Load { key, ring, file } => runner.add_bytes(key, ring, &files[file], true),
+                Command::Add { key, ring, file } => {
+                    runner.add_bytes(key, ring, &files[file], false)
+                }
+                Command::Load { key, ring, file } => {
+                    runner.add_bytes(key, ring, &files[file], true)
+                }
                 _ => runner.run(l)?,
             };
             let el = t.elapsed();
@@ -83,7 +87,10 @@ pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<L
             };
             if let Some(want) = exp.get(i) {
                 if *want != got {
-                    r.unexpected.push(format!("line {}: '{}': expected {want}, got {got}", l.number, l.text));
+                    r.unexpected.push(format!(
+                        "line {}: '{}': expected {want}, got {got}",
+                        l.number, l.text
+                    ));
                 }
             }
         }
@@ -104,15 +111,33 @@ fn raw_verify_seconds(store: &Store, keys: &[crate::trust::Serial]) -> f64 {
     let mut per_class: BTreeMap<String, f64> = BTreeMap::new();
     let mut total = 0.0;
     for &k in keys {
-        let Some(key) = store.asymmetric(k) else { continue };
+        let Some(key) = store.asymmetric(k) else {
+            continue;
+        };
         let Some(sig) = &key.auth else { continue };
         let ids = &sig.auth_ids;
         let issuer = store
-            .find_asymmetric_key(trust, ids.serial_issuer.as_deref(), ids.keyid.as_deref(), ids.issuer.as_deref())
-            .or_else(|_| store.find_asymmetric_key(sys.builtin, ids.serial_issuer.as_deref(), ids.keyid.as_deref(), ids.issuer.as_deref()));
+            .find_asymmetric_key(
+                trust,
+                ids.serial_issuer.as_deref(),
+                ids.keyid.as_deref(),
+                ids.issuer.as_deref(),
+            )
+            .or_else(|_| {
+                store.find_asymmetric_key(
+                    sys.builtin,
+                    ids.serial_issuer.as_deref(),
+                    ids.keyid.as_deref(),
+                    ids.issuer.as_deref(),
+                )
+            });
         let Ok(issuer) = issuer else { continue };
-        let Some(ik) = store.asymmetric(issuer) else { continue };
-        let Some(class) = class_of(store, issuer, sig.hash) else { continue };
+        let Some(ik) = store.asymmetric(issuer) else {
+            continue;
+        };
+        let Some(class) = class_of(store, issuer, sig.hash) else {
+            continue;
+        };
         let ns = *per_class.entry(class).or_insert_with(|| {
             let rec = sig.record();
             let t = Instant::now();

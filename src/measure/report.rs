@@ -34,7 +34,16 @@ impl Machine {
                 .map(|(_, v)| v.trim().to_string())
                 .unwrap_or_default()
         };
-        let interesting = ["sha_ni", "avx2", "avx512f", "aes", "adx", "bmi2", "vaes", "vpclmulqdq"];
+        let interesting = [
+            "sha_ni",
+            "avx2",
+            "avx512f",
+            "aes",
+            "adx",
+            "bmi2",
+            "vaes",
+            "vpclmulqdq",
+        ];
         let flags = field("flags");
         Machine {
             cpu_model: field("model name"),
@@ -126,7 +135,13 @@ pub struct PassReport {
 impl PassReport {
     /// Summarises a pass. The ceiling is only meaningful for passes that did the work
     /// (cold); for cached passes it is computed the same way for comparison.
-    pub fn build(name: &str, store: &Store, items: &[Item], r: &PassResult, ceiling: &Ceiling) -> PassReport {
+    pub fn build(
+        name: &str,
+        store: &Store,
+        items: &[Item],
+        r: &PassResult,
+        ceiling: &Ceiling,
+    ) -> PassReport {
         let n = r.outcomes.len();
         let secs = r.wall.as_secs_f64().max(1e-9);
         let bytes: u64 = r.outcomes.iter().map(|o| o.bytes).sum();
@@ -135,9 +150,17 @@ impl PassReport {
             let t: u64 = r.outcomes.iter().map(|o| o.stage_ns[s as usize]).sum();
             stage_ns.insert(s.name().to_string(), t);
         }
-        let mut lat: Vec<(u64, usize)> = r.outcomes.iter().enumerate().map(|(i, o)| (o.total_ns, i)).collect();
+        let mut lat: Vec<(u64, usize)> = r
+            .outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.total_ns, i))
+            .collect();
         lat.sort_unstable();
-        let q = |p: f64| lat.get(((n as f64 * p) as usize).min(n.saturating_sub(1))).map_or(0, |x| x.0);
+        let q = |p: f64| {
+            lat.get(((n as f64 * p) as usize).min(n.saturating_sub(1)))
+                .map_or(0, |x| x.0)
+        };
         let slowest = lat
             .iter()
             .rev()
@@ -145,7 +168,9 @@ impl PassReport {
             .map(|(ns, i)| Slow {
                 path: items[*i].path.display().to_string(),
                 ns: *ns,
-                bytes: r.outcomes[*i].bytes.max(std::fs::metadata(&items[*i].path).map_or(0, |m| m.len())),
+                bytes: r.outcomes[*i]
+                    .bytes
+                    .max(std::fs::metadata(&items[*i].path).map_or(0, |m| m.len())),
             })
             .collect();
         let mut verdicts = BTreeMap::new();
@@ -159,12 +184,22 @@ impl PassReport {
         // Ceiling: every item costs what its raw primitives cost, sizes from disk.
         let (mut full, mut crypto) = (0.0, 0.0);
         for (i, o) in r.outcomes.iter().enumerate() {
-            let b = if o.bytes > 0 { o.bytes } else { std::fs::metadata(&items[i].path).map_or(0, |m| m.len()) };
+            let b = if o.bytes > 0 {
+                o.bytes
+            } else {
+                std::fs::metadata(&items[i].path).map_or(0, |m| m.len())
+            };
             full += ceiling.item_cost_ns(store, &items[i], o, b, false);
             crypto += ceiling.item_cost_ns(store, &items[i], o, b, true);
         }
         let threads = r.threads as f64;
-        let ceil = |cost: f64| if cost > 0.0 { threads * n as f64 / (cost / 1e9) } else { 0.0 };
+        let ceil = |cost: f64| {
+            if cost > 0.0 {
+                threads * n as f64 / (cost / 1e9)
+            } else {
+                0.0
+            }
+        };
         let items_per_s = n as f64 / secs;
         let c_full = ceil(full);
         let c_crypto = ceil(crypto);
@@ -178,9 +213,17 @@ impl PassReport {
             items_per_s,
             mb_per_s: bytes as f64 / 1e6 / secs,
             ceiling_items_per_s: c_full,
-            efficiency: if c_full > 0.0 { items_per_s / c_full } else { 0.0 },
+            efficiency: if c_full > 0.0 {
+                items_per_s / c_full
+            } else {
+                0.0
+            },
             crypto_ceiling_items_per_s: c_crypto,
-            crypto_efficiency: if c_crypto > 0.0 { items_per_s / c_crypto } else { 0.0 },
+            crypto_efficiency: if c_crypto > 0.0 {
+                items_per_s / c_crypto
+            } else {
+                0.0
+            },
             stage_ns,
             latency: Latency {
                 p50_ns: q(0.5),
@@ -192,7 +235,11 @@ impl PassReport {
                 hits: r.cache.hits,
                 misses: r.cache.misses,
                 stale: r.cache.stale,
-                hit_rate: if total > 0 { r.cache.hits as f64 / total as f64 } else { 0.0 },
+                hit_rate: if total > 0 {
+                    r.cache.hits as f64 / total as f64
+                } else {
+                    0.0
+                },
             },
             verdicts,
         }
@@ -268,9 +315,20 @@ impl RunReport {
         for p in &self.passes {
             s.push_str(&format!(
                 "{},{},{},{},{:.6},{:.1},{:.2},{:.1},{:.4},{:.4},{},{},{},{:.4}\n",
-                p.name, p.threads, p.items, p.bytes, p.seconds, p.items_per_s, p.mb_per_s,
-                p.ceiling_items_per_s, p.efficiency, p.crypto_efficiency, p.latency.p50_ns,
-                p.latency.p99_ns, p.latency.max_ns, p.cache.hit_rate
+                p.name,
+                p.threads,
+                p.items,
+                p.bytes,
+                p.seconds,
+                p.items_per_s,
+                p.mb_per_s,
+                p.ceiling_items_per_s,
+                p.efficiency,
+                p.crypto_efficiency,
+                p.latency.p50_ns,
+                p.latency.p99_ns,
+                p.latency.max_ns,
+                p.cache.hit_rate
             ));
         }
         s
@@ -303,15 +361,26 @@ impl RunReport {
         }
         s.push_str("## Ceiling (raw primitives, measured now, same thread count)\n\n| primitive | cost |\n|---|---|\n");
         for (c, ns) in &self.ceiling.verify_ns {
-            s.push_str(&format!("| verify {c} | {:.1} µs ({:.0}/s per thread) |\n", ns / 1e3, 1e9 / ns));
+            s.push_str(&format!(
+                "| verify {c} | {:.1} µs ({:.0}/s per thread) |\n",
+                ns / 1e3,
+                1e9 / ns
+            ));
         }
         for (h, ns) in &self.ceiling.digest_ns_per_byte {
-            s.push_str(&format!("| digest {h} | {:.0} MB/s per thread |\n", 1e3 / ns));
+            s.push_str(&format!(
+                "| digest {h} | {:.0} MB/s per thread |\n",
+                1e3 / ns
+            ));
         }
         s.push_str(&format!(
             "| open+read+close small file | {:.1} µs |\n| read bandwidth (large) | {} |\n\n",
             self.ceiling.open_read_ns / 1e3,
-            if self.ceiling.read_ns_per_byte > 0.0 { format!("{:.0} MB/s", 1e3 / self.ceiling.read_ns_per_byte) } else { "-".into() }
+            if self.ceiling.read_ns_per_byte > 0.0 {
+                format!("{:.0} MB/s", 1e3 / self.ceiling.read_ns_per_byte)
+            } else {
+                "-".into()
+            }
         ));
         s.push_str("## Passes\n\n| pass | items/s | MB/s | ceiling items/s | efficiency | crypto-only eff. | p50 | p99 | max | cache hit |\n|---|---|---|---|---|---|---|---|---|---|\n");
         for p in &self.passes {
@@ -329,11 +398,20 @@ impl RunReport {
             let total: u64 = cold.stage_ns.values().sum();
             s.push_str(&format!("\n## Where the time went ({} pass, all threads)\n\n| stage | share | ms |\n|---|---|---|\n", cold.name));
             for (k, v) in &cold.stage_ns {
-                s.push_str(&format!("| {k} | {:.1}% | {:.1} |\n", *v as f64 * 100.0 / total.max(1) as f64, *v as f64 / 1e6));
+                s.push_str(&format!(
+                    "| {k} | {:.1}% | {:.1} |\n",
+                    *v as f64 * 100.0 / total.max(1) as f64,
+                    *v as f64 / 1e6
+                ));
             }
             s.push_str("\nslowest items:\n");
             for sl in &cold.slowest {
-                s.push_str(&format!("- {} ({:.1} ms, {} bytes)\n", sl.path, sl.ns as f64 / 1e6, sl.bytes));
+                s.push_str(&format!(
+                    "- {} ({:.1} ms, {} bytes)\n",
+                    sl.path,
+                    sl.ns as f64 / 1e6,
+                    sl.bytes
+                ));
             }
             s.push_str("\n## Verdicts\n\n| verdict | items |\n|---|---|\n");
             for (k, v) in &cold.verdicts {
@@ -346,11 +424,23 @@ impl RunReport {
             for st in &self.scaling {
                 let su = st.items_per_s / base.items_per_s.max(1e-9);
                 let rs = st.raw_verify_per_s / base.raw_verify_per_s.max(1e-9);
-                s.push_str(&format!("| {} | {:.0} | {:.2}× | {:.0} | {:.2}× | {:.3} |\n", st.threads, st.items_per_s, su, st.raw_verify_per_s, rs, su / rs.max(1e-9)));
+                s.push_str(&format!(
+                    "| {} | {:.0} | {:.2}× | {:.0} | {:.2}× | {:.3} |\n",
+                    st.threads,
+                    st.items_per_s,
+                    su,
+                    st.raw_verify_per_s,
+                    rs,
+                    su / rs.max(1e-9)
+                ));
             }
         }
         if let Some(mc) = &self.manifest {
-            s.push_str(&format!("\n## Manifest\n\n{} items checked, {} mismatches\n", mc.checked, mc.mismatches.len()));
+            s.push_str(&format!(
+                "\n## Manifest\n\n{} items checked, {} mismatches\n",
+                mc.checked,
+                mc.mismatches.len()
+            ));
             for m in mc.mismatches.iter().take(50) {
                 s.push_str(&format!("- {m}\n"));
             }

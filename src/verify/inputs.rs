@@ -38,7 +38,9 @@ pub fn module(store: &Store, file: &[u8], ring: Serial) -> Option<VerifyInputs> 
     let mut buf = [0u8; 512];
     let mut spill = Vec::new();
     let id0 = s.sid.auth_id0(&mut buf, &mut spill);
-    let key = store.find_asymmetric_key(ring, Some(id0), None, None).ok()?;
+    let key = store
+        .find_asymmetric_key(ring, Some(id0), None, None)
+        .ok()?;
     Some(VerifyInputs {
         key,
         algo: Some(s.algo),
@@ -56,7 +58,10 @@ pub fn ima(store: &Store, content: &[u8], xattr: &[u8]) -> Option<VerifyInputs> 
     }
     let digest = sig.hash.digest(content).ok()?;
     let key = store
-        .search(store.system().ima, IdMatch::Partial(&sig.keyid.to_be_bytes()))
+        .search(
+            store.system().ima,
+            IdMatch::Partial(&sig.keyid.to_be_bytes()),
+        )
         .ok()?;
     let encoding = match store.asymmetric(key)?.public.algo() {
         PkeyAlgo::Rsa => Encoding::Pkcs1,

@@ -1113,7 +1113,7 @@ pub mod rsa_raw {
         assert_eq!(digest.len(), 32);
         let t_len = SHA256_PREFIX.len() + 32;
         let mut em = vec![0x00, 0x01];
-        em.extend(std::iter::repeat(0xff).take(k - t_len - 3));
+        em.extend(std::iter::repeat_n(0xff, k - t_len - 3));
         em.push(0x00);
         em.extend_from_slice(&SHA256_PREFIX);
         em.extend_from_slice(digest);
