@@ -28,6 +28,7 @@ pub mod formats;
 pub mod fsverity;
 pub mod hash;
 pub mod kernel;
+pub mod kernel_image;
 pub mod measure;
 pub mod replay;
 pub mod timing;

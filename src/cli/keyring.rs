@@ -25,7 +25,9 @@ pub enum KeyringCmd {
     ///                                  key_or_keyring:REF:chain   (REF = a NAME, or 0)
     ///   restrict RING reject           reject-all restriction (no type)
     ///   add KEY RING FILE              keyctl padd asymmetric "" RING < FILE
-    ///   load KEY RING FILE             boot-time load bypassing the restriction
+    ///   load KEY RING FILE             boot-time kernel load: no permission check, no
+    ///                                  restriction check (except .machine, whose MOK
+    ///                                  loader does not bypass its CA gate)
     ///   link REF RING | unlink KEY RING | clear RING | revoke KEY
     ///   blacklist tbs:HEX|bin:HEX      boot-time .blacklist entry (model only)
     /// The system keyrings exist from the start under their kernel names

@@ -10,7 +10,6 @@
 use crate::verify::Verdict;
 use lru::LruCache;
 use std::hash::BuildHasher;
-use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 /// Identity of a file's content as the filesystem reports it.
@@ -53,7 +52,11 @@ pub struct CacheCounters {
 }
 
 struct Shard {
+    /// Unbounded map trimmed to `cap` by hand: `LruCache::new(cap)` would reserve the
+    /// whole capacity up front (hundreds of MB for a million entries) and fault it in on
+    /// the hot path.
     map: LruCache<CacheKey, (u64, Verdict)>,
+    cap: usize,
     counters: CacheCounters,
 }
 
@@ -71,7 +74,8 @@ impl VerdictCache {
         let shards = (0..n)
             .map(|_| {
                 Mutex::new(Shard {
-                    map: LruCache::new(NonZeroUsize::new(per.max(1)).expect("non-zero")),
+                    map: LruCache::unbounded(),
+                    cap: per.max(1),
                     counters: CacheCounters::default(),
                 })
             })
@@ -115,6 +119,9 @@ impl VerdictCache {
         if let Some(shard) = self.shard(&k) {
             let mut s = shard.lock().unwrap_or_else(|p| p.into_inner());
             s.map.put(k, (epoch, v));
+            if s.map.len() > s.cap {
+                s.map.pop_lru();
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 //! passes, and each verdict is computed and cached under one consistent epoch.
 
 pub mod cache;
+pub mod decompress;
 pub mod read;
 
 use crate::timing::{self, Stage, STAGES};

@@ -29,19 +29,12 @@ impl Data<'_> {
     }
 }
 
-/// Reads `len` bytes of an open file into `buf` (resized, capacity kept).
+/// Reads up to `len` bytes of an open file into `buf` (capacity kept across calls, no
+/// zero-filling: `read_to_end` reads into the spare capacity directly).
 pub fn read_into(file: &mut File, len: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
     buf.clear();
-    buf.resize(len, 0);
-    let mut off = 0;
-    while off < len {
-        let n = file.read(&mut buf[off..])?;
-        if n == 0 {
-            buf.truncate(off);
-            break;
-        }
-        off += n;
-    }
+    buf.reserve(len.saturating_add(1));
+    file.take(len as u64).read_to_end(buf)?;
     Ok(())
 }
 

@@ -37,8 +37,10 @@ pub fn vet(desc: &str) -> KResult<(HashKind, Vec<u8>)> {
         "bin" => HashKind::Bin,
         _ => return Err(Errno::EINVAL),
     };
+    // As the kernel: only the first 128 characters are checked for lowercase hex; anything
+    // beyond them is "hash too long" whatever it contains.
     let ok_digit = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
-    if !hexpart.bytes().all(ok_digit) {
+    if !hexpart.bytes().take(128).all(ok_digit) {
         return Err(Errno::EINVAL);
     }
     if hexpart.len() > 128 {
@@ -64,6 +66,7 @@ mod tests {
         assert_eq!(vet("foo:00"), Err(Errno::EINVAL));
         assert_eq!(vet(&format!("tbs:{}", "ab".repeat(65))), Err(Errno::ENOPKG));
         assert!(vet(&format!("tbs:{}", "ab".repeat(64))).is_ok());
+        assert_eq!(vet(&format!("tbs:{}AB", "ab".repeat(64))), Err(Errno::ENOPKG));
         assert_eq!(description(HashKind::Bin, &[0xab]), "bin:ab");
     }
 }

@@ -113,7 +113,8 @@ pub struct SystemKeyrings {
 pub enum AddMode {
     /// `add_key` from userspace: write permission and the restriction apply.
     User,
-    /// A kernel boot-time load (KEY_ALLOC_BYPASS_RESTRICTION).
+    /// A kernel boot-time load: no permission check and, except for `.machine` (whose
+    /// loader does not pass KEY_ALLOC_BYPASS_RESTRICTION), no restriction check.
     Bypass,
 }
 
@@ -367,7 +368,10 @@ impl Store {
             return Err(Errno::EKEYREJECTED);
         }
         let key = parsed.key;
-        if mode == AddMode::User {
+        // The kernel loads MOK certificates into `.machine` without the bypass flag
+        // (add_to_machine_keyring), so its CA gate judges boot-time loads too.
+        let gated = mode == AddMode::User || Some(ring) == self.system.machine;
+        if gated {
             self.check_restriction(ring, Candidate::Asymmetric(&key))?;
         }
         let desc = key.description.clone();
