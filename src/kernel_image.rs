@@ -28,7 +28,7 @@ pub fn kernel_payload(image: &[u8]) -> Result<Vec<u8>, String> {
             .ok_or("payload outside the image")?;
         let c = Compression::detect(payload).ok_or_else(|| {
             format!(
-                "unsupported kernel compression (magic {:02x?}); gzip, xz and zstd are supported",
+                "unsupported kernel compression (magic {:02x?}); gzip, xz, zstd and lz4 are supported",
                 &payload[..payload.len().min(6)]
             )
         })?;

@@ -12,6 +12,7 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stage {
     Read = 0,
+    Decompress = 8,
     Parse = 1,
     Digest = 2,
     Cache = 3,
@@ -21,11 +22,12 @@ pub enum Stage {
     Other = 7,
 }
 
-pub const STAGES: usize = 8;
+pub const STAGES: usize = 9;
 
 impl Stage {
     pub const ALL: [Stage; STAGES] = [
         Stage::Read,
+        Stage::Decompress,
         Stage::Parse,
         Stage::Digest,
         Stage::Cache,
@@ -38,6 +40,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Read => "read",
+            Stage::Decompress => "decompress",
             Stage::Parse => "parse",
             Stage::Digest => "digest",
             Stage::Cache => "cache",

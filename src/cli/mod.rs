@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod certs;
 mod gen;
 mod keyring;
 mod run;
@@ -34,6 +35,9 @@ pub enum Cmd {
     /// layered set, check raw signatures.
     #[command(subcommand)]
     Keyring(keyring::KeyringCmd),
+    /// Certificates from kernel images.
+    #[command(subcommand)]
+    Certs(certs::CertsCmd),
     /// Generate a deterministic signed corpus (modules as sign-file signs them, files as
     /// evmctl signs them, bad items of every class, a manifest of expected verdicts).
     Gen(gen::GenArgs),
@@ -60,5 +64,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Keyring(k) => keyring::run(k),
         Cmd::Run(a) => run::run(a),
         Cmd::Gen(a) => gen::run(a),
+        Cmd::Certs(c) => certs::run(c),
     }
 }

@@ -29,6 +29,10 @@ pub struct RunArgs {
     pub spec: Option<PathBuf>,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Which files of a plain directory tree to verify: `module` takes only .ko/.ko.gz/
+    /// .ko.xz/.ko.zst (e.g. /lib/modules/VERSION), `ima` only other files, `auto` both.
+    #[arg(long, value_enum, default_value_t = super::verify::KindArg::Auto)]
+    pub kind: super::verify::KindArg,
     /// Worker threads [default: all logical CPUs].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -138,7 +142,15 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
                 },
             })
             .collect(),
-        None => engine::discover(&dir).map_err(|e| format!("{}: {e}", dir.display()))?,
+        None => engine::discover(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .into_iter()
+            .filter(|i| match a.kind {
+                super::verify::KindArg::Auto => true,
+                super::verify::KindArg::Module => i.kind == trustbench::verify::ItemKind::Module,
+                super::verify::KindArg::Ima => i.kind == trustbench::verify::ItemKind::Ima,
+            })
+            .collect(),
     };
     if items.is_empty() {
         return Err(format!("{}: no items to verify", dir.display()));

@@ -9,6 +9,8 @@ pub enum Compression {
     Gzip,
     Xz,
     Zstd,
+    /// LZ4 legacy frames (`lz4 -l`), used for some kernel images.
+    Lz4Legacy,
 }
 
 impl Compression {
@@ -17,6 +19,7 @@ impl Compression {
             [0x1f, 0x8b, ..] => Some(Compression::Gzip),
             [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some(Compression::Xz),
             [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Compression::Zstd),
+            [0x02, 0x21, 0x4c, 0x18, ..] => Some(Compression::Lz4Legacy),
             _ => None,
         }
     }
@@ -29,7 +32,42 @@ pub fn decompress(c: Compression, data: &[u8], out: &mut Vec<u8>) -> std::io::Re
         Compression::Gzip => flate2::read::MultiGzDecoder::new(data).read_to_end(out)?,
         Compression::Xz => xz2::read::XzDecoder::new_multi_decoder(data).read_to_end(out)?,
         Compression::Zstd => zstd::stream::read::Decoder::new(data)?.read_to_end(out)?,
+        Compression::Lz4Legacy => {
+            lz4_legacy(data, out)?;
+            0
+        }
     };
+    Ok(())
+}
+
+/// LZ4 legacy frames: the magic, then blocks of (u32 LE compressed size, data), each
+/// decompressing to at most 8 MiB. The stream ends at the end of input, at a repeated
+/// magic (concatenated streams) or at a size that cannot be a block (the kernel build
+/// appends the uncompressed size after the stream).
+fn lz4_legacy(data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+    const MAGIC: u32 = 0x184c_2102;
+    const BLOCK: usize = 8 << 20;
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+    let mut rest = data.get(4..).ok_or_else(|| bad("lz4: truncated"))?;
+    let mut chunk = vec![0u8; BLOCK];
+    while rest.len() >= 4 {
+        let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        if n == MAGIC {
+            rest = &rest[4..];
+            continue;
+        }
+        let n = n as usize;
+        if n == 0 || n > rest.len() - 4 {
+            break;
+        }
+        let got = lz4_flex::block::decompress_into(&rest[4..4 + n], &mut chunk)
+            .map_err(|e| bad(&format!("lz4: {e}")))?;
+        out.extend_from_slice(&chunk[..got]);
+        rest = &rest[4 + n..];
+    }
+    if out.is_empty() {
+        return Err(bad("lz4: no data"));
+    }
     Ok(())
 }
 
@@ -48,7 +86,11 @@ mod tests {
         xz.write_all(&body).unwrap();
         let xz = xz.finish().unwrap();
         let zs = zstd::stream::encode_all(&body[..], 1).unwrap();
-        for (c, data) in [(Compression::Gzip, gz), (Compression::Xz, xz), (Compression::Zstd, zs)] {
+        for (c, data) in [
+            (Compression::Gzip, gz),
+            (Compression::Xz, xz),
+            (Compression::Zstd, zs),
+        ] {
             assert_eq!(Compression::detect(&data), Some(c));
             let mut out = Vec::new();
             decompress(c, &data, &mut out).unwrap();
@@ -56,6 +98,11 @@ mod tests {
         }
         assert_eq!(Compression::detect(b"\x7fELF"), None);
         let mut out = Vec::new();
-        assert!(decompress(Compression::Xz, &[0xfd, b'7', b'z', b'X', b'Z', 0, 1], &mut out).is_err());
+        assert!(decompress(
+            Compression::Xz,
+            &[0xfd, b'7', b'z', b'X', b'Z', 0, 1],
+            &mut out
+        )
+        .is_err());
     }
 }

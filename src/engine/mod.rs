@@ -196,41 +196,58 @@ impl Engine {
             timing::mark(Stage::Read);
         }
         let len = meta.len();
-        let verdict =
-            match read::read_file(&item.path, len, self.config.mmap_threshold, &mut s.buf) {
-                Err(_) => io_error(item.kind),
-                Ok(data) => match item.kind {
-                    ItemKind::Module => {
-                        let ring = store.system().secondary.unwrap_or(store.system().builtin);
-                        module::verify_module(store, data.bytes(), ring)
-                    }
-                    ItemKind::Ima => {
-                        let sig = match key.sig {
-                            Some(id) => {
-                                let ok = std::fs::File::open(Path::new(&s.sig_path)).and_then(
-                                    |mut f| read::read_into(&mut f, id.size as usize, &mut s.sig),
-                                );
-                                ok.is_ok().then_some(&s.sig[..])
-                            }
-                            None => None,
-                        };
-                        let xattr;
-                        let sig = match sig {
-                            Some(b) => Some(b),
-                            None => {
-                                xattr = read_ima_xattr(&item.path);
-                                xattr.as_deref()
-                            }
-                        };
-                        ima::verify_ima(store, data.bytes(), sig, self.config.ima_policy)
-                    }
-                },
-            };
+        let Scratch {
+            buf,
+            sig,
+            plain,
+            sig_path,
+        } = s;
+        let verdict = match read::read_file(&item.path, len, self.config.mmap_threshold, buf) {
+            Err(_) => io_error(item.kind),
+            Ok(data) => match item.kind {
+                ItemKind::Module => Self::module(store, data.bytes(), plain),
+                ItemKind::Ima => {
+                    let from_sidecar = key.sig.is_some_and(|id| {
+                        std::fs::File::open(Path::new(sig_path))
+                            .and_then(|mut f| read::read_into(&mut f, id.size as usize, sig))
+                            .is_ok()
+                    });
+                    let xattr = (!from_sidecar)
+                        .then(|| read_ima_xattr(&item.path))
+                        .flatten();
+                    let sig = if from_sidecar {
+                        Some(&sig[..])
+                    } else {
+                        xattr.as_deref()
+                    };
+                    ima::verify_ima(store, data.bytes(), sig, self.config.ima_policy)
+                }
+            },
+        };
         if cached {
             timing::mark(Stage::Cache);
             self.cache.put(key, epoch, verdict);
         }
         (verdict, len, false)
+    }
+}
+
+impl Engine {
+    /// A module file, decompressed first when it is `.ko.gz`/`.xz`/`.zst` (by magic).
+    fn module(store: &Store, data: &[u8], plain: &mut Vec<u8>) -> Verdict {
+        let ring = store.system().secondary.unwrap_or(store.system().builtin);
+        let Some(c) = decompress::Compression::detect(data) else {
+            return module::verify_module(store, data, ring);
+        };
+        timing::mark(Stage::Decompress);
+        match decompress::decompress(c, data, plain) {
+            Ok(()) => module::verify_module(store, plain, ring),
+            Err(_) => Verdict::invalid(
+                ItemKind::Module,
+                crate::Errno::EBADMSG,
+                "corrupt compressed module",
+            ),
+        }
     }
 }
 

@@ -11,6 +11,8 @@ use std::path::Path;
 pub struct Scratch {
     pub buf: Vec<u8>,
     pub sig: Vec<u8>,
+    /// Decompressed module bytes.
+    pub plain: Vec<u8>,
     pub sig_path: std::ffi::OsString,
 }
 

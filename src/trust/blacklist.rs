@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(vet("foo:00"), Err(Errno::EINVAL));
         assert_eq!(vet(&format!("tbs:{}", "ab".repeat(65))), Err(Errno::ENOPKG));
         assert!(vet(&format!("tbs:{}", "ab".repeat(64))).is_ok());
-        assert_eq!(vet(&format!("tbs:{}AB", "ab".repeat(64))), Err(Errno::ENOPKG));
+        assert_eq!(
+            vet(&format!("tbs:{}AB", "ab".repeat(64))),
+            Err(Errno::ENOPKG)
+        );
         assert_eq!(description(HashKind::Bin, &[0xab]), "bin:ab");
     }
 }
