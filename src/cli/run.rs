@@ -62,6 +62,10 @@ pub struct RunArgs {
     pub csv: Option<PathBuf>,
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Profile the passes with pprof and write a flamegraph SVG (default:
+    /// flamegraphs/STAMP-CORPUS.svg, also chosen by the value `auto`).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "auto")]
+    pub flamegraph: Option<PathBuf>,
     /// Print only the summary line.
     #[arg(long)]
     pub quiet: bool,
@@ -169,6 +173,16 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     let ceiling = calibrate::calibrate(&store, &samples, &p, budget);
     let engine = Engine::new(store, config.clone(), threads);
 
+    let profiler = match &a.flamegraph {
+        Some(_) => Some(
+            pprof::ProfilerGuardBuilder::default()
+                .frequency(997)
+                .blocklist(&["libc", "libgcc", "pthread", "vdso"])
+                .build()
+                .map_err(|e| format!("profiler: {e}"))?,
+        ),
+        None => None,
+    };
     let mut passes = Vec::new();
     let mut cold_outcomes = None;
     for name in &a.passes {
@@ -179,6 +193,27 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
             cold_outcomes = Some(r.outcomes);
         }
     }
+    let flamegraph = match (profiler, &a.flamegraph) {
+        (Some(g), Some(path)) => {
+            let path = if path.as_os_str() == "auto" {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("flamegraphs").join(format!(
+                    "{}-{}.svg",
+                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+                    dir.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned())
+                ))
+            } else {
+                path.clone()
+            };
+            let report = g.report().build().map_err(|e| format!("profiler: {e}"))?;
+            if let Some(d) = path.parent() {
+                std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            }
+            let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            report.flamegraph(f).map_err(|e| format!("flamegraph: {e}"))?;
+            Some(path)
+        }
+        _ => None,
+    };
     let warm_over_cold = match (passes.first(), passes.get(1)) {
         (Some(c), Some(w)) => Some(w.items_per_s / c.items_per_s.max(1e-9)),
         _ => None,
@@ -301,6 +336,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     }
     let mismatches = report.manifest.as_ref().map_or(0, |m| m.mismatches.len());
     let unexpected = report.link.as_ref().map_or(0, |l| l.unexpected.len());
+    if let Some(f) = &flamegraph {
+        eprintln!("trustbench: flamegraph {}", f.display());
+    }
     if let Some(cold) = report.passes.first() {
         eprintln!(
             "trustbench: {} items, cold {:.0} items/s (efficiency {:.3}), {}{} manifest mismatches; report {}",
