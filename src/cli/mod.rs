@@ -3,6 +3,7 @@
 mod certs;
 mod gen;
 mod keyring;
+mod merge;
 mod run;
 mod setup;
 mod verify;
@@ -35,6 +36,8 @@ pub enum Cmd {
     /// layered set, check raw signatures.
     #[command(subcommand)]
     Keyring(keyring::KeyringCmd),
+    /// Join the JSON reports of `run --shard K/N` runs into one report.
+    Merge(merge::MergeArgs),
     /// Certificates from kernel images.
     #[command(subcommand)]
     Certs(certs::CertsCmd),
@@ -65,5 +68,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Run(a) => run::run(a),
         Cmd::Gen(a) => gen::run(a),
         Cmd::Certs(c) => certs::run(c),
+        Cmd::Merge(a) => merge::run(a),
     }
 }

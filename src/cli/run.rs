@@ -14,7 +14,8 @@ use trustbench::engine::{self, Engine, EngineConfig, Item};
 use trustbench::measure::calibrate::{self, class_of};
 use trustbench::measure::link;
 use trustbench::measure::report::{
-    git_commit, CorpusInfo, Machine, ManifestCheck, PassReport, RunReport, ScalingStep, Versions,
+    git_commit, shard_of, CorpusInfo, Machine, ManifestCheck, PassReport, RunReport, ScalingStep,
+    Versions,
 };
 use trustbench::verify::ima::ImaPolicy;
 
@@ -33,6 +34,10 @@ pub struct RunArgs {
     /// .ko.xz/.ko.zst (e.g. /lib/modules/VERSION), `ima` only other files, `auto` both.
     #[arg(long, value_enum, default_value_t = super::verify::KindArg::Auto)]
     pub kind: super::verify::KindArg,
+    /// Verify only shard K of N (1-based; items split by a stable hash of their path), for
+    /// splitting a huge corpus across CI jobs; join the JSON reports with `trustbench merge`.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
     /// Worker threads [default: all logical CPUs].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -69,6 +74,17 @@ pub struct RunArgs {
     /// Print only the summary line.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// `K/N` with 1 ≤ K ≤ N.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 2/8")?;
+    let k: u32 = k.parse().map_err(|_| "K is not a number")?;
+    let n: u32 = n.parse().map_err(|_| "N is not a number")?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("shard {k}/{n}: need 1 <= K <= N"));
+    }
+    Ok((k, n))
 }
 
 fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
@@ -156,6 +172,31 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
             })
             .collect(),
     };
+    // Sharding keeps the manifest rows aligned with the items.
+    let (items, manifest) = match a.shard {
+        None => (items, manifest),
+        Some((k, n)) => {
+            let keep = |i: &Item| {
+                let rel = i.path.strip_prefix(&dir).unwrap_or(&i.path);
+                shard_of(&rel.to_string_lossy(), n) == k - 1
+            };
+            let mask: Vec<bool> = items.iter().map(keep).collect();
+            let items = items
+                .into_iter()
+                .zip(&mask)
+                .filter(|x| *x.1)
+                .map(|x| x.0)
+                .collect();
+            let manifest = manifest.map(|m| {
+                m.into_iter()
+                    .zip(&mask)
+                    .filter(|x| *x.1)
+                    .map(|x| x.0)
+                    .collect()
+            });
+            (items, manifest)
+        }
+    };
     if items.is_empty() {
         return Err(format!("{}: no items to verify", dir.display()));
     }
@@ -196,11 +237,16 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     let flamegraph = match (profiler, &a.flamegraph) {
         (Some(g), Some(path)) => {
             let path = if path.as_os_str() == "auto" {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("flamegraphs").join(format!(
-                    "{}-{}.svg",
-                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-                    dir.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned())
-                ))
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("flamegraphs")
+                    .join(format!(
+                        "{}-{}.svg",
+                        SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs()),
+                        dir.file_name()
+                            .map_or("run".into(), |n| n.to_string_lossy().into_owned())
+                    ))
             } else {
                 path.clone()
             };
@@ -209,7 +255,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
                 std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
             }
             let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            report.flamegraph(f).map_err(|e| format!("flamegraph: {e}"))?;
+            report
+                .flamegraph(f)
+                .map_err(|e| format!("flamegraph: {e}"))?;
             Some(path)
         }
         _ => None,
@@ -286,7 +334,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         .sum();
     let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
     let report = RunReport {
-        schema: trustbench::measure::report::SCHEMA,
+        schema: trustbench::measure::report::SCHEMA.into(),
         created_unix: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),

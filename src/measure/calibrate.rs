@@ -8,7 +8,7 @@ use crate::hash::HashAlgo;
 use crate::trust::Store;
 use crate::verify::inputs::{self, VerifyInputs};
 use crate::verify::ItemKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ pub fn class_of(store: &Store, key: crate::trust::Serial, hash: HashAlgo) -> Opt
 }
 
 /// Raw costs per operation, nanoseconds, each measured with `threads` threads at once.
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct Ceiling {
     pub threads: usize,
     /// Verify with a pre-parsed key, per class.

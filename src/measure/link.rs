@@ -4,13 +4,13 @@
 use super::calibrate::class_of;
 use crate::replay::{self, Command, Outcome};
 use crate::trust::Store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Results of the link-time phase.
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct LinkPhase {
     pub commands: usize,
     pub ok: usize,

@@ -10,12 +10,12 @@ use super::link::LinkPhase;
 use crate::engine::{Item, PassResult};
 use crate::timing::Stage;
 use crate::trust::Store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "trustbench.run/1";
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Machine {
     pub cpu_model: String,
     pub cpu_flags: Vec<String>,
@@ -61,7 +61,7 @@ impl Machine {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Versions {
     pub trustbench: String,
     pub backend: String,
@@ -85,21 +85,21 @@ impl Versions {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Latency {
     pub p50_ns: u64,
     pub p99_ns: u64,
     pub max_ns: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Slow {
     pub path: String,
     pub ns: u64,
     pub bytes: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CacheReport {
     pub hits: u64,
     pub misses: u64,
@@ -108,7 +108,7 @@ pub struct CacheReport {
 }
 
 /// One pass over the corpus.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PassReport {
     pub name: String,
     pub threads: usize,
@@ -247,14 +247,14 @@ impl PassReport {
 }
 
 /// Manifest agreement.
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct ManifestCheck {
     pub checked: usize,
     pub mismatches: Vec<String>,
 }
 
 /// One thread count of the scaling curve (cold, cache off).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ScalingStep {
     pub threads: usize,
     pub items_per_s: f64,
@@ -264,9 +264,9 @@ pub struct ScalingStep {
 }
 
 /// A whole run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunReport {
-    pub schema: &'static str,
+    pub schema: String,
     pub created_unix: u64,
     pub machine: Machine,
     pub versions: Versions,
@@ -282,7 +282,7 @@ pub struct RunReport {
     pub warm_over_cold: Option<f64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CorpusInfo {
     pub dir: String,
     pub spec_hash: Option<String>,
@@ -447,4 +447,109 @@ impl RunReport {
         }
         s
     }
+}
+
+impl RunReport {
+    /// Joins the reports of shards of one corpus (`run --shard K/N` on several machines or
+    /// CI jobs running at the same time): counts, bytes, stage times, verdicts and cache
+    /// counters add up; throughput and ceilings add up (shards ran concurrently), so
+    /// efficiency is Σ achieved ÷ Σ ceiling; seconds is the longest shard; latency
+    /// percentiles are the worst shard's (an upper bound); the slowest items are merged.
+    pub fn merge(mut reports: Vec<RunReport>) -> Result<RunReport, String> {
+        let first = reports.first().cloned().ok_or("nothing to merge")?;
+        for r in &reports {
+            if r.schema != SCHEMA {
+                return Err(format!(
+                    "cannot merge schema '{}' (want {SCHEMA})",
+                    r.schema
+                ));
+            }
+            if r.corpus.spec_hash != first.corpus.spec_hash {
+                return Err("reports come from different corpora (spec hash differs)".into());
+            }
+        }
+        let mut out = first.clone();
+        out.corpus.items = reports.iter().map(|r| r.corpus.items).sum();
+        out.corpus.bytes = reports.iter().map(|r| r.corpus.bytes).sum();
+        out.scaling.clear();
+        out.passes.clear();
+        for (i, p0) in first.passes.iter().enumerate() {
+            let shards: Vec<&PassReport> = reports.iter().filter_map(|r| r.passes.get(i)).collect();
+            let mut p = p0.clone();
+            p.items = shards.iter().map(|s| s.items).sum();
+            p.bytes = shards.iter().map(|s| s.bytes).sum();
+            p.seconds = shards.iter().map(|s| s.seconds).fold(0.0, f64::max);
+            p.items_per_s = shards.iter().map(|s| s.items_per_s).sum();
+            p.mb_per_s = shards.iter().map(|s| s.mb_per_s).sum();
+            p.ceiling_items_per_s = shards.iter().map(|s| s.ceiling_items_per_s).sum();
+            p.crypto_ceiling_items_per_s =
+                shards.iter().map(|s| s.crypto_ceiling_items_per_s).sum();
+            p.efficiency = p.items_per_s / p.ceiling_items_per_s.max(1e-9);
+            p.crypto_efficiency = p.items_per_s / p.crypto_ceiling_items_per_s.max(1e-9);
+            p.stage_ns.clear();
+            p.verdicts.clear();
+            for s in &shards {
+                for (k, v) in &s.stage_ns {
+                    *p.stage_ns.entry(k.clone()).or_default() += v;
+                }
+                for (k, v) in &s.verdicts {
+                    *p.verdicts.entry(k.clone()).or_default() += v;
+                }
+            }
+            p.latency = Latency {
+                p50_ns: shards.iter().map(|s| s.latency.p50_ns).max().unwrap_or(0),
+                p99_ns: shards.iter().map(|s| s.latency.p99_ns).max().unwrap_or(0),
+                max_ns: shards.iter().map(|s| s.latency.max_ns).max().unwrap_or(0),
+            };
+            let mut slow: Vec<Slow> = shards.iter().flat_map(|s| s.slowest.clone()).collect();
+            slow.sort_by(|a, b| b.ns.cmp(&a.ns));
+            slow.truncate(5);
+            p.slowest = slow;
+            let (h, m, st) = shards.iter().fold((0, 0, 0), |a, s| {
+                (
+                    a.0 + s.cache.hits,
+                    a.1 + s.cache.misses,
+                    a.2 + s.cache.stale,
+                )
+            });
+            p.cache = CacheReport {
+                hits: h,
+                misses: m,
+                stale: st,
+                hit_rate: if h + m > 0 {
+                    h as f64 / (h + m) as f64
+                } else {
+                    0.0
+                },
+            };
+            out.passes.push(p);
+        }
+        out.manifest = if reports.iter().any(|r| r.manifest.is_some()) {
+            let mut mc = ManifestCheck::default();
+            for r in reports.iter_mut() {
+                if let Some(m) = r.manifest.take() {
+                    mc.checked += m.checked;
+                    mc.mismatches.extend(m.mismatches);
+                }
+            }
+            Some(mc)
+        } else {
+            None
+        };
+        out.warm_over_cold = match (out.passes.first(), out.passes.get(1)) {
+            (Some(c), Some(w)) => Some(w.items_per_s / c.items_per_s.max(1e-9)),
+            _ => None,
+        };
+        Ok(out)
+    }
+}
+
+/// Which shard an item belongs to: a stable hash of its path relative to the corpus root,
+/// so every machine splits the same corpus the same way.
+pub fn shard_of(relative_path: &str, shards: u32) -> u32 {
+    let d = crate::hash::HashAlgo::Sha256
+        .digest(relative_path.as_bytes())
+        .expect("sha256");
+    let b = d.as_bytes();
+    (u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) % shards as u64) as u32
 }
