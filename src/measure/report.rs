@@ -502,7 +502,7 @@ impl RunReport {
                 max_ns: shards.iter().map(|s| s.latency.max_ns).max().unwrap_or(0),
             };
             let mut slow: Vec<Slow> = shards.iter().flat_map(|s| s.slowest.clone()).collect();
-            slow.sort_by(|a, b| b.ns.cmp(&a.ns));
+            slow.sort_by_key(|s| std::cmp::Reverse(s.ns));
             slow.truncate(5);
             p.slowest = slow;
             let (h, m, st) = shards.iter().fold((0, 0, 0), |a, s| {

@@ -1,0 +1,136 @@
+//! criterion benches of the hot paths, on fixtures made by the real tools
+//! (corpora/fixtures): the raw verify primitive per algorithm, a link-time restriction
+//! check, a whole module/IMA verification in memory, one engine item from disk, and the
+//! verdict cache.
+//!
+//! `cargo bench` runs them; `cargo bench -- --profile-time 10` writes a pprof flamegraph per
+//! bench under target/criterion/<bench>/profile/.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use pprof::criterion::{Output, PProfProfiler};
+use std::path::PathBuf;
+use std::time::Duration;
+use trustbench::crypto::{default_backend, CryptoProfile};
+use trustbench::engine::cache::{CacheKey, VerdictCache};
+use trustbench::engine::read::Scratch;
+use trustbench::engine::{Engine, EngineConfig, Item};
+use trustbench::trust::restrict::{Candidate, Restriction};
+use trustbench::trust::store::{AddMode, Store};
+use trustbench::verify::{ima, inputs, module, ItemKind, Verdict};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("corpora/fixtures")
+        .join(name)
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A store trusting the fixture signing certificates as built-in keys.
+fn store() -> Store {
+    let mut s = Store::new(Default::default(), CryptoProfile::full(), default_backend());
+    let sys = s.system();
+    for c in [
+        "signer-rsa2048.der",
+        "signer-rsa4096.der",
+        "signer-p256.der",
+        "signer-p384.der",
+        "ca-rsa.der",
+    ] {
+        let der = read(c);
+        s.add_cert(sys.builtin, &der, AddMode::Bypass)
+            .expect("builtin");
+        s.add_cert(sys.ima, &der, AddMode::Bypass).expect("ima");
+    }
+    s
+}
+
+fn signature(c: &mut Criterion) {
+    let s = store();
+    let ring = s.system().secondary.unwrap();
+    let mut g = c.benchmark_group("verify_raw");
+    for m in [
+        "mod-rsa2048-sha256.ko",
+        "mod-rsa4096-sha256.ko",
+        "mod-p256-sha256.ko",
+        "mod-p384-sha384.ko",
+    ] {
+        let inp = inputs::module(&s, &read(m), ring).expect("inputs");
+        let key = s.asymmetric(inp.key).unwrap().clone();
+        let rec = inp.record();
+        g.bench_function(m, |b| {
+            b.iter(|| key.public.verify(black_box(&rec), s.profile()))
+        });
+    }
+    g.finish();
+}
+
+fn restriction(c: &mut Criterion) {
+    let s = store();
+    let cand = s.parse_cert(&read("signer-rsa2048.der")).expect("cert").key;
+    let secondary = s.system().secondary.unwrap();
+    let r = Restriction::BuiltinAndSecondaryTrusted;
+    assert!(r.check(&s, secondary, Candidate::Asymmetric(&cand)).is_ok());
+    c.bench_function("restriction_check/builtin_and_secondary", |b| {
+        b.iter(|| r.check(&s, secondary, Candidate::Asymmetric(black_box(&cand))))
+    });
+    let der = read("signer-rsa2048.der");
+    c.bench_function("x509_parse/rsa2048", |b| {
+        b.iter(|| s.parse_cert(black_box(&der)))
+    });
+}
+
+fn item(c: &mut Criterion) {
+    let s = store();
+    let ring = s.system().secondary.unwrap();
+    let m = read("mod-rsa2048-sha256.ko");
+    c.bench_function("verify_module/rsa2048-sha256-in-memory", |b| {
+        b.iter(|| module::verify_module(&s, black_box(&m), ring))
+    });
+    let f = read("ima-rsa2048-sha256.bin");
+    let sig = read("ima-rsa2048-sha256.bin.sig");
+    c.bench_function("verify_ima/rsa2048-sha256-in-memory", |b| {
+        b.iter(|| ima::verify_ima(&s, black_box(&f), Some(&sig), Default::default()))
+    });
+    let e = Engine::new(store(), EngineConfig::default(), 1);
+    let it = Item {
+        path: fixture("mod-rsa2048-sha256.ko"),
+        kind: ItemKind::Module,
+    };
+    let mut scratch = Scratch::default();
+    c.bench_function("engine_item/cold (read+verify, cache off)", |b| {
+        b.iter(|| e.verify_item(black_box(&it), &mut scratch, false))
+    });
+    c.bench_function("engine_item/warm (stat + cache hit)", |b| {
+        b.iter(|| e.verify_item(black_box(&it), &mut scratch, true))
+    });
+}
+
+fn cache(c: &mut Criterion) {
+    let cache = VerdictCache::new(1 << 16, 2);
+    let v = Verdict::unsigned(ItemKind::Module, "bench");
+    for i in 0..(1u64 << 16) {
+        let mut k = CacheKey::default();
+        k.file.ino = i;
+        cache.put(k, 1, v);
+    }
+    let mut k = CacheKey::default();
+    k.file.ino = 1234;
+    c.bench_function("cache/get_hit", |b| b.iter(|| cache.get(black_box(&k), 1)));
+    c.bench_function("cache/get_stale_epoch", |b| {
+        b.iter(|| cache.get(black_box(&k), 2))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(30)
+        .with_profiler(PProfProfiler::new(997, Output::Flamegraph(None)));
+    targets = signature, restriction, item, cache
+}
+criterion_main!(benches);
