@@ -47,16 +47,40 @@ impl<'a> Reader<'a> {
         self.rest
     }
 
-    /// Reads the next element. Multi-byte tags and length fields longer than two octets are
-    /// rejected with `EBADMSG`, as the kernel decoder does; indefinite lengths too.
+    /// Reads the next element, as lib/asn1_decoder.c does: multi-byte tags and length fields
+    /// longer than two octets are `EBADMSG`; constructed elements may use the indefinite
+    /// length form (contents end at an end-of-contents `00 00`, which `encoded` includes).
     pub fn read(&mut self) -> KResult<Element<'a>> {
+        self.read_depth(0)
+    }
+
+    fn read_depth(&mut self, depth: usize) -> KResult<Element<'a>> {
         let b = self.rest;
-        if b.len() < 2 {
+        if b.len() < 2 || depth > 32 {
             return Err(Errno::EBADMSG);
         }
         let tag = b[0];
         if tag & 0x1f == 0x1f {
             return Err(Errno::EBADMSG);
+        }
+        if b[1] == 0x80 {
+            if tag & 0x20 == 0 {
+                return Err(Errno::EBADMSG);
+            }
+            let mut inner = Reader::new(&b[2..]);
+            loop {
+                if inner.rest.starts_with(&[0, 0]) {
+                    let contents_len = b.len() - 2 - inner.rest.len();
+                    let end = 2 + contents_len + 2;
+                    self.rest = &b[end..];
+                    return Ok(Element {
+                        tag,
+                        contents: &b[2..2 + contents_len],
+                        encoded: &b[..end],
+                    });
+                }
+                inner.read_depth(depth + 1)?;
+            }
         }
         let (len, hdr): (usize, usize) = match b[1] {
             l if l < 0x80 => (l as usize, 2),
@@ -146,5 +170,19 @@ mod tests {
         );
         assert_eq!(Reader::new(&[0x1f, 0x01, 0]).read(), Err(Errno::EBADMSG));
         assert_eq!(Reader::new(&[0x04]).read(), Err(Errno::EBADMSG));
+    }
+
+    #[test]
+    fn indefinite_lengths_for_constructed_only() {
+        let mut r = Reader::new(&[0x30, 0x80, 0x04, 0x01, 0xaa, 0x00, 0x00, 0x05, 0x00]);
+        let e = r.read().unwrap();
+        assert_eq!(e.contents, &[0x04, 0x01, 0xaa]);
+        assert_eq!(e.encoded.len(), 7);
+        assert_eq!(r.read().unwrap().tag, 0x05);
+        assert_eq!(Reader::new(&[0x04, 0x80, 0, 0]).read(), Err(Errno::EBADMSG));
+        assert_eq!(
+            Reader::new(&[0x30, 0x80, 0x04, 0x01]).read(),
+            Err(Errno::EBADMSG)
+        );
     }
 }

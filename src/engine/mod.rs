@@ -171,9 +171,10 @@ impl Engine {
         s: &mut Scratch,
         cached: bool,
     ) -> (Verdict, u64, bool) {
+        // Only regular files are opened: a FIFO or device would block or never end.
         let meta = match std::fs::metadata(&item.path) {
-            Ok(m) => m,
-            Err(_) => return (io_error(item.kind), 0, false),
+            Ok(m) if m.is_file() => m,
+            _ => return (io_error(item.kind), 0, false),
         };
         let mut key = CacheKey {
             file: FileId::of(&meta),
@@ -183,9 +184,11 @@ impl Engine {
             s.sig_path.clear();
             s.sig_path.push(item.path.as_os_str());
             s.sig_path.push(".sig");
-            key.sig = std::fs::metadata(Path::new(&s.sig_path))
-                .ok()
-                .map(|m| FileId::of(&m));
+            key.sig = match std::fs::metadata(Path::new(&s.sig_path)) {
+                Ok(m) if m.is_file() => Some(FileId::of(&m)),
+                Ok(_) => return (io_error(item.kind), 0, false),
+                Err(_) => None,
+            };
         }
         let epoch = store.epoch();
         if cached {
@@ -207,20 +210,21 @@ impl Engine {
             Ok(data) => match item.kind {
                 ItemKind::Module => Self::module(store, data.bytes(), plain),
                 ItemKind::Ima => {
-                    let from_sidecar = key.sig.is_some_and(|id| {
+                    // A sidecar that exists but cannot be read is an I/O error, never
+                    // "unsigned".
+                    let sidecar = key.sig.map(|id| {
                         std::fs::File::open(Path::new(sig_path))
                             .and_then(|mut f| read::read_into(&mut f, id.size as usize, sig))
-                            .is_ok()
                     });
-                    let xattr = (!from_sidecar)
-                        .then(|| read_ima_xattr(&item.path))
-                        .flatten();
-                    let sig = if from_sidecar {
-                        Some(&sig[..])
-                    } else {
-                        xattr.as_deref()
-                    };
-                    ima::verify_ima(store, data.bytes(), sig, self.config.ima_policy)
+                    let policy = self.config.ima_policy;
+                    match sidecar {
+                        Some(Err(_)) => io_error(item.kind),
+                        Some(Ok(())) => ima::verify_ima(store, data.bytes(), Some(sig), policy),
+                        None => {
+                            let x = read_ima_xattr(&item.path);
+                            ima::verify_ima(store, data.bytes(), x.as_deref(), policy)
+                        }
+                    }
                 }
             },
         };
@@ -259,15 +263,29 @@ fn io_error(kind: ItemKind) -> Verdict {
 pub fn read_ima_xattr(path: &Path) -> Option<Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;
     let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut buf = [0u8; 1024];
-    // SAFETY: valid C strings and a buffer of the stated size.
-    let r = unsafe {
-        libc::getxattr(
-            p.as_ptr(),
-            c"security.ima".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    (r > 0).then(|| buf[..r as usize].to_vec())
+    let name = c"security.ima";
+    // Ask for the size first: signatures of large RSA keys exceed any fixed buffer. Retry
+    // if the value grew in between (ERANGE).
+    for _ in 0..3 {
+        // SAFETY: valid C strings; a NULL buffer with size 0 only queries the length.
+        let n = unsafe { libc::getxattr(p.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+        if n <= 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; n as usize];
+        // SAFETY: valid C strings and a buffer of the stated size.
+        let r = unsafe {
+            libc::getxattr(
+                p.as_ptr(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if r >= 0 {
+            buf.truncate(r as usize);
+            return Some(buf);
+        }
+    }
+    None
 }

@@ -34,12 +34,13 @@ pub enum XattrKind {
 }
 
 /// Classifies the value's type byte as ima_appraise does: signatures go on; digests carry
-/// no signature; anything else is unknown data (`EOPNOTSUPP`, the UNKNOWN verdict).
+/// no signature; anything else is unknown data (the UNKNOWN status, returned with
+/// xattr_verify's initial `EINVAL`).
 pub fn classify(xattr: &[u8]) -> KResult<XattrKind> {
     match xattr.first() {
         Some(&TYPE_DIGSIG) | Some(&TYPE_VERITY_DIGSIG) => Ok(XattrKind::Signature),
         Some(&TYPE_DIGEST) | Some(&TYPE_DIGEST_NG) => Ok(XattrKind::DigestOnly),
-        _ => Err(Errno::EOPNOTSUPP),
+        _ => Err(Errno::EINVAL),
     }
 }
 
@@ -121,6 +122,6 @@ mod tests {
         v3[1] = 3;
         assert_eq!(parse(&v3), Err(Errno::EINVAL));
         assert_eq!(classify(&[4, 4]), Ok(XattrKind::DigestOnly));
-        assert_eq!(classify(&[9]), Err(Errno::EOPNOTSUPP));
+        assert_eq!(classify(&[9]), Err(Errno::EINVAL));
     }
 }

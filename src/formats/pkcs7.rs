@@ -1,10 +1,17 @@
-//! PKCS#7 / CMS SignedData, parsed the way crypto/asymmetric_keys/pkcs7_parser.c does.
+//! PKCS#7 / CMS SignedData, parsed the way crypto/asymmetric_keys/pkcs7_parser.c and its
+//! grammar (pkcs7.asn1) do, with the kernel's parse-time errnos:
+//! non-SignedData or an unsupported version `EINVAL`; unknown digest or signature
+//! algorithm `ENOPKG`; content type neither id-data nor Authenticode `EINVAL`;
+//! signerInfo/SignedData version mismatch `EBADMSG`; authenticated attributes checked one
+//! by one as the decoder meets them (repeats `EKEYREJECTED`, a contentType attribute that
+//! differs `EBADMSG`, Authenticode-only attributes outside Authenticode `EKEYREJECTED`,
+//! then contentType and messageDigest required `EBADMSG`); authenticated attributes on some
+//! signerInfos only, or no signerInfo at all, `EINVAL`; empty SET OF lists `EBADMSG`;
+//! messages over 65535 bytes `EMSGSIZE`; bytes after the message ignored.
 //!
 //! Zero-copy: every field is a view into the message, and signerInfos are validated once at
 //! parse time and re-walked on demand rather than collected, so parsing a module signature
-//! allocates nothing. The kernel's parse-time rules are applied here with its errnos
-//! (non-SignedData `EINVAL`, unknown digest or signature algorithm `ENOPKG`, version
-//! mismatches `EBADMSG`, missing or repeated authenticated attributes).
+//! allocates nothing.
 
 use crate::asn1::{self, tag, Element, Reader};
 use crate::crypto::{Encoding, SigAlgo};
@@ -13,10 +20,14 @@ use crate::hash::HashAlgo;
 
 const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
 const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+const OID_MS_INDIRECT_DATA: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04];
 const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
 const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
 const OID_SIGNING_TIME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
+const OID_SMIME_CAPS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0f];
+const OID_MS_SP_OPUS_INFO: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0c];
+const OID_MS_STATEMENT_TYPE: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0b];
 
 /// `digestEncryptionAlgorithm` OIDs the kernel accepts: rsaEncryption, ecdsa-with-*.
 fn signature_algo(oid: &[u8]) -> KResult<(SigAlgo, Encoding)> {
@@ -36,37 +47,46 @@ fn signature_algo(oid: &[u8]) -> KResult<(SigAlgo, Encoding)> {
     }
 }
 
-/// How a signerInfo names its signer.
+/// The content type of the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SignerId<'a> {
-    /// IssuerAndSerialNumber: `auth_ids[0]` = serial contents ‖ issuer Name contents.
-    IssuerSerial { issuer: &'a [u8], serial: &'a [u8] },
-    /// subjectKeyIdentifier (sign-file `-k`): `auth_ids[0]` = the SKID.
-    Skid(&'a [u8]),
+pub enum DataType {
+    Data,
+    /// Authenticode (`msIndirectData`).
+    MsIndirectData,
+}
+
+/// How a signerInfo names its signer. The kernel takes the form from the signerInfo
+/// version (v1: issuer+serial, v3: SKID) and builds the id from whatever the message gave
+/// for that form — an empty id when the other form was used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignerId<'a> {
+    pub expect_skid: bool,
+    pub issuer: Option<&'a [u8]>,
+    pub serial: Option<&'a [u8]>,
+    pub skid: Option<&'a [u8]>,
 }
 
 impl SignerId<'_> {
     /// Writes `auth_ids[0]` into `buf` (no allocation for ids up to the buffer's size).
     pub fn auth_id0<'b>(&self, buf: &'b mut [u8], spill: &'b mut Vec<u8>) -> &'b [u8] {
-        match *self {
-            SignerId::Skid(s) => {
-                spill.clear();
-                spill.extend_from_slice(s);
-                spill
-            }
-            SignerId::IssuerSerial { issuer, serial } => {
-                let n = serial.len() + issuer.len();
-                if n <= buf.len() {
-                    buf[..serial.len()].copy_from_slice(serial);
-                    buf[serial.len()..n].copy_from_slice(issuer);
-                    &buf[..n]
-                } else {
-                    spill.clear();
-                    spill.extend_from_slice(serial);
-                    spill.extend_from_slice(issuer);
-                    spill
-                }
-            }
+        let (a, b): (&[u8], &[u8]) = if self.expect_skid {
+            (self.skid.unwrap_or_default(), &[])
+        } else {
+            (
+                self.serial.unwrap_or_default(),
+                self.issuer.unwrap_or_default(),
+            )
+        };
+        let n = a.len() + b.len();
+        if n <= buf.len() {
+            buf[..a.len()].copy_from_slice(a);
+            buf[a.len()..n].copy_from_slice(b);
+            &buf[..n]
+        } else {
+            spill.clear();
+            spill.extend_from_slice(a);
+            spill.extend_from_slice(b);
+            spill
         }
     }
 }
@@ -74,10 +94,9 @@ impl SignerId<'_> {
 /// Authenticated attributes the kernel tracks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthAttrs<'a> {
-    /// The SET OF Attribute encoding, tag included (re-tagged to 0x31 when hashed).
+    /// The attribute list encoding, tag included (hashed with the tag replaced by SET).
     pub encoded: &'a [u8],
     pub message_digest: &'a [u8],
-    pub content_type: &'a [u8],
     pub signing_time: Option<&'a [u8]>,
 }
 
@@ -96,13 +115,12 @@ pub struct SignerInfo<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct Pkcs7<'a> {
     pub version: u8,
-    /// encapContentInfo type is id-data.
-    pub data_is_id_data: bool,
+    pub data_type: DataType,
     /// The message embeds its content (not detached).
     pub embedded_content: Option<&'a [u8]>,
-    /// Concatenated certificate encodings (the SET contents), possibly empty.
+    /// Concatenated certificate encodings (the list contents), possibly empty.
     certs: &'a [u8],
-    /// The signerInfos SET contents.
+    /// The signerInfos list contents.
     signer_infos: &'a [u8],
     pub have_authattrs: bool,
 }
@@ -114,16 +132,53 @@ fn small_int(e: Element<'_>) -> KResult<u8> {
     }
 }
 
+/// `CHOICE { SET OF X, SEQUENCE OF X }` with at least one element: the list contents.
+fn set_or_sequence_of(e: Element<'_>) -> KResult<&[u8]> {
+    if (e.tag != tag::SET && e.tag != tag::SEQUENCE) || e.contents.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+    Ok(e.contents)
+}
+
+/// `SEQUENCE { OID, ANY OPTIONAL }`: the OID contents.
+fn alg_oid(e: Element<'_>) -> KResult<&[u8]> {
+    if e.tag != tag::SEQUENCE {
+        return Err(Errno::EBADMSG);
+    }
+    let mut r = Reader::new(e.contents);
+    let oid = r.expect(tag::OID)?.contents;
+    if !r.is_empty() {
+        r.read()?;
+    }
+    if !r.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+    Ok(oid)
+}
+
 impl<'a> Pkcs7<'a> {
-    /// Parses a DER message.
-    pub fn parse(der: &'a [u8]) -> KResult<Pkcs7<'a>> {
-        let ci = asn1::single(der, tag::SEQUENCE)?;
+    /// Parses a DER message; each embedded certificate is handed to `cert` in document
+    /// order (the kernel parses them during message parsing, so their errors come first).
+    pub fn parse_with(
+        der: &'a [u8],
+        cert: &mut dyn FnMut(&'a [u8]) -> KResult<()>,
+    ) -> KResult<Pkcs7<'a>> {
+        if der.len() > 65535 {
+            return Err(Errno::EMSGSIZE);
+        }
+        let ci = Reader::new(der).expect(tag::SEQUENCE)?;
         let mut r = Reader::new(ci.contents);
-        let ct = r.expect(tag::OID)?;
-        if ct.contents != OID_SIGNED_DATA {
+        if r.expect(tag::OID)?.contents != OID_SIGNED_DATA {
             return Err(Errno::EINVAL);
         }
-        let explicit = r.expect(0xa0)?;
+        let Some(explicit) = r.optional(0xa0)? else {
+            // Decodes, but there is no signerInfo: pkcs7_check_authattrs refuses it.
+            return if r.is_empty() {
+                Err(Errno::EINVAL)
+            } else {
+                Err(Errno::EBADMSG)
+            };
+        };
         if !r.is_empty() {
             return Err(Errno::EBADMSG);
         }
@@ -133,57 +188,82 @@ impl<'a> Pkcs7<'a> {
         if version != 1 && version != 3 {
             return Err(Errno::EINVAL);
         }
-        r.expect(tag::SET)?; // digestAlgorithms: not used by the kernel
+        let mut algs = Reader::new(set_or_sequence_of(r.read()?)?);
+        while !algs.is_empty() {
+            alg_oid(algs.read()?)?;
+        }
         let eci = r.expect(tag::SEQUENCE)?;
         let mut er = Reader::new(eci.contents);
-        let etype = er.expect(tag::OID)?;
+        let data_type = match er.expect(tag::OID)?.contents {
+            OID_DATA => DataType::Data,
+            OID_MS_INDIRECT_DATA => DataType::MsIndirectData,
+            _ => return Err(Errno::EINVAL),
+        };
         let embedded_content = er.optional(0xa0)?.map(|e| e.contents);
         if !er.is_empty() {
             return Err(Errno::EBADMSG);
         }
         let certs = match r.optional(0xa0)? {
             Some(e) => e.contents,
-            None => match r.optional(0xa2)? {
-                Some(e) => e.contents,
-                None => &[],
-            },
+            None => r.optional(0xa2)?.map_or(&[][..], |e| e.contents),
         };
-        r.optional(0xa1)?; // crls: ignored
-        let si = r.expect(tag::SET)?;
+        let mut cr = Reader::new(certs);
+        while !cr.is_empty() {
+            // CHOICE { Certificate, [0] IMPLICIT ExtendedCertificate (ignored) }.
+            let c = cr.read()?;
+            match c.tag {
+                tag::SEQUENCE => cert(c.encoded)?,
+                0xa0 => {}
+                _ => return Err(Errno::EBADMSG),
+            }
+        }
+        if r.optional(0xa1)?.is_none() {
+            r.optional(0xa3)?;
+        }
+        let signer_infos = set_or_sequence_of(r.read()?)?;
         if !r.is_empty() {
             return Err(Errno::EBADMSG);
         }
         let mut msg = Pkcs7 {
             version,
-            data_is_id_data: etype.contents == OID_DATA,
+            data_type,
             embedded_content,
             certs,
-            signer_infos: si.contents,
+            signer_infos,
             have_authattrs: false,
         };
-        let mut cr = Reader::new(certs);
-        while !cr.is_empty() {
-            cr.expect(tag::SEQUENCE)?;
-        }
-        let mut any_attrs = false;
+        let mut first = None;
+        let mut consistent = true;
         for s in msg.signers() {
-            any_attrs |= s?.auth_attrs.is_some();
+            let has = s?.auth_attrs.is_some();
+            match first {
+                None => first = Some(has),
+                Some(f) => consistent &= f == has,
+            }
         }
-        msg.have_authattrs = any_attrs;
+        if !consistent {
+            return Err(Errno::EINVAL);
+        }
+        msg.have_authattrs = first.unwrap_or(false);
         Ok(msg)
+    }
+
+    /// Parses a message, ignoring embedded certificates' contents.
+    pub fn parse(der: &'a [u8]) -> KResult<Pkcs7<'a>> {
+        Pkcs7::parse_with(der, &mut |_| Ok(()))
     }
 
     /// The signerInfos, in message order.
     pub fn signers(&self) -> impl Iterator<Item = KResult<SignerInfo<'a>>> + '_ {
         let mut r = Reader::new(self.signer_infos);
-        let version = self.version;
+        let (version, data_type) = (self.version, self.data_type);
         std::iter::from_fn(move || {
             if r.is_empty() {
                 return None;
             }
             Some(
                 r.expect(tag::SEQUENCE)
-                    .and_then(|e| parse_signer(e.contents, version)),
+                    .and_then(|e| parse_signer(e.contents, version, data_type)),
             )
         })
     }
@@ -191,43 +271,70 @@ impl<'a> Pkcs7<'a> {
     /// Embedded certificate encodings.
     pub fn certificates(&self) -> impl Iterator<Item = &'a [u8]> {
         let mut r = Reader::new(self.certs);
-        std::iter::from_fn(move || r.read().ok().map(|e| e.encoded))
+        std::iter::from_fn(move || loop {
+            let e = r.read().ok()?;
+            if e.tag == tag::SEQUENCE {
+                return Some(e.encoded);
+            }
+        })
     }
 }
 
-fn parse_signer(body: &[u8], msg_version: u8) -> KResult<SignerInfo<'_>> {
+fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<SignerInfo<'_>> {
     let mut r = Reader::new(body);
-    let version = small_int(r.expect(tag::INTEGER)?)?;
-    let expect_skid = match version {
+    let expect_skid = match small_int(r.expect(tag::INTEGER)?)? {
         1 if msg_version == 1 => false,
         3 if msg_version != 1 => true,
         1 | 3 => return Err(Errno::EBADMSG),
         _ => return Err(Errno::EINVAL),
     };
+    let mut sid = SignerId {
+        expect_skid,
+        issuer: None,
+        serial: None,
+        skid: None,
+    };
     let sid_el = r.read()?;
-    let sid = match (sid_el.tag, expect_skid) {
-        (tag::SEQUENCE, false) => {
+    match sid_el.tag {
+        tag::SEQUENCE => {
             let mut ir = Reader::new(sid_el.contents);
-            let issuer = ir.expect(tag::SEQUENCE)?.contents;
-            let serial = ir.expect(tag::INTEGER)?.contents;
-            SignerId::IssuerSerial { issuer, serial }
+            sid.issuer = Some(ir.expect(tag::SEQUENCE)?.contents);
+            sid.serial = Some(ir.expect(tag::INTEGER)?.contents);
+            if !ir.is_empty() {
+                return Err(Errno::EBADMSG);
+            }
         }
-        (0x80, true) => SignerId::Skid(sid_el.contents),
+        0x80 => sid.skid = Some(sid_el.contents),
         _ => return Err(Errno::EBADMSG),
-    };
-    let dalg = r.expect(tag::SEQUENCE)?;
-    let doid = Reader::new(dalg.contents).expect(tag::OID)?;
-    let digest = HashAlgo::from_pkcs7_oid(doid.contents)?;
+    }
+    let digest = HashAlgo::from_pkcs7_oid(alg_oid(r.read()?)?)?;
     let auth_attrs = match r.optional(0xa0)? {
-        Some(e) => Some(parse_auth_attrs(e)?),
-        None => None,
+        Some(e) => {
+            if e.contents.is_empty() {
+                return Err(Errno::EBADMSG);
+            }
+            Some(parse_auth_attrs(e.encoded, e.contents, data_type)?)
+        }
+        None => match r.optional(0xa2)? {
+            Some(e) => {
+                let list = asn1::single(e.contents, tag::SEQUENCE)?;
+                if list.contents.is_empty() {
+                    return Err(Errno::EBADMSG);
+                }
+                Some(parse_auth_attrs(e.encoded, list.contents, data_type)?)
+            }
+            None => None,
+        },
     };
-    let salg = r.expect(tag::SEQUENCE)?;
-    let soid = Reader::new(salg.contents).expect(tag::OID)?;
-    let (algo, encoding) = signature_algo(soid.contents)?;
+    let (algo, encoding) = signature_algo(alg_oid(r.read()?)?)?;
     let signature = r.expect(tag::OCTET_STRING)?.contents;
-    r.optional(0xa1)?;
+    if r.optional(0xa1)?.is_none() {
+        r.optional(0xa3)?;
+    }
     if !r.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+    if data_type == DataType::MsIndirectData && auth_attrs.is_none() {
         return Err(Errno::EBADMSG);
     }
     Ok(SignerInfo {
@@ -240,32 +347,88 @@ fn parse_signer(body: &[u8], msg_version: u8) -> KResult<SignerInfo<'_>> {
     })
 }
 
-fn parse_auth_attrs(set: Element<'_>) -> KResult<AuthAttrs<'_>> {
-    let mut r = Reader::new(set.contents);
-    let (mut md, mut ct, mut st) = (None, None, None);
+/// pkcs7_sig_note_authenticated_attr for every value in order, then the end-of-list
+/// checks of pkcs7_sig_note_set_of_authattrs.
+fn parse_auth_attrs<'a>(
+    encoded: &'a [u8],
+    list: &'a [u8],
+    data_type: DataType,
+) -> KResult<AuthAttrs<'a>> {
+    let mut r = Reader::new(list);
+    let (mut ct, mut md, mut st) = (false, None, None);
+    let (mut caps, mut opus, mut stmt) = (false, false, false);
     while !r.is_empty() {
         let attr = r.expect(tag::SEQUENCE)?;
         let mut ar = Reader::new(attr.contents);
         let oid = ar.expect(tag::OID)?.contents;
         let values = ar.expect(tag::SET)?;
-        let slot = match oid {
-            OID_CONTENT_TYPE => &mut ct,
-            OID_MESSAGE_DIGEST => &mut md,
-            OID_SIGNING_TIME => &mut st,
-            _ => continue,
-        };
-        let mut vr = Reader::new(values.contents);
-        let v = vr.read()?;
-        if slot.is_some() || !vr.is_empty() {
-            return Err(Errno::EKEYREJECTED);
+        if !ar.is_empty() {
+            return Err(Errno::EBADMSG);
         }
-        *slot = Some(v.contents);
+        let mut vr = Reader::new(values.contents);
+        if vr.is_empty() {
+            return Err(Errno::EBADMSG);
+        }
+        while !vr.is_empty() {
+            let v = vr.read()?;
+            let once = |seen: &mut bool| {
+                if std::mem::replace(seen, true) {
+                    Err(Errno::EKEYREJECTED)
+                } else {
+                    Ok(())
+                }
+            };
+            match oid {
+                OID_CONTENT_TYPE => {
+                    once(&mut ct)?;
+                    let same = match data_type {
+                        DataType::Data => v.contents == OID_DATA,
+                        DataType::MsIndirectData => v.contents == OID_MS_INDIRECT_DATA,
+                    };
+                    if !same {
+                        return Err(Errno::EBADMSG);
+                    }
+                }
+                OID_SIGNING_TIME => {
+                    if st.is_some() {
+                        return Err(Errno::EKEYREJECTED);
+                    }
+                    crate::trust::x509::decode_time(v)?;
+                    st = Some(v.contents);
+                }
+                OID_MESSAGE_DIGEST => {
+                    if md.is_some() {
+                        return Err(Errno::EKEYREJECTED);
+                    }
+                    if v.tag != tag::OCTET_STRING {
+                        return Err(Errno::EBADMSG);
+                    }
+                    md = Some(v.contents);
+                }
+                OID_SMIME_CAPS => {
+                    once(&mut caps)?;
+                    if data_type != DataType::MsIndirectData {
+                        return Err(Errno::EKEYREJECTED);
+                    }
+                }
+                OID_MS_SP_OPUS_INFO | OID_MS_STATEMENT_TYPE => {
+                    once(if oid == OID_MS_SP_OPUS_INFO {
+                        &mut opus
+                    } else {
+                        &mut stmt
+                    })?;
+                    if data_type != DataType::MsIndirectData {
+                        return Err(Errno::EKEYREJECTED);
+                    }
+                }
+                _ => {}
+            }
+        }
     }
-    match (md, ct) {
-        (Some(message_digest), Some(content_type)) => Ok(AuthAttrs {
-            encoded: set.encoded,
+    match (ct, md) {
+        (true, Some(message_digest)) => Ok(AuthAttrs {
+            encoded,
             message_digest,
-            content_type,
             signing_time: st,
         }),
         _ => Err(Errno::EBADMSG),
@@ -282,8 +445,16 @@ mod tests {
         let mut v = vec![0x30, 0x0b, 0x06, 0x09];
         v.extend_from_slice(OID_DATA);
         assert_eq!(Pkcs7::parse(&v).unwrap_err(), Errno::EINVAL);
+        // ContentInfo { signedData } without content: no signerInfo.
+        let mut v = vec![0x30, 0x0b, 0x06, 0x09];
+        v.extend_from_slice(OID_SIGNED_DATA);
+        assert_eq!(Pkcs7::parse(&v).unwrap_err(), Errno::EINVAL);
         assert_eq!(Pkcs7::parse(&[0x30]).unwrap_err(), Errno::EBADMSG);
         assert_eq!(Pkcs7::parse(&[]).unwrap_err(), Errno::EBADMSG);
+        assert_eq!(
+            Pkcs7::parse(&vec![0u8; 70000]).unwrap_err(),
+            Errno::EMSGSIZE
+        );
     }
 
     #[test]
@@ -300,5 +471,23 @@ mod tests {
             signature_algo(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]),
             Err(Errno::ENOPKG)
         );
+    }
+
+    #[test]
+    fn signer_id_follows_the_version() {
+        let sid = SignerId {
+            expect_skid: true,
+            issuer: Some(b"I"),
+            serial: Some(b"S"),
+            skid: None,
+        };
+        let (mut b, mut s) = ([0u8; 8], Vec::new());
+        assert_eq!(sid.auth_id0(&mut b, &mut s), b"");
+        let sid = SignerId {
+            expect_skid: false,
+            ..sid
+        };
+        let (mut b, mut s) = ([0u8; 8], Vec::new());
+        assert_eq!(sid.auth_id0(&mut b, &mut s), b"SI");
     }
 }

@@ -617,6 +617,11 @@ impl Store {
             (None, None, Some(c)) => IdMatch::Dn(c),
             _ => return Err(Errno::EINVAL),
         };
+        // An empty id becomes the search string "ex:" / "dn:", which the kernel's id
+        // parser refuses.
+        if matches!(m, IdMatch::Exact([]) | IdMatch::Dn([])) {
+            return Err(Errno::EINVAL);
+        }
         let s = self.search(ring, m)?;
         if let (Some(_), Some(b)) = (id0, id1) {
             let k = self.asymmetric(s).ok_or(Errno::EKEYREJECTED)?;

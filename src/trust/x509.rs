@@ -1,19 +1,20 @@
-//! X.509 DER → [`AsymmetricKey`], deriving what the kernel derives (x509_cert_parser.c and
-//! x509_public_key.c): ids, authority ids, extension flags with their decoding quirks, the
-//! description string, the TBS digest with the blacklist check, and self-signedness.
+//! X.509 DER → [`AsymmetricKey`], decoded the way the kernel decodes it
+//! (crypto/asymmetric_keys/x509.asn1, x509_cert_parser.c, x509_public_key.c): ids,
+//! authority ids, extension flags with their quirks, validity-time syntax, the description
+//! string, the TBS digest with the blacklist check, and self-signedness.
 //!
-//! x509-parser walks the certificate structure and hands over raw octets; the
-//! kernel-specific parts are decoded here from those octets, because a conforming decoder
-//! would disagree with the kernel on exactly the inputs the edge cases are about (e.g. an
-//! explicitly encoded `cA FALSE` still counts as a CA).
+//! The walk follows the kernel's grammar element by element, so the first element that
+//! the kernel would refuse gives the kernel's errno. A general-purpose X.509 crate was tried
+//! first and dropped: the live kernel accepts certificates such crates refuse (indefinite
+//! lengths, hour 24 and second 60 in UTCTime) and refuses some they accept (years before
+//! 1970, GeneralizedTime for 1950–2049, empty Names and extension lists), and the
+//! differential tests against the kernel decide.
 
 use super::key::{AsymmetricKey, AuthIds, CertSignature, KeyFlags, KeyIds};
-use crate::asn1::{self, tag};
+use crate::asn1::{self, tag, Element, Reader};
 use crate::crypto::{Backend, CryptoProfile, Curve, Encoding, PkeyAlgo, PublicKey, SigAlgo};
 use crate::errno::{Errno, KResult};
 use crate::hash::{hex, Digest, HashAlgo};
-use x509_parser::nom::Parser;
-use x509_parser::prelude::{X509Certificate, X509CertificateParser};
 
 /// What the parser needs from the rest of the system.
 pub struct ParseEnv<'a> {
@@ -34,100 +35,262 @@ pub struct ParsedCert {
 /// The kernel refuses blobs larger than this (`EMSGSIZE`).
 pub const MAX_BLOB: usize = 65535;
 
-const OID_CN: &str = "2.5.4.3";
-const OID_O: &str = "2.5.4.10";
-const OID_EMAIL: &str = "1.2.840.113549.1.9.1";
-const OID_SKID: &str = "2.5.29.14";
-const OID_KEY_USAGE: &str = "2.5.29.15";
-const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
-const OID_AKID: &str = "2.5.29.35";
-const OID_RSA: &str = "1.2.840.113549.1.1.1";
-const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
+const OID_O: &[u8] = &[0x55, 0x04, 0x0a];
+const OID_EMAIL: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01];
+const OID_SKID: &[u8] = &[0x55, 0x1d, 0x0e];
+const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+const OID_AKID: &[u8] = &[0x55, 0x1d, 0x23];
+const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
-/// Certificate signature algorithms the kernel knows; anything else fails the whole parse
-/// with `ENOPKG` (RSA-PSS, Ed25519, md5WithRSA, …).
-pub fn cert_sig_algo(oid: &str) -> KResult<(SigAlgo, HashAlgo)> {
+/// Certificate signature algorithms the kernel knows (by OID contents); anything else
+/// fails the whole parse with `ENOPKG` (RSA-PSS, Ed25519, md5WithRSA, …).
+pub fn cert_sig_algo(oid: &[u8]) -> KResult<(SigAlgo, HashAlgo)> {
     use HashAlgo::*;
-    Ok(match oid {
-        "1.2.840.113549.1.1.5" => (SigAlgo::Rsa, Sha1),
-        "1.2.840.113549.1.1.11" => (SigAlgo::Rsa, Sha256),
-        "1.2.840.113549.1.1.12" => (SigAlgo::Rsa, Sha384),
-        "1.2.840.113549.1.1.13" => (SigAlgo::Rsa, Sha512),
-        "1.2.840.113549.1.1.14" => (SigAlgo::Rsa, Sha224),
-        "2.16.840.1.101.3.4.3.14" => (SigAlgo::Rsa, Sha3_256),
-        "2.16.840.1.101.3.4.3.15" => (SigAlgo::Rsa, Sha3_384),
-        "2.16.840.1.101.3.4.3.16" => (SigAlgo::Rsa, Sha3_512),
-        "1.2.840.10045.4.1" => (SigAlgo::Ecdsa, Sha1),
-        "1.2.840.10045.4.3.1" => (SigAlgo::Ecdsa, Sha224),
-        "1.2.840.10045.4.3.2" => (SigAlgo::Ecdsa, Sha256),
-        "1.2.840.10045.4.3.3" => (SigAlgo::Ecdsa, Sha384),
-        "1.2.840.10045.4.3.4" => (SigAlgo::Ecdsa, Sha512),
-        "2.16.840.1.101.3.4.3.10" => (SigAlgo::Ecdsa, Sha3_256),
-        "2.16.840.1.101.3.4.3.11" => (SigAlgo::Ecdsa, Sha3_384),
-        "2.16.840.1.101.3.4.3.12" => (SigAlgo::Ecdsa, Sha3_512),
+    const PKCS1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
+    const ECDSA_SHA2: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03];
+    const NIST_SIGALGS: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03];
+    let last = *oid.last().ok_or(Errno::ENOPKG)?;
+    let head = &oid[..oid.len() - 1];
+    Ok(match (head, last) {
+        (PKCS1, 5) => (SigAlgo::Rsa, Sha1),
+        (PKCS1, 11) => (SigAlgo::Rsa, Sha256),
+        (PKCS1, 12) => (SigAlgo::Rsa, Sha384),
+        (PKCS1, 13) => (SigAlgo::Rsa, Sha512),
+        (PKCS1, 14) => (SigAlgo::Rsa, Sha224),
+        (NIST_SIGALGS, 14) => (SigAlgo::Rsa, Sha3_256),
+        (NIST_SIGALGS, 15) => (SigAlgo::Rsa, Sha3_384),
+        (NIST_SIGALGS, 16) => (SigAlgo::Rsa, Sha3_512),
+        ([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04], 1) => (SigAlgo::Ecdsa, Sha1),
+        (ECDSA_SHA2, 1) => (SigAlgo::Ecdsa, Sha224),
+        (ECDSA_SHA2, 2) => (SigAlgo::Ecdsa, Sha256),
+        (ECDSA_SHA2, 3) => (SigAlgo::Ecdsa, Sha384),
+        (ECDSA_SHA2, 4) => (SigAlgo::Ecdsa, Sha512),
+        (NIST_SIGALGS, 10) => (SigAlgo::Ecdsa, Sha3_256),
+        (NIST_SIGALGS, 11) => (SigAlgo::Ecdsa, Sha3_384),
+        (NIST_SIGALGS, 12) => (SigAlgo::Ecdsa, Sha3_512),
         _ => return Err(Errno::ENOPKG),
     })
 }
 
-/// Parses one DER certificate as `add_key("asymmetric", …)` would.
+/// `AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }`:
+/// the OID contents and the parameters element.
+fn algorithm_identifier(e: Element<'_>) -> KResult<(&[u8], Option<Element<'_>>)> {
+    if e.tag != tag::SEQUENCE {
+        return Err(Errno::EBADMSG);
+    }
+    let mut r = Reader::new(e.contents);
+    let oid = r.expect(tag::OID)?.contents;
+    let params = if r.is_empty() { None } else { Some(r.read()?) };
+    if !r.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+    Ok((oid, params))
+}
+
+/// The attributes of a Name the kernel keeps (last occurrence wins).
+#[derive(Default, Clone, Copy)]
+struct NameParts<'a> {
+    cn: Option<&'a [u8]>,
+    o: Option<&'a [u8]>,
+    email: Option<&'a [u8]>,
+}
+
+/// `Name ::= SEQUENCE OF SET OF SEQUENCE { OID, ANY }`; the kernel's decoder needs at least
+/// one element in each SEQUENCE OF / SET OF.
+fn walk_name(contents: &[u8]) -> KResult<NameParts<'_>> {
+    let mut parts = NameParts::default();
+    let mut rdns = Reader::new(contents);
+    if rdns.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+    while !rdns.is_empty() {
+        let rdn = rdns.expect(tag::SET)?;
+        let mut avas = Reader::new(rdn.contents);
+        if avas.is_empty() {
+            return Err(Errno::EBADMSG);
+        }
+        while !avas.is_empty() {
+            let ava = avas.expect(tag::SEQUENCE)?;
+            let mut a = Reader::new(ava.contents);
+            let oid = a.expect(tag::OID)?.contents;
+            let value = a.read()?.contents;
+            if !a.is_empty() {
+                return Err(Errno::EBADMSG);
+            }
+            match oid {
+                OID_CN => parts.cn = Some(value),
+                OID_O => parts.o = Some(value),
+                OID_EMAIL => parts.email = Some(value),
+                _ => {}
+            }
+        }
+    }
+    Ok(parts)
+}
+
+/// x509_decode_time: UTCTime exactly `YYMMDDHHMMSSZ` (YY ≥ 50 → 19YY), GeneralizedTime
+/// exactly `YYYYMMDDHHMMSSZ` but not for 1950–2049; years before 1970, impossible dates,
+/// hour > 24, minute > 59 or second > 60 are refused; hour 24 and second 60 are not.
+pub fn decode_time(e: Element<'_>) -> KResult<()> {
+    let p = e.contents;
+    let d2 = |i: usize| -> KResult<u32> {
+        let a = p.get(i).copied().ok_or(Errno::EBADMSG)?.wrapping_sub(b'0');
+        let b = p
+            .get(i + 1)
+            .copied()
+            .ok_or(Errno::EBADMSG)?
+            .wrapping_sub(b'0');
+        if a > 9 || b > 9 {
+            return Err(Errno::EBADMSG);
+        }
+        Ok(a as u32 * 10 + b as u32)
+    };
+    let (mut year, rest) = match e.tag {
+        0x17 => {
+            if p.len() != 13 {
+                return Err(Errno::EBADMSG);
+            }
+            let y = d2(0)?;
+            (if y >= 50 { 1900 + y } else { 2000 + y }, 2)
+        }
+        0x18 => {
+            if p.len() != 15 {
+                return Err(Errno::EBADMSG);
+            }
+            let y = d2(0)? * 100 + d2(2)?;
+            if (1950..=2049).contains(&y) {
+                return Err(Errno::EBADMSG);
+            }
+            (y, 4)
+        }
+        _ => return Err(Errno::EBADMSG),
+    };
+    let (mon, day, hour, min, sec) = (
+        d2(rest)?,
+        d2(rest + 2)?,
+        d2(rest + 4)?,
+        d2(rest + 6)?,
+        d2(rest + 8)?,
+    );
+    if p[rest + 10] != b'Z' {
+        return Err(Errno::EBADMSG);
+    }
+    if year < 1970 || !(1..=12).contains(&mon) {
+        return Err(Errno::EBADMSG);
+    }
+    const LEN: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut mon_len = LEN[mon as usize - 1];
+    if mon == 2 && year % 4 == 0 {
+        mon_len = 29;
+        if year % 100 == 0 {
+            year /= 100;
+            if year % 4 != 0 {
+                mon_len = 28;
+            }
+        }
+    }
+    if day < 1 || day > mon_len || hour > 24 || min > 59 || sec > 60 {
+        return Err(Errno::EBADMSG);
+    }
+    Ok(())
+}
+
+/// Parses one DER certificate as `add_key("asymmetric", …)` would. Bytes after the
+/// certificate are ignored, as the kernel's decoder stops at the end of the top-level
+/// element (checked against the live kernel).
 pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
     if der.len() > MAX_BLOB {
         return Err(Errno::EMSGSIZE);
     }
-    // Outer framing with the kernel's own length rules. Bytes after the certificate are
-    // ignored, as the kernel's decoder stops at the end of the top-level element (checked
-    // against the live kernel).
-    let outer = asn1::Reader::new(der).expect(tag::SEQUENCE)?;
-    let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
-    let (_, cert) = parser.parse(outer.encoded).map_err(|_| Errno::EBADMSG)?;
-    build(&cert, env)
-}
-
-fn build(cert: &X509Certificate<'_>, env: &ParseEnv<'_>) -> KResult<ParsedCert> {
-    let tbs = &cert.tbs_certificate;
-
-    // Signature algorithm: outer must be known, inner must be the same OID.
-    let outer_oid = cert.signature_algorithm.algorithm.to_id_string();
-    let (sig_algo, hash) = cert_sig_algo(&outer_oid)?;
-    if tbs.signature.algorithm != cert.signature_algorithm.algorithm {
-        return Err(Errno::EINVAL);
-    }
-    if cert.signature_value.unused_bits != 0 {
+    let cert = Reader::new(der).expect(tag::SEQUENCE)?;
+    let mut cr = Reader::new(cert.contents);
+    let tbs = cr.expect(tag::SEQUENCE)?;
+    let mut t = Reader::new(tbs.contents);
+    t.optional(0xa0)?;
+    let raw_serial = t.expect(tag::INTEGER)?.contents;
+    let (inner_oid, _) = algorithm_identifier(t.read()?)?;
+    let (sig_algo, hash) = cert_sig_algo(inner_oid)?;
+    let issuer = t.expect(tag::SEQUENCE)?.contents;
+    walk_name(issuer)?;
+    let validity = t.expect(tag::SEQUENCE)?;
+    let mut v = Reader::new(validity.contents);
+    decode_time(v.read()?)?;
+    decode_time(v.read()?)?;
+    if !v.is_empty() {
         return Err(Errno::EBADMSG);
     }
+    let subject = t.expect(tag::SEQUENCE)?.contents;
+    let subject_parts = walk_name(subject)?;
 
-    // Public key.
-    let spki = &tbs.subject_pki;
-    let key_oid = spki.algorithm.algorithm.to_id_string();
-    let pkey_algo = match key_oid.as_str() {
+    // subjectPublicKeyInfo.
+    let spki = t.expect(tag::SEQUENCE)?;
+    let mut sr = Reader::new(spki.contents);
+    let (key_oid, params) = algorithm_identifier(sr.read()?)?;
+    let key_bits = sr.expect(tag::BIT_STRING)?.contents;
+    if !sr.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+    let pkey_algo = match key_oid {
         OID_RSA => PkeyAlgo::Rsa,
         OID_EC_PUBLIC_KEY => {
-            let params = spki.algorithm.parameters.as_ref().ok_or(Errno::EBADMSG)?;
-            if params.header.tag().0 != tag::OID as u32 {
-                return Err(Errno::EBADMSG);
-            }
-            PkeyAlgo::Ecdsa(Curve::from_oid(params.data).ok_or(Errno::ENOPKG)?)
+            let p = params.filter(|p| p.tag == tag::OID).ok_or(Errno::EBADMSG)?;
+            PkeyAlgo::Ecdsa(Curve::from_oid(p.contents).ok_or(Errno::ENOPKG)?)
         }
         _ => return Err(Errno::ENOPKG),
     };
-    if spki.subject_public_key.unused_bits != 0 {
+    let key_bits = match key_bits.split_first() {
+        Some((0, rest)) => rest,
+        _ => return Err(Errno::EBADMSG),
+    };
+
+    // Unique identifiers, then extensions.
+    t.optional(0x81)?;
+    t.optional(0x82)?;
+    let mut ext = Extensions::default();
+    if let Some(e) = t.optional(0xa3)? {
+        let list = asn1::single(e.contents, tag::SEQUENCE)?;
+        let mut lr = Reader::new(list.contents);
+        if lr.is_empty() {
+            return Err(Errno::EBADMSG);
+        }
+        while !lr.is_empty() {
+            let x = lr.expect(tag::SEQUENCE)?;
+            let mut xr = Reader::new(x.contents);
+            let oid = xr.expect(tag::OID)?.contents;
+            xr.optional(tag::BOOLEAN)?;
+            let value = xr.expect(tag::OCTET_STRING)?.contents;
+            if !xr.is_empty() {
+                return Err(Errno::EBADMSG);
+            }
+            ext.note(oid, value)?;
+        }
+    }
+    if !t.is_empty() {
         return Err(Errno::EBADMSG);
     }
-    let public = PublicKey::new(pkey_algo, &spki.subject_public_key.data, env.backend);
 
-    // Names and ids.
-    let raw_serial = tbs.raw_serial();
-    let issuer = asn1::contents_of(tbs.issuer.as_raw())?;
-    let subject = asn1::contents_of(tbs.subject.as_raw())?;
-    let mut ext = Extensions::default();
-    for e in tbs.extensions() {
-        ext.note(&e.oid.to_id_string(), e.value)?;
+    // Outer signatureAlgorithm must equal the TBS one; then the signature BIT STRING.
+    let (outer_oid, _) = algorithm_identifier(cr.read()?)?;
+    if outer_oid != inner_oid {
+        return Err(Errno::EINVAL);
     }
+    let signature = match cr.expect(tag::BIT_STRING)?.contents.split_first() {
+        Some((0, rest)) => rest,
+        _ => return Err(Errno::EBADMSG),
+    };
+    if !cr.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+
     let mut auth_ids = match ext.akid {
         Some(raw) => parse_akid(raw)?,
         None => AuthIds::default(),
     };
     auth_ids.issuer = Some(issuer.into());
+    let public = PublicKey::new(pkey_algo, key_bits, env.backend);
     let ids = KeyIds {
         id: [raw_serial, issuer].concat().into(),
         skid: ext.skid.map(Into::into),
@@ -136,11 +299,10 @@ fn build(cert: &X509Certificate<'_>, env: &ParseEnv<'_>) -> KResult<ParsedCert> 
 
     // Signature parameters: digest the TBS with the certificate's own hash, unless the
     // emulated kernel lacks that hash ("unsupported sig").
-    let unsupported_sig = !env.profile.has_hash(hash);
     let mut blacklisted = false;
     let mut auth = None;
-    if !unsupported_sig {
-        let tbs_digest = hash.digest(tbs.as_ref())?;
+    if env.profile.has_hash(hash) {
+        let tbs_digest = hash.digest(tbs.encoded)?;
         blacklisted = (env.tbs_blacklisted)(&tbs_digest);
         auth = Some(CertSignature {
             algo: sig_algo,
@@ -149,7 +311,7 @@ fn build(cert: &X509Certificate<'_>, env: &ParseEnv<'_>) -> KResult<ParsedCert> 
                 SigAlgo::Ecdsa => Encoding::X962,
             },
             hash,
-            signature: cert.signature_value.data.as_ref().into(),
+            signature: signature.into(),
             tbs_digest,
             auth_ids: auth_ids.clone(),
         });
@@ -167,7 +329,7 @@ fn build(cert: &X509Certificate<'_>, env: &ParseEnv<'_>) -> KResult<ParsedCert> 
     key.self_signed = check_self_signed(&key, &auth_ids, issuer, subject, env.profile)?;
     key.description = format!(
         "{}: {}",
-        fabricate_name(&tbs.subject),
+        fabricate_name(subject_parts),
         hex(&key.fingerprint_tail)
     );
     Ok(ParsedCert { key, blacklisted })
@@ -182,7 +344,7 @@ struct Extensions<'a> {
 }
 
 impl<'a> Extensions<'a> {
-    fn note(&mut self, oid: &str, v: &'a [u8]) -> KResult<()> {
+    fn note(&mut self, oid: &[u8], v: &'a [u8]) -> KResult<()> {
         match oid {
             OID_SKID => {
                 if self.skid.is_some() || v.len() < 3 {
@@ -210,9 +372,15 @@ impl<'a> Extensions<'a> {
                 if v.len() < 2 || v[0] != tag::SEQUENCE || v[1] as usize != v.len() - 2 {
                     return Err(Errno::EBADMSG);
                 }
-                // The kernel reads the BOOLEAN's length byte, not its value.
-                if v.len() >= 4 && v[1] != 0 && v[2] == tag::BOOLEAN && v[3] == 1 {
-                    self.flags.ca = true;
+                // The kernel we compare against (6.18) accepts an empty SEQUENCE (not a CA)
+                // or one starting with `BOOLEAN TRUE` (0xff); anything else, including an
+                // explicit `cA FALSE` or a pathLen without cA, is refused.
+                if v[1] != 0 {
+                    if v.len() >= 5 && v[2] == tag::BOOLEAN && v[3] == 1 && v[4] == 0xff {
+                        self.flags.ca = true;
+                    } else {
+                        return Err(Errno::EBADMSG);
+                    }
                 }
             }
             OID_AKID => self.akid = Some(v),
@@ -295,24 +463,12 @@ fn check_self_signed(
 /// x509_fabricate_name: CN alone when it starts with all of O (or their first 7 bytes
 /// agree), "O: CN" when both exist otherwise, else CN, O or emailAddress. Raw bytes, last
 /// occurrence of each attribute wins.
-fn fabricate_name(name: &x509_parser::x509::X509Name<'_>) -> String {
-    let mut cn: Option<&[u8]> = None;
-    let mut o: Option<&[u8]> = None;
-    let mut email: Option<&[u8]> = None;
-    for atv in name.iter_attributes() {
-        let v = atv.attr_value().data;
-        match atv.attr_type().to_id_string().as_str() {
-            OID_CN => cn = Some(v),
-            OID_O => o = Some(v),
-            OID_EMAIL => email = Some(v),
-            _ => {}
-        }
-    }
+fn fabricate_name(n: NameParts<'_>) -> String {
     let s = |b: &[u8]| {
         let b = b.split(|&c| c == 0).next().unwrap_or_default();
         String::from_utf8_lossy(b).into_owned()
     };
-    match (cn, o) {
+    match (n.cn, n.o) {
         (Some(cn), Some(o)) => {
             if (cn.len() >= o.len() && cn.starts_with(o))
                 || (cn.len() >= 7 && o.len() >= 7 && cn[..7] == o[..7])
@@ -324,7 +480,7 @@ fn fabricate_name(name: &x509_parser::x509::X509Name<'_>) -> String {
         }
         (Some(cn), None) => s(cn),
         (None, Some(o)) => s(o),
-        (None, None) => email.map(s).unwrap_or_default(),
+        (None, None) => n.email.map(s).unwrap_or_default(),
     }
 }
 
@@ -340,12 +496,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn basic_constraints_reads_the_length_byte() {
+    fn basic_constraints_as_this_kernel_decodes_them() {
         let mut e = Extensions::default();
-        // SEQUENCE { BOOLEAN FALSE } encoded explicitly (non-DER): still a CA.
-        e.note(OID_BASIC_CONSTRAINTS, &[0x30, 0x03, 0x01, 0x01, 0x00])
+        e.note(OID_BASIC_CONSTRAINTS, &[0x30, 0x03, 0x01, 0x01, 0xff])
             .unwrap();
         assert!(e.flags.ca);
+        // Explicit cA FALSE, or pathLen alone: refused by the 6.18 kernel.
+        for v in [
+            &[0x30, 0x03, 0x01, 0x01, 0x00][..],
+            &[0x30, 0x03, 0x02, 0x01, 0x00],
+        ] {
+            assert_eq!(
+                Extensions::default().note(OID_BASIC_CONSTRAINTS, v),
+                Err(Errno::EBADMSG)
+            );
+        }
         let mut e = Extensions::default();
         e.note(OID_BASIC_CONSTRAINTS, &[0x30, 0x00]).unwrap();
         assert!(!e.flags.ca);
@@ -385,6 +550,24 @@ mod tests {
             Extensions::default().note(OID_SKID, &[0x04, 0x05, 0xab, 0xcd]),
             Err(Errno::EBADMSG)
         );
+    }
+
+    #[test]
+    fn validity_times() {
+        let t = |tag: u8, s: &str| {
+            let mut v = vec![tag, s.len() as u8];
+            v.extend_from_slice(s.as_bytes());
+            decode_time(Reader::new(&v).read().unwrap())
+        };
+        assert!(t(0x17, "260101240000Z").is_ok());
+        assert!(t(0x17, "260101235960Z").is_ok());
+        assert_eq!(t(0x17, "650101000000Z"), Err(Errno::EBADMSG));
+        assert_eq!(t(0x17, "2601010000Z"), Err(Errno::EBADMSG));
+        assert_eq!(t(0x18, "20300101000000Z"), Err(Errno::EBADMSG));
+        assert!(t(0x18, "20500101000000Z").is_ok());
+        assert_eq!(t(0x17, "260230000000Z"), Err(Errno::EBADMSG));
+        assert!(t(0x17, "240229000000Z").is_ok());
+        assert_eq!(t(0x17, "261301000000Z"), Err(Errno::EBADMSG));
     }
 
     #[test]

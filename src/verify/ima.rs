@@ -33,7 +33,7 @@ pub fn verify_ima(
 ) -> Verdict {
     let k = ItemKind::Ima;
     mark(Stage::Parse);
-    let Some(xattr) = xattr else {
+    let Some(xattr) = xattr.filter(|x| !x.is_empty()) else {
         return Verdict::unsigned(k, "no security.ima xattr and no .sig file");
     };
     match imasig::classify(xattr) {

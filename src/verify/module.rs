@@ -11,11 +11,11 @@ use super::{reason_for, ItemKind, Verdict};
 use crate::crypto::SignatureRecord;
 use crate::errno::{Errno, KResult};
 use crate::formats::modsig;
-use crate::formats::pkcs7::{Pkcs7, SignerInfo};
+use crate::formats::pkcs7::{DataType, Pkcs7, SignerInfo};
 use crate::hash::{Digest, HashAlgo};
 use crate::timing::{mark, Stage};
-use crate::trust::key::AsymmetricKey;
 use crate::trust::store::Store;
+use crate::trust::x509::ParsedCert;
 use crate::trust::Serial;
 
 /// Verifies a whole module file against `keyring` (normally the secondary keyring).
@@ -74,16 +74,18 @@ pub fn verify_pkcs7_detached(
     keyring: Serial,
     digest_out: &mut Option<Digest>,
 ) -> Result<Serial, Failure> {
-    let msg = Pkcs7::parse(der).map_err(|e| (e, None))?;
+    // Embedded certificates are parsed while the message is (pkcs7_extract_cert), so their
+    // errors come before the detached-content check.
+    let mut embedded: Vec<ParsedCert> = Vec::new();
+    let msg = Pkcs7::parse_with(der, &mut |c| {
+        embedded.push(store.parse_cert(c)?);
+        Ok(())
+    })
+    .map_err(|e| (e, None))?;
     if msg.embedded_content.is_some() {
         return Err((Errno::EBADMSG, None));
     }
-    let mut embedded: Vec<AsymmetricKey> = Vec::new();
-    for c in msg.certificates() {
-        let parsed = store.parse_cert(c).map_err(|e| (e, None))?;
-        embedded.push(parsed.key);
-    }
-    if !msg.data_is_id_data || msg.have_authattrs {
+    if msg.data_type != DataType::Data || msg.have_authattrs {
         return Err((Errno::EKEYREJECTED, None));
     }
     let mut digests = Digests {
@@ -93,13 +95,20 @@ pub fn verify_pkcs7_detached(
 
     // pkcs7_verify: internal consistency of each signerInfo.
     let mut actual: KResult<()> = Err(Errno::ENOPKG);
+    // Signers skipped by the trust step: unsupported crypto, or a blacklisted chain.
     let mut supported = [true; 64];
     for (i, s) in msg.signers().enumerate() {
         let s = s.map_err(|e| (e, None))?;
         match verify_one_internal(store, &s, &embedded, &mut digests) {
-            Ok(d) => {
+            Ok((d, bl)) => {
                 if digest_out.is_none() {
                     *digest_out = Some(d);
+                }
+                if bl {
+                    if actual == Err(Errno::ENOPKG) {
+                        actual = Err(Errno::EKEYREJECTED);
+                    }
+                    continue;
                 }
                 actual = Ok(());
             }
@@ -111,6 +120,7 @@ pub fn verify_pkcs7_detached(
             Err(e) => return Err((e, None)),
         }
     }
+
     actual.map_err(|e| (e, None))?;
 
     // Revocation list: a message that would be trusted by a revocation certificate fails.
@@ -123,22 +133,72 @@ pub fn verify_pkcs7_detached(
     trust_all(store, &msg, &embedded, &mut digests, keyring, &supported)
 }
 
-/// pkcs7_verify_one without the trust step: digest, and for an embedded signer certificate
-/// the signature and chain checks.
+/// pkcs7_verify_one without the trust step: the digest, and for a signer certificate
+/// embedded in the message, the signerInfo signature and the embedded chain
+/// (pkcs7_verify_sig_chain). Returns the digest and whether the chain hit a blacklisted
+/// certificate (then the signerInfo is skipped).
 fn verify_one_internal(
     store: &Store,
     s: &SignerInfo<'_>,
-    embedded: &[AsymmetricKey],
+    embedded: &[ParsedCert],
     digests: &mut Digests<'_>,
-) -> KResult<Digest> {
+) -> KResult<(Digest, bool)> {
     let d = digests.get(store, s.digest)?;
     let mut buf = [0u8; 512];
     let mut spill = Vec::new();
     let id0 = s.sid.auth_id0(&mut buf, &mut spill);
-    if let Some(cert) = embedded.iter().find(|c| &*c.ids.id == id0) {
-        cert.public.verify(&record(s, d), store.profile())?;
+    let Some(mut x) = embedded.iter().position(|c| &*c.key.ids.id == id0) else {
+        return Ok((d, false));
+    };
+    embedded[x]
+        .key
+        .public
+        .verify(&record(s, d), store.profile())?;
+    let mut seen = vec![false; embedded.len()];
+    loop {
+        seen[x] = true;
+        let cert = &embedded[x];
+        if cert.blacklisted {
+            return Ok((d, true));
+        }
+        if cert.key.self_signed {
+            return Ok((d, false));
+        }
+        let Some(sig) = &cert.key.auth else {
+            return Ok((d, false));
+        };
+        let ids = &sig.auth_ids;
+        let issuer = if let Some(a0) = ids.serial_issuer.as_deref() {
+            let Some(p) = embedded.iter().position(|p| &*p.key.ids.id == a0) else {
+                return Ok((d, false));
+            };
+            if ids.keyid.is_some() && embedded[p].key.ids.skid.as_deref() != ids.keyid.as_deref() {
+                return Err(Errno::EKEYREJECTED);
+            }
+            p
+        } else if let Some(k1) = ids.keyid.as_deref() {
+            match embedded
+                .iter()
+                .position(|p| p.key.ids.skid.as_deref() == Some(k1))
+            {
+                Some(p) => p,
+                None => return Ok((d, false)),
+            }
+        } else {
+            return Ok((d, false));
+        };
+        if seen[issuer] {
+            return Ok((d, false));
+        }
+        embedded[issuer]
+            .key
+            .public
+            .verify(&sig.record(), store.profile())?;
+        if issuer == x {
+            return Ok((d, false));
+        }
+        x = issuer;
     }
-    Ok(d)
 }
 
 fn record<'a>(s: &SignerInfo<'a>, d: Digest) -> SignatureRecord<'a> {
@@ -154,7 +214,7 @@ fn record<'a>(s: &SignerInfo<'a>, d: Digest) -> SignatureRecord<'a> {
 fn trust_all(
     store: &Store,
     msg: &Pkcs7<'_>,
-    embedded: &[AsymmetricKey],
+    embedded: &[ParsedCert],
     digests: &mut Digests<'_>,
     keyring: Serial,
     supported: &[bool; 64],
@@ -191,7 +251,7 @@ fn trust_all(
 fn trust_one(
     store: &Store,
     s: &SignerInfo<'_>,
-    embedded: &[AsymmetricKey],
+    embedded: &[ParsedCert],
     digests: &mut Digests<'_>,
     keyring: Serial,
 ) -> Result<Serial, Failure> {
@@ -201,7 +261,7 @@ fn trust_one(
     let id0 = s.sid.auth_id0(&mut buf, &mut spill);
 
     // Embedded chain: signer certificate, then issuers found by AKID.
-    let mut cur = embedded.iter().position(|c| &*c.ids.id == id0);
+    let mut cur = embedded.iter().position(|c| &*c.key.ids.id == id0);
     let mut seen = vec![false; embedded.len()];
     let mut last: Option<usize> = None;
     while let Some(i) = cur {
@@ -209,14 +269,14 @@ fn trust_one(
             return Err((Errno::ENOKEY, None));
         }
         seen[i] = true;
-        let c = &embedded[i];
+        let c = &embedded[i].key;
         if let Ok(key) =
             store.find_asymmetric_key(keyring, Some(&c.ids.id), c.ids.skid.as_deref(), None)
         {
             // Verify, with the trusted key, the signature this certificate made.
             let res = match last {
                 None => verify_with(store, key, &record(s, d)),
-                Some(child) => match &embedded[child].auth {
+                Some(child) => match &embedded[child].key.auth {
                     Some(sig) => verify_with(store, key, &sig.record()),
                     None => Err(Errno::ENOPKG),
                 },
@@ -230,15 +290,15 @@ fn trust_one(
         cur = c.auth.as_ref().and_then(|a| {
             let ids = &a.auth_ids;
             embedded.iter().position(|p| {
-                ids.serial_issuer.as_deref() == Some(&*p.ids.id)
+                ids.serial_issuer.as_deref() == Some(&*p.key.ids.id)
                     || (ids.serial_issuer.is_none()
                         && ids.keyid.is_some()
-                        && ids.keyid.as_deref() == p.ids.skid.as_deref())
+                        && ids.keyid.as_deref() == p.key.ids.skid.as_deref())
             })
         });
     }
     if let Some(top) = last {
-        if let Some(sig) = &embedded[top].auth {
+        if let Some(sig) = &embedded[top].key.auth {
             let ids = &sig.auth_ids;
             if ids.serial_issuer.is_some() || ids.keyid.is_some() {
                 match store.find_asymmetric_key(
