@@ -6,6 +6,12 @@ use std::process::ExitCode;
 mod cli;
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`trustbench … | head`), as command-line tools do,
+    // instead of panicking in println!.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     match cli::dispatch(args) {
         Ok(code) => code,
