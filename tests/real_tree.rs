@@ -36,11 +36,21 @@ fn every_module_of_a_debian_kernel_verifies_with_its_builtin_certificate() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("x");
-    common::run_ok(std::process::Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root));
+    common::run_ok(
+        std::process::Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(&root),
+    );
     let boot = std::fs::read_dir(root.join("boot")).unwrap();
     let vmlinuz = boot
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("vmlinuz"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("vmlinuz")
+        })
         .expect("vmlinuz in the package");
     let certs = tmp.path().join("certs");
     let out = common::run_ok(
@@ -50,16 +60,33 @@ fn every_module_of_a_debian_kernel_verifies_with_its_builtin_certificate() {
             .arg("--out")
             .arg(&certs),
     );
-    assert!(out.contains("builtin-0.der"), "no certificate extracted: {out}");
+    assert!(
+        out.contains("builtin-0.der"),
+        "no certificate extracted: {out}"
+    );
     let modules_root = root.join("lib/modules");
-    let version = std::fs::read_dir(&modules_root).unwrap().next().unwrap().unwrap().path();
+    let version = std::fs::read_dir(&modules_root)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let report = tmp.path().join("report.json");
     let mut cmd = common::trustbench();
-    cmd.args(["run", "--kind", "module", "--passes", "cold", "--quiet", "--calibration-ms", "5"])
-        .arg("--corpus")
-        .arg(&version)
-        .arg("--json")
-        .arg(&report);
+    cmd.args([
+        "run",
+        "--kind",
+        "module",
+        "--passes",
+        "cold",
+        "--quiet",
+        "--calibration-ms",
+        "5",
+    ])
+    .arg("--corpus")
+    .arg(&version)
+    .arg("--json")
+    .arg(&report);
     for c in std::fs::read_dir(&certs).unwrap() {
         cmd.arg("--trust").arg(c.unwrap().path());
     }

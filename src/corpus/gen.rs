@@ -149,10 +149,15 @@ pub fn read_manifest(text: &str) -> Result<Vec<Expected>, String> {
         if f.len() != 5 {
             return Err(format!("manifest line {}: expected 5 fields", i + 1));
         }
-        let kind = if f[1] == "module" { "module" } else { "ima" };
-        let class = BadClass::from_name(f[2])
-            .map(|c| c.name())
-            .unwrap_or("good");
+        let kind = match f[1] {
+            "module" => "module",
+            "ima" => "ima",
+            k => return Err(format!("manifest line {}: unknown kind '{k}'", i + 1)),
+        };
+        let class = match f[2] {
+            "good" => "good",
+            c => BadClass::from_name(c)?.name(),
+        };
         let errno = match f[4] {
             "-" => None,
             e => Some(Errno::from_name(e).ok_or_else(|| format!("manifest: errno '{e}'"))?),
@@ -161,7 +166,8 @@ pub fn read_manifest(text: &str) -> Result<Vec<Expected>, String> {
         e.verdict = match f[3] {
             "valid" => "valid",
             "unsigned" => "unsigned",
-            _ => "invalid",
+            "invalid" => "invalid",
+            v => return Err(format!("manifest line {}: unknown verdict '{v}'", i + 1)),
         };
         v.push(e);
     }
@@ -531,6 +537,7 @@ pub fn generate(
     dir: &Path,
     progress: bool,
 ) -> Result<Summary, String> {
+    prepare_dir(dir)?;
     std::fs::create_dir_all(dir.join("modules")).map_err(|e| format!("{}: {e}", dir.display()))?;
     std::fs::create_dir_all(dir.join("files")).map_err(|e| format!("{}: {e}", dir.display()))?;
     let _ = std::fs::remove_file(dir.join("COMPLETE"));
@@ -642,7 +649,14 @@ pub fn generate(
         let _ = writeln!(manifest, "{}", e.tsv_line());
     }
     write(&dir.join("manifest.tsv"), manifest.as_bytes())?;
-    write(&dir.join("spec.toml"), spec_text.as_bytes())?;
+    // The spec as used (seed overrides included), so `gen --spec DIR/spec.toml`
+    // reproduces this corpus; the original text follows as comments.
+    let used = toml::to_string(spec).map_err(|e| format!("spec: {e}"))?;
+    let original: String = spec_text.lines().map(|l| format!("# {l}\n")).collect();
+    write(
+        &dir.join("spec.toml"),
+        format!("{used}\n# --- original spec text ---\n{original}").as_bytes(),
+    )?;
     write(&dir.join("COMPLETE"), b"")?;
     Ok(Summary {
         modules: modules.len(),
@@ -651,6 +665,29 @@ pub fn generate(
         certs: h.module_certs.len() + h.ima_certs.len() + spec.keys.ima_extra_certs + 10,
         bytes: bytes.into_inner(),
     })
+}
+
+/// Makes `dir` ready: created if missing; an earlier corpus there is removed entirely (so
+/// no stale signature, sidecar or xattr survives); any other non-empty directory is refused
+/// rather than overwritten.
+fn prepare_dir(dir: &Path) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{}: {e}", dir.display());
+    match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                if !dir.join("manifest.tsv").exists() && !dir.join("keyring.script").exists() {
+                    return Err(format!(
+                        "{}: not empty and not a trustbench corpus; refusing to write into it",
+                        dir.display()
+                    ));
+                }
+                std::fs::remove_dir_all(dir).map_err(err)?;
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(err)
 }
 
 /// One module: content ‖ PKCS#7 ‖ trailer, with the bad class applied.
@@ -750,7 +787,10 @@ fn make_file(
         None => None,
         Some(BadClass::Tampered) => {
             let n = content.len();
-            content[n / 2] ^= 0x01;
+            match content.get_mut(n / 2) {
+                Some(b) => *b ^= 0x01,
+                None => content.push(0),
+            }
             Some(Errno::EKEYREJECTED)
         }
         Some(BadClass::UnknownSigner) | Some(BadClass::BlacklistedCert) => Some(Errno::ENOKEY),

@@ -184,7 +184,9 @@ pub fn pkcs7(
         ),
         SignerIdKind::Skid => (3, der::tlv(0x80, &signer.skid)),
     };
-    let digest_alg = der::alg_null(hash_oid);
+    // As OpenSSL's CMS writes it for sign-file: digest AlgorithmIdentifiers without
+    // parameters (rsaEncryption keeps its NULL).
+    let digest_alg = der::alg(hash_oid);
     let signer_info = der::seq(&[
         &der::small_int(version),
         &sid,

@@ -164,6 +164,12 @@ impl Spec {
                 return Err(format!("modules.issuers: unknown issuer '{k}'"));
             }
         }
+        if self.modules.issuers.values().all(|w| *w == 0) {
+            return Err(
+                "modules.issuers: at least one of root, secondary, machine needs a positive weight"
+                    .into(),
+            );
+        }
         if self.keys.module_signers.is_empty() || self.keys.ima_signers.is_empty() {
             return Err("keys: module_signers and ima_signers need at least one key".into());
         }

@@ -63,6 +63,10 @@ struct Shard {
 /// Sharded so that threads rarely contend for one lock.
 pub struct VerdictCache {
     shards: Vec<Mutex<Shard>>,
+    /// Entries across shards (maintained on insert/evict; read without locking).
+    entries: std::sync::atomic::AtomicUsize,
+    /// Misses counted without a lookup (the engine skips looking into an empty cache).
+    skipped: std::sync::atomic::AtomicU64,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -82,6 +86,8 @@ impl VerdictCache {
             .collect();
         VerdictCache {
             shards: if capacity == 0 { Vec::new() } else { shards },
+            entries: Default::default(),
+            skipped: Default::default(),
             hasher: Default::default(),
         }
     }
@@ -118,16 +124,28 @@ impl VerdictCache {
     pub fn put(&self, k: CacheKey, epoch: u64, v: Verdict) {
         if let Some(shard) = self.shard(&k) {
             let mut s = shard.lock().unwrap_or_else(|p| p.into_inner());
-            s.map.put(k, (epoch, v));
-            if s.map.len() > s.cap {
-                s.map.pop_lru();
+            use std::sync::atomic::Ordering::Relaxed;
+            if s.map.put(k, (epoch, v)).is_none() {
+                self.entries.fetch_add(1, Relaxed);
+            }
+            if s.map.len() > s.cap && s.map.pop_lru().is_some() {
+                self.entries.fetch_sub(1, Relaxed);
             }
         }
     }
 
+    /// Records a miss for an item that was not looked up because the cache was empty.
+    pub fn note_miss(&self) {
+        self.skipped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Counters summed over shards, and reset.
     pub fn take_counters(&self) -> CacheCounters {
-        let mut c = CacheCounters::default();
+        let mut c = CacheCounters {
+            misses: self.skipped.swap(0, std::sync::atomic::Ordering::Relaxed),
+            ..Default::default()
+        };
         for s in &self.shards {
             let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
             c.hits += s.counters.hits;
@@ -136,6 +154,11 @@ impl VerdictCache {
             s.counters = CacheCounters::default();
         }
         c
+    }
+
+    /// Entries, without taking any lock (exact when no put is in flight).
+    pub fn approx_len(&self) -> usize {
+        self.entries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn len(&self) -> usize {

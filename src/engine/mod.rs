@@ -171,8 +171,38 @@ impl Engine {
         s: &mut Scratch,
         cached: bool,
     ) -> (Verdict, u64, bool) {
-        // Only regular files are opened: a FIFO or device would block or never end.
-        let meta = match std::fs::metadata(&item.path) {
+        let epoch = store.epoch();
+        if item.kind == ItemKind::Ima {
+            s.sig_path.clear();
+            s.sig_path.push(item.path.as_os_str());
+            s.sig_path.push(".sig");
+        }
+        // Warm path: when the cache holds entries, look the item up by its path's identity
+        // before opening anything (one stat, plus one for an IMA sidecar).
+        if cached {
+            let looked = self.cache.approx_len() > 0
+                && match key_by_path(item, &s.sig_path) {
+                    Some(key) => {
+                        timing::mark(Stage::Cache);
+                        if let Some(v) = self.cache.get(&key, epoch) {
+                            return (v, 0, true);
+                        }
+                        timing::mark(Stage::Read);
+                        true
+                    }
+                    None => false,
+                };
+            if !looked {
+                self.cache.note_miss();
+            }
+        }
+        // Cold path: open first and take the identity from the descriptor, so each path is
+        // resolved once. Only regular files are read (a FIFO or device would block or never
+        // end); a sidecar that exists but cannot be read is an I/O error, never "unsigned".
+        let Some(mut file) = open_regular(&item.path) else {
+            return (io_error(item.kind), 0, false);
+        };
+        let meta = match file.metadata() {
             Ok(m) if m.is_file() => m,
             _ => return (io_error(item.kind), 0, false),
         };
@@ -180,46 +210,41 @@ impl Engine {
             file: FileId::of(&meta),
             sig: None,
         };
-        if item.kind == ItemKind::Ima {
-            s.sig_path.clear();
-            s.sig_path.push(item.path.as_os_str());
-            s.sig_path.push(".sig");
-            key.sig = match std::fs::metadata(Path::new(&s.sig_path)) {
-                Ok(m) if m.is_file() => Some(FileId::of(&m)),
-                Ok(_) => return (io_error(item.kind), 0, false),
-                Err(_) => None,
-            };
-        }
-        let epoch = store.epoch();
-        if cached {
-            timing::mark(Stage::Cache);
-            if let Some(v) = self.cache.get(&key, epoch) {
-                return (v, 0, true);
-            }
-            timing::mark(Stage::Read);
-        }
-        let len = meta.len();
         let Scratch {
             buf,
             sig,
             plain,
             sig_path,
         } = s;
-        let verdict = match read::read_file(&item.path, len, self.config.mmap_threshold, buf) {
+        let mut sig_len = None;
+        if item.kind == ItemKind::Ima {
+            match std::fs::File::open(Path::new(sig_path)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) => return (io_error(item.kind), 0, false),
+                Ok(mut f) => {
+                    let read = f.metadata().and_then(|m| {
+                        if !m.is_file() {
+                            return Err(std::io::ErrorKind::InvalidInput.into());
+                        }
+                        key.sig = Some(FileId::of(&m));
+                        read::read_into(&mut f, m.len() as usize, sig)
+                    });
+                    match read {
+                        Ok(n) => sig_len = Some(n),
+                        Err(_) => return (io_error(item.kind), 0, false),
+                    }
+                }
+            }
+        }
+        let len = meta.len();
+        let verdict = match read::read_file(&mut file, len, self.config.mmap_threshold, buf) {
             Err(_) => io_error(item.kind),
             Ok(data) => match item.kind {
                 ItemKind::Module => Self::module(store, data.bytes(), plain),
                 ItemKind::Ima => {
-                    // A sidecar that exists but cannot be read is an I/O error, never
-                    // "unsigned".
-                    let sidecar = key.sig.map(|id| {
-                        std::fs::File::open(Path::new(sig_path))
-                            .and_then(|mut f| read::read_into(&mut f, id.size as usize, sig))
-                    });
                     let policy = self.config.ima_policy;
-                    match sidecar {
-                        Some(Err(_)) => io_error(item.kind),
-                        Some(Ok(())) => ima::verify_ima(store, data.bytes(), Some(sig), policy),
+                    match sig_len {
+                        Some(n) => ima::verify_ima(store, data.bytes(), Some(&sig[..n]), policy),
                         None => {
                             let x = read_ima_xattr(&item.path);
                             ima::verify_ima(store, data.bytes(), x.as_deref(), policy)
@@ -253,6 +278,34 @@ impl Engine {
             ),
         }
     }
+}
+
+/// The cache key from path lookups only (no open): the item and its sidecar, if any.
+fn key_by_path(item: &Item, sig_path: &std::ffi::OsStr) -> Option<CacheKey> {
+    let m = std::fs::metadata(&item.path).ok().filter(|m| m.is_file())?;
+    let sig = match item.kind {
+        ItemKind::Module => None,
+        ItemKind::Ima => match std::fs::metadata(Path::new(sig_path)) {
+            Ok(m) => Some(FileId::of(&m)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(_) => return None,
+        },
+    };
+    Some(CacheKey {
+        file: FileId::of(&m),
+        sig,
+    })
+}
+
+/// Opens `path` for reading without blocking on FIFOs or devices (O_NONBLOCK has no effect
+/// on regular files).
+fn open_regular(path: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()
 }
 
 fn io_error(kind: ItemKind) -> Verdict {

@@ -4,7 +4,6 @@
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
 
 /// Per-thread buffers, reused for every item so the hot path does not allocate.
 #[derive(Default)]
@@ -31,31 +30,40 @@ impl Data<'_> {
     }
 }
 
-/// Reads up to `len` bytes of an open file into `buf` (capacity kept across calls, no
-/// zero-filling: `read_to_end` reads into the spare capacity directly).
-pub fn read_into(file: &mut File, len: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    buf.reserve(len.saturating_add(1));
-    file.take(len as u64).read_to_end(buf)?;
-    Ok(())
+/// Reads up to `len` bytes of an open file into the front of `buf` and returns how many
+/// were read. The buffer only ever grows (zero-filled once, on growth) and is reused, and a
+/// file of known length takes one `read` call — no second call to discover EOF.
+pub fn read_into(file: &mut File, len: usize, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    let mut off = 0;
+    while off < len {
+        match file.read(&mut buf[off..len]) {
+            Ok(0) => break,
+            Ok(n) => off += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(off)
 }
 
-/// Opens and reads `path` of known length.
+/// Reads an open file of known length.
 pub fn read_file<'a>(
-    path: &Path,
+    f: &mut File,
     len: u64,
     mmap_threshold: u64,
     buf: &'a mut Vec<u8>,
 ) -> std::io::Result<Data<'a>> {
-    let mut f = File::open(path)?;
     if len >= mmap_threshold && len > 0 {
         // SAFETY: the mapping is read-only and private to this item; a concurrent truncate
         // by another process could fault, which is the documented memmap2 caveat and the
         // same exposure ripgrep accepts for large files.
-        if let Ok(m) = unsafe { Mmap::map(&f) } {
+        if let Ok(m) = unsafe { Mmap::map(&*f) } {
             return Ok(Data::Map(m));
         }
     }
-    read_into(&mut f, len as usize, buf)?;
-    Ok(Data::Buf(buf))
+    let n = read_into(f, len as usize, buf)?;
+    Ok(Data::Buf(&buf[..n]))
 }

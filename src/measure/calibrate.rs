@@ -108,11 +108,18 @@ pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
                 }
             }
         }
-        if data.len() < 64 << 10 {
-            if s.small.len() < 256 {
-                s.small.push(item.clone());
-            }
-        } else if s.large.len() < 32 {
+    }
+    // I/O sample: up to 4096 distinct files spread over the corpus, each read once per
+    // loop, so the ceiling sees the same cache footprint as a pass does (a few hundred
+    // files read over and over would stay hot in CPU caches and flatter the ceiling).
+    let io_stride = items.len().div_ceil(4096).max(1);
+    for item in items.iter().step_by(io_stride) {
+        let Ok(m) = std::fs::metadata(&item.path) else {
+            continue;
+        };
+        if m.len() < 64 << 10 {
+            s.small.push(item.clone());
+        } else if s.large.len() < 64 {
             s.large.push(item.clone());
         }
     }
