@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trustbench::formats::modsig;
 use trustbench::trust::Store;
-use trustbench::verify::{ima, module, ItemKind, Verdict, VerdictClass};
+use std::io::Write;
+use trustbench::engine::{Engine, EngineConfig, Item};
+use trustbench::verify::{ima, ItemKind, Verdict, VerdictClass};
 
 /// How to treat each path.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -28,51 +30,15 @@ pub struct VerifyArgs {
     /// One JSON object per path, one per line.
     #[arg(long)]
     pub json: bool,
+    /// Worker threads [default: all logical CPUs].
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// IMA policy `check_blacklist`: a `bin:` blacklist hit on the file digest fails (EPERM).
     #[arg(long)]
     pub ima_check_blacklist: bool,
     /// Files to verify.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-}
-
-/// Reads the IMA signature: `PATH.sig` (evmctl --sigfile) first, else `security.ima`.
-pub fn read_ima_sig(path: &Path) -> Option<Vec<u8>> {
-    let mut sig = path.as_os_str().to_owned();
-    sig.push(".sig");
-    if let Ok(b) = std::fs::read(&sig) {
-        return Some(b);
-    }
-    trustbench::engine::read_ima_xattr(path)
-}
-
-/// Verifies one file's bytes.
-pub fn verify_bytes(
-    store: &Store,
-    path: &Path,
-    data: &[u8],
-    kind: KindArg,
-    check_bl: bool,
-) -> Verdict {
-    let as_module = match kind {
-        KindArg::Module => true,
-        KindArg::Ima => false,
-        KindArg::Auto => modsig::has_marker(data),
-    };
-    if as_module {
-        let ring = store.system().secondary.unwrap_or(store.system().builtin);
-        module::verify_module(store, data, ring)
-    } else {
-        let sig = read_ima_sig(path);
-        ima::verify_ima(
-            store,
-            data,
-            sig.as_deref(),
-            ima::ImaPolicy {
-                check_blacklist: check_bl,
-            },
-        )
-    }
 }
 
 /// The JSON record of a verdict (the contract tooling relies on).
@@ -90,27 +56,99 @@ pub fn verdict_json(store: &Store, path: &Path, v: &Verdict) -> serde_json::Valu
 
 pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
     let store = a.trust.build()?;
-    // Read everything first: an unreadable path is an I/O error (exit 2), not a verdict.
+    // A path that cannot be read is a usage/I-O error (exit 2), not a verdict.
     let mut items = Vec::with_capacity(a.paths.len());
     for p in &a.paths {
-        let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        items.push((p, data));
-    }
-    let mut all_valid = true;
-    for (p, data) in &items {
-        let v = verify_bytes(&store, p, data, a.kind, a.ima_check_blacklist);
-        all_valid &= v.class == VerdictClass::Valid;
-        if a.json {
-            println!("{}", verdict_json(&store, p, &v));
-        } else {
-            println!("{}", human(&store, p, &v));
+        let m = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if !m.is_file() {
+            return Err(format!("{}: not a regular file", p.display()));
         }
+        std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let kind = match a.kind {
+            KindArg::Module => ItemKind::Module,
+            KindArg::Ima => ItemKind::Ima,
+            KindArg::Auto => {
+                if has_module_trailer(p).map_err(|e| format!("{}: {e}", p.display()))? {
+                    ItemKind::Module
+                } else {
+                    ItemKind::Ima
+                }
+            }
+        };
+        items.push(Item {
+            path: p.clone(),
+            kind,
+        });
     }
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("thread pool: {e}"))?;
+    let engine = Engine::new(
+        store,
+        EngineConfig {
+            cache_size: 0,
+            ima_policy: ima::ImaPolicy {
+                check_blacklist: a.ima_check_blacklist,
+            },
+            ..EngineConfig::default()
+        },
+        threads,
+    );
+    let r = engine.pass(&items, &pool);
+    let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut all_valid = true;
+    for (item, o) in items.iter().zip(&r.outcomes) {
+        let v = &o.verdict;
+        if v.errno == Some(trustbench::Errno::EIO) {
+            return Err(format!("{}: read error", item.path.display()));
+        }
+        all_valid &= v.class == VerdictClass::Valid;
+        let line = if a.json {
+            verdict_json(&store, &item.path, v).to_string()
+        } else {
+            human(&store, &item.path, v)
+        };
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
     Ok(if all_valid {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Whether the file ends with the module signature marker (reads only the tail; a
+/// compressed module is recognised by its magic and decompressed first).
+fn has_module_trailer(p: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(p)?;
+    let len = f.metadata()?.len();
+    let mut head = [0u8; 6];
+    let n = f.read(&mut head)?;
+    if trustbench::engine::decompress::Compression::detect(&head[..n]).is_some() {
+        let mut all = Vec::new();
+        f.seek(SeekFrom::Start(0))?;
+        f.read_to_end(&mut all)?;
+        let mut plain = Vec::new();
+        let c = trustbench::engine::decompress::Compression::detect(&all).expect("detected");
+        return Ok(trustbench::engine::decompress::decompress(c, &all, &mut plain).is_ok()
+            && modsig::has_marker(&plain));
+    }
+    let m = modsig::MARKER.len() as u64;
+    if len <= m {
+        return Ok(false);
+    }
+    let mut tail = vec![0u8; m as usize];
+    f.seek(SeekFrom::Start(len - m))?;
+    f.read_exact(&mut tail)?;
+    Ok(tail == modsig::MARKER)
 }
 
 fn human(store: &Store, p: &Path, v: &Verdict) -> String {
