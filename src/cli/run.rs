@@ -207,6 +207,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         ima_policy: ImaPolicy {
             check_blacklist: a.ima_check_blacklist || generated,
         },
+        timing: true,
     };
     let budget = Duration::from_millis(a.calibration_ms);
     let p = pool(threads)?;

@@ -3,12 +3,12 @@
 use super::setup::TrustArgs;
 use clap::{Args, ValueEnum};
 use serde_json::json;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use trustbench::engine::{Engine, EngineConfig, Item};
 use trustbench::formats::modsig;
 use trustbench::trust::Store;
-use std::io::Write;
-use trustbench::engine::{Engine, EngineConfig, Item};
 use trustbench::verify::{ima, ItemKind, Verdict, VerdictClass};
 
 /// How to treat each path.
@@ -49,7 +49,7 @@ pub fn verdict_json(store: &Store, path: &Path, v: &Verdict) -> serde_json::Valu
         "verdict": v.class.name(),
         "errno": v.errno.map(|e| e.name()),
         "reason": v.reason,
-        "signer": v.signer.and_then(|s| store.description(s)),
+        "signer": v.signer.and_then(|s| store.description_ref(s)),
         "hash": v.digest.map(|d| d.to_string()),
     })
 }
@@ -59,11 +59,6 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
     // A path that cannot be read is a usage/I-O error (exit 2), not a verdict.
     let mut items = Vec::with_capacity(a.paths.len());
     for p in &a.paths {
-        let m = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        if !m.is_file() {
-            return Err(format!("{}: not a regular file", p.display()));
-        }
-        std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
         let kind = match a.kind {
             KindArg::Module => ItemKind::Module,
             KindArg::Ima => ItemKind::Ima,
@@ -92,6 +87,7 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
         store,
         EngineConfig {
             cache_size: 0,
+            timing: false,
             ima_policy: ima::ImaPolicy {
                 check_blacklist: a.ima_check_blacklist,
             },
@@ -102,19 +98,25 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
     let r = engine.pass(&items, &pool);
     let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if let Some((item, _)) = items
+        .iter()
+        .zip(&r.outcomes)
+        .find(|(_, o)| o.verdict.errno == Some(trustbench::Errno::EIO))
+    {
+        let why = std::fs::File::open(&item.path)
+            .err()
+            .map_or("not a readable regular file".to_string(), |e| e.to_string());
+        return Err(format!("{}: {why}", item.path.display()));
+    }
     let mut all_valid = true;
     for (item, o) in items.iter().zip(&r.outcomes) {
         let v = &o.verdict;
-        if v.errno == Some(trustbench::Errno::EIO) {
-            return Err(format!("{}: read error", item.path.display()));
-        }
         all_valid &= v.class == VerdictClass::Valid;
-        let line = if a.json {
-            verdict_json(&store, &item.path, v).to_string()
+        if a.json {
+            writeln!(out, "{}", verdict_json(&store, &item.path, v)).map_err(|e| e.to_string())?;
         } else {
-            human(&store, &item.path, v)
-        };
-        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            human(&mut out, &store, &item.path, v).map_err(|e| e.to_string())?;
+        }
     }
     out.flush().map_err(|e| e.to_string())?;
     Ok(if all_valid {
@@ -138,8 +140,10 @@ fn has_module_trailer(p: &Path) -> std::io::Result<bool> {
         f.read_to_end(&mut all)?;
         let mut plain = Vec::new();
         let c = trustbench::engine::decompress::Compression::detect(&all).expect("detected");
-        return Ok(trustbench::engine::decompress::decompress(c, &all, &mut plain).is_ok()
-            && modsig::has_marker(&plain));
+        return Ok(
+            trustbench::engine::decompress::decompress(c, &all, &mut plain).is_ok()
+                && modsig::has_marker(&plain),
+        );
     }
     let m = modsig::MARKER.len() as u64;
     if len <= m {
@@ -151,23 +155,18 @@ fn has_module_trailer(p: &Path) -> std::io::Result<bool> {
     Ok(tail == modsig::MARKER)
 }
 
-fn human(store: &Store, p: &Path, v: &Verdict) -> String {
-    let kind = match v.kind {
-        ItemKind::Module => "module",
-        ItemKind::Ima => "ima",
-    };
-    let signer = v
-        .signer
-        .and_then(|s| store.description(s))
-        .map(|d| format!(" by '{d}'"))
-        .unwrap_or_default();
+/// Writes the human line for a verdict straight into `out` (no intermediate strings).
+fn human(out: &mut impl Write, store: &Store, p: &Path, v: &Verdict) -> std::io::Result<()> {
+    write!(out, "{}: ", p.display())?;
     match v.errno {
-        None => format!("{}: valid ({kind}{signer})", p.display()),
-        Some(e) => format!(
-            "{}: {} {e} ({kind}{signer}): {}",
-            p.display(),
-            v.class.name(),
-            v.reason
-        ),
+        None => write!(out, "valid ({}", v.kind.name())?,
+        Some(e) => write!(out, "{} {} ({}", v.class.name(), e.name(), v.kind.name())?,
+    }
+    if let Some(d) = v.signer.and_then(|s| store.description_ref(s)) {
+        write!(out, " by '{d}'")?;
+    }
+    match v.errno {
+        None => writeln!(out, ")"),
+        Some(_) => writeln!(out, "): {}", v.reason),
     }
 }

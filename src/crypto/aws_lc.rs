@@ -27,6 +27,7 @@ impl Backend for AwsLc {
             PkeyAlgo::Rsa => Some(Box::new(RsaKey {
                 der: key.into(),
                 handles: Default::default(),
+                raw: RawRsa::parse(key),
             })),
             PkeyAlgo::Ecdsa(curve) => {
                 let (alg, native): (&'static dyn VerificationAlgorithm, _) = match curve {
@@ -53,6 +54,30 @@ const RSA_HASHES: [HashAlgo; 4] = [
 struct RsaKey {
     der: Box<[u8]>,
     handles: [OnceLock<Option<ParsedPublicKey>>; 4],
+    raw: Option<RawRsa>,
+}
+
+/// An aws-lc `RSA*` parsed once from RSAPublicKey DER, for the raw public operation.
+struct RawRsa(std::ptr::NonNull<aws_lc_sys::RSA>);
+
+// SAFETY: aws-lc RSA objects are safe to share for public-key operations: the lazily
+// built Montgomery context is created under the object's own lock.
+unsafe impl Send for RawRsa {}
+unsafe impl Sync for RawRsa {}
+
+impl RawRsa {
+    fn parse(der: &[u8]) -> Option<RawRsa> {
+        // SAFETY: pointer and length describe a live slice; aws-lc copies what it keeps.
+        let p = unsafe { aws_lc_sys::RSA_public_key_from_bytes(der.as_ptr(), der.len()) };
+        std::ptr::NonNull::new(p).map(RawRsa)
+    }
+}
+
+impl Drop for RawRsa {
+    fn drop(&mut self) {
+        // SAFETY: we own the only reference to this RSA object.
+        unsafe { aws_lc_sys::RSA_free(self.0.as_ptr()) }
+    }
 }
 
 impl RsaKey {
@@ -67,6 +92,32 @@ impl RsaKey {
 }
 
 impl PreparedKey for RsaKey {
+    fn rsa_public(&self, signature: &[u8], out: &mut [u8]) -> Option<()> {
+        let raw = self.raw.as_ref()?;
+        let mut n = 0usize;
+        // SAFETY: `out`/`signature` are live slices of the stated lengths; the RSA object
+        // outlives the call.
+        let ok = unsafe {
+            aws_lc_sys::RSA_verify_raw(
+                raw.0.as_ptr(),
+                &mut n,
+                out.as_mut_ptr(),
+                out.len(),
+                signature.as_ptr(),
+                signature.len(),
+                aws_lc_sys::RSA_NO_PADDING,
+            )
+        };
+        if ok != 1 {
+            // Clear aws-lc's thread-local error queue; the caller falls back to the exact
+            // big-integer path, which names the failure.
+            // SAFETY: only touches this thread's error queue.
+            unsafe { aws_lc_sys::ERR_clear_error() };
+            return None;
+        }
+        (n == out.len()).then_some(())
+    }
+
     fn verify(&self, digest: &Digest, signature: &[u8]) -> Math {
         let Some(slot) = RSA_HASHES.iter().position(|h| *h == digest.algo()) else {
             return Math::Unsupported;

@@ -116,6 +116,15 @@ pub enum Math {
 pub trait PreparedKey: Send + Sync {
     /// RSA: RSASSA-PKCS1-v1_5 over `digest`; ECDSA: X9.62 DER signature over `digest`.
     fn verify(&self, digest: &Digest, signature: &[u8]) -> Math;
+
+    /// RSA only, where the backend offers it: the raw public operation `s^e mod n`,
+    /// written big-endian into `out` (exactly the modulus length). `None` when not
+    /// available or when `s` is not a valid representative. With it the kernel's
+    /// EMSA-PKCS1-v1_5 checks run on the result directly and give the exact errno from one
+    /// exponentiation.
+    fn rsa_public(&self, _signature: &[u8], _out: &mut [u8]) -> Option<()> {
+        None
+    }
 }
 
 /// A crypto library. Later backends (ring, RustCrypto, OpenSSL, the kernel via keyctl)
@@ -244,6 +253,19 @@ impl PublicKey {
                 }
                 if sig.signature.len() != comps.modulus_len() {
                     return Err(Errno::EINVAL);
+                }
+                if let Some(p) = &self.prepared {
+                    let mut out = [0u8; 512];
+                    let out = &mut out[..comps.modulus_len()];
+                    if p.rsa_public(sig.signature, out).is_some() {
+                        let m = asn1::strip_leading_zeros(out);
+                        return rsa_raw::check_encoding(
+                            m,
+                            comps.modulus_len(),
+                            &prefix[..plen],
+                            sig.digest.as_bytes(),
+                        );
+                    }
                 }
                 let math = match &self.prepared {
                     Some(p) => p.verify(&sig.digest, sig.signature),

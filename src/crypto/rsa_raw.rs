@@ -40,8 +40,9 @@ pub fn verify_pkcs1(
     check_encoding(&out, key_size, prefix, digest.as_bytes())
 }
 
-/// The EMSA-PKCS1-v1_5 checks on the recovered representative, in the kernel's order.
-fn check_encoding(out: &[u8], key_size: usize, prefix: &[u8], digest: &[u8]) -> KResult<()> {
+/// The EMSA-PKCS1-v1_5 checks on the recovered representative (without leading zero
+/// octets), in the kernel's order.
+pub fn check_encoding(out: &[u8], key_size: usize, prefix: &[u8], digest: &[u8]) -> KResult<()> {
     let mut buf = out;
     if buf.len() + 1 < key_size {
         return Err(Errno::EINVAL);

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod decompress;
 pub mod read;
 
+use crate::formats::imasig;
 use crate::timing::{self, Stage, STAGES};
 use crate::trust::Store;
 use crate::verify::{ima, module, ItemKind, Verdict};
@@ -73,6 +74,8 @@ pub struct EngineConfig {
     pub cache_size: usize,
     pub mmap_threshold: u64,
     pub ima_policy: ima::ImaPolicy,
+    /// Per-stage timing (a few clock reads per item); off for plain verification.
+    pub timing: bool,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +84,7 @@ impl Default for EngineConfig {
             cache_size: 1 << 20,
             mmap_threshold: 1 << 20,
             ima_policy: ima::ImaPolicy::default(),
+            timing: true,
         }
     }
 }
@@ -150,7 +154,9 @@ impl Engine {
     /// Verifies one item (cache first).
     pub fn verify_item(&self, item: &Item, s: &mut Scratch, cached: bool) -> Outcome {
         let t0 = Instant::now();
-        timing::begin(Stage::Read);
+        if self.config.timing {
+            timing::begin(Stage::Read);
+        }
         let store = self.store.read().unwrap_or_else(|p| p.into_inner());
         let (verdict, bytes, hit) = self.verify_locked(&store, item, s, cached);
         drop(store);
@@ -199,7 +205,7 @@ impl Engine {
         // Cold path: open first and take the identity from the descriptor, so each path is
         // resolved once. Only regular files are read (a FIFO or device would block or never
         // end); a sidecar that exists but cannot be read is an I/O error, never "unsigned".
-        let Some(mut file) = open_regular(&item.path) else {
+        let Ok(mut file) = read::open_in_dir(s, &item.path, b"") else {
             return (io_error(item.kind), 0, false);
         };
         let meta = match file.metadata() {
@@ -210,30 +216,36 @@ impl Engine {
             file: FileId::of(&meta),
             sig: None,
         };
+        let sig_file = match item.kind {
+            ItemKind::Ima => match read::open_in_dir(s, &item.path, b".sig") {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(_) => return (io_error(item.kind), 0, false),
+                Ok(f) => Some(f),
+            },
+            ItemKind::Module => None,
+        };
         let Scratch {
-            buf,
-            sig,
-            plain,
-            sig_path,
+            buf, sig, plain, ..
         } = s;
         let mut sig_len = None;
-        if item.kind == ItemKind::Ima {
-            match std::fs::File::open(Path::new(sig_path)) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(_) => return (io_error(item.kind), 0, false),
-                Ok(mut f) => {
-                    let read = f.metadata().and_then(|m| {
-                        if !m.is_file() {
-                            return Err(std::io::ErrorKind::InvalidInput.into());
-                        }
-                        key.sig = Some(FileId::of(&m));
-                        read::read_into(&mut f, m.len() as usize, sig)
-                    });
-                    match read {
-                        Ok(n) => sig_len = Some(n),
-                        Err(_) => return (io_error(item.kind), 0, false),
+        if let Some(mut f) = sig_file {
+            // With the cache on, the sidecar's identity is part of the key (fstat). Without
+            // it, one bounded read is enough: a signature header limits the value to
+            // 9 + 65535 bytes.
+            let read = if cached {
+                f.metadata().and_then(|m| {
+                    if !m.is_file() {
+                        return Err(std::io::ErrorKind::InvalidInput.into());
                     }
-                }
+                    key.sig = Some(FileId::of(&m));
+                    read::read_into(&mut f, m.len() as usize, sig)
+                })
+            } else {
+                read::read_once(&mut f, imasig::HEADER_LEN + 65536, sig)
+            };
+            match read {
+                Ok(n) => sig_len = Some(n),
+                Err(_) => return (io_error(item.kind), 0, false),
             }
         }
         let len = meta.len();
@@ -253,6 +265,7 @@ impl Engine {
                 }
             },
         };
+        drop(file);
         if cached {
             timing::mark(Stage::Cache);
             self.cache.put(key, epoch, verdict);
@@ -295,17 +308,6 @@ fn key_by_path(item: &Item, sig_path: &std::ffi::OsStr) -> Option<CacheKey> {
         file: FileId::of(&m),
         sig,
     })
-}
-
-/// Opens `path` for reading without blocking on FIFOs or devices (O_NONBLOCK has no effect
-/// on regular files).
-fn open_regular(path: &Path) -> Option<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .ok()
 }
 
 fn io_error(kind: ItemKind) -> Verdict {

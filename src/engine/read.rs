@@ -4,6 +4,9 @@
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 /// Per-thread buffers, reused for every item so the hot path does not allocate.
 #[derive(Default)]
@@ -13,6 +16,58 @@ pub struct Scratch {
     /// Decompressed module bytes.
     pub plain: Vec<u8>,
     pub sig_path: std::ffi::OsString,
+    /// The directory of the previous item, open, so items in the same directory are
+    /// opened relative to it (one path component to resolve instead of the whole path).
+    dir: Option<(std::path::PathBuf, OwnedFd)>,
+}
+
+/// Opens `path` read-only, never blocking on FIFOs or devices, through the per-thread
+/// directory handle when the previous item shared its directory. `suffix` is appended to
+/// the file name (`.sig` for IMA sidecars).
+pub fn open_in_dir(s: &mut Scratch, path: &Path, suffix: &[u8]) -> std::io::Result<File> {
+    use std::os::unix::ffi::OsStrExt;
+    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    };
+    let name = name.as_bytes();
+    let mut cname = [0u8; 512];
+    if name.len() + suffix.len() >= cname.len() || name.contains(&0) {
+        let mut p = path.as_os_str().to_owned();
+        p.push(std::ffi::OsStr::from_bytes(suffix));
+        return std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(p);
+    }
+    cname[..name.len()].copy_from_slice(name);
+    cname[name.len()..name.len() + suffix.len()].copy_from_slice(suffix);
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let reuse = matches!(&s.dir, Some((p, _)) if p == parent);
+    if !reuse {
+        let d = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_PATH)
+            .open(parent)?;
+        s.dir = Some((parent.to_path_buf(), d.into()));
+    }
+    let dirfd = s
+        .dir
+        .as_ref()
+        .map(|d| d.1.as_raw_fd())
+        .unwrap_or(libc::AT_FDCWD);
+    // SAFETY: `cname` is NUL-terminated (zeroed buffer, length checked above); dirfd is a
+    // live descriptor owned by the scratch.
+    let fd = unsafe { libc::openat(dirfd, cname.as_ptr().cast(), flags) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// File bytes: borrowed from the scratch buffer or a mapping.
@@ -47,6 +102,20 @@ pub fn read_into(file: &mut File, len: usize, buf: &mut Vec<u8>) -> std::io::Res
         }
     }
     Ok(off)
+}
+
+/// One `read` call of up to `max` bytes into the front of `buf` (for small files whose
+/// length is bounded by their format, where an `fstat` would cost as much as the read).
+pub fn read_once(file: &mut File, max: usize, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    if buf.len() < max {
+        buf.resize(max, 0);
+    }
+    loop {
+        match file.read(&mut buf[..max]) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
 }
 
 /// Reads an open file of known length.

@@ -251,7 +251,12 @@ impl Store {
     }
 
     pub fn description(&self, s: Serial) -> Option<String> {
-        self.object(s).map(|o| o.description.clone())
+        self.description_ref(s).map(str::to_string)
+    }
+
+    /// The description without copying it.
+    pub fn description_ref(&self, s: Serial) -> Option<&str> {
+        self.object(s).map(|o| o.description.as_str())
     }
 
     pub fn is_builtin(&self, s: Serial) -> bool {
