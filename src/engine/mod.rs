@@ -134,12 +134,16 @@ impl Engine {
     /// cache (scaling runs, where every pass must do the work).
     pub fn pass_with(&self, items: &[Item], pool: &rayon::ThreadPool, cached: bool) -> PassResult {
         self.cache.take_counters();
+        // Look items up by path before opening them only when the cache held entries when
+        // the pass began: during a cold pass the cache fills up, and probing it for items
+        // that cannot be there would cost a stat each.
+        let lookup = cached && self.cache.approx_len() > 0;
         let t = Instant::now();
         let outcomes = pool.install(|| {
             items
                 .par_iter()
                 .map_init(Scratch::default, |s, item| {
-                    self.verify_item(item, s, cached)
+                    self.verify_item_with(item, s, cached, lookup)
                 })
                 .collect()
         });
@@ -151,14 +155,25 @@ impl Engine {
         }
     }
 
-    /// Verifies one item (cache first).
+    /// Verifies one item (cache first when it holds entries).
     pub fn verify_item(&self, item: &Item, s: &mut Scratch, cached: bool) -> Outcome {
+        let lookup = cached && self.cache.approx_len() > 0;
+        self.verify_item_with(item, s, cached, lookup)
+    }
+
+    fn verify_item_with(
+        &self,
+        item: &Item,
+        s: &mut Scratch,
+        cached: bool,
+        lookup: bool,
+    ) -> Outcome {
         let t0 = Instant::now();
         if self.config.timing {
             timing::begin(Stage::Read);
         }
         let store = self.store.read().unwrap_or_else(|p| p.into_inner());
-        let (verdict, bytes, hit) = self.verify_locked(&store, item, s, cached);
+        let (verdict, bytes, hit) = self.verify_locked(&store, item, s, cached, lookup);
         drop(store);
         let stage_ns = timing::end();
         Outcome {
@@ -176,6 +191,7 @@ impl Engine {
         item: &Item,
         s: &mut Scratch,
         cached: bool,
+        lookup: bool,
     ) -> (Verdict, u64, bool) {
         let epoch = store.epoch();
         if item.kind == ItemKind::Ima {
@@ -186,7 +202,7 @@ impl Engine {
         // Warm path: when the cache holds entries, look the item up by its path's identity
         // before opening anything (one stat, plus one for an IMA sidecar).
         if cached {
-            let looked = self.cache.approx_len() > 0
+            let looked = lookup
                 && match key_by_path(item, &s.sig_path) {
                     Some(key) => {
                         timing::mark(Stage::Cache);
