@@ -5,19 +5,19 @@
 use super::gen::{cache_dir, generate, load_spec};
 use super::setup::TrustArgs;
 use clap::Args;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use trustbench::corpus::gen::read_manifest;
+use trustbench::corpus::gen::{parse_manifest_line, Expected};
 use trustbench::engine::{self, Engine, EngineConfig, Item};
-use trustbench::measure::calibrate::{self, class_of};
+use trustbench::measure::calibrate;
 use trustbench::measure::link;
 use trustbench::measure::report::{
-    git_commit, shard_of, CorpusInfo, Machine, ManifestCheck, PassReport, RunReport, ScalingStep,
+    git_commit, shard_of, CorpusInfo, Machine, ManifestCheck, PassAccumulator, RunReport, ScalingStep,
     Versions,
 };
 use trustbench::verify::ima::ImaPolicy;
+use trustbench::verify::ItemKind;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -143,63 +143,44 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         None
     };
 
-    // Items.
-    let manifest = if generated {
-        let text = std::fs::read_to_string(dir.join("manifest.tsv")).map_err(|e| e.to_string())?;
-        Some(read_manifest(&text)?)
+    // Items: streamed from the manifest in chunks (memory bounded by the chunk and the
+    // cache, not by the corpus), or a directory walk.
+    let source = if generated {
+        Source::Manifest(dir.join("manifest.tsv"))
     } else {
-        None
-    };
-    let items: Vec<Item> = match &manifest {
-        Some(m) => m
-            .iter()
-            .map(|e| Item {
-                path: dir.join(&e.path),
-                kind: if e.kind == "module" {
-                    trustbench::verify::ItemKind::Module
-                } else {
-                    trustbench::verify::ItemKind::Ima
-                },
-            })
-            .collect(),
-        None => engine::discover(&dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
-            .into_iter()
-            .filter(|i| match a.kind {
-                super::verify::KindArg::Auto => true,
-                super::verify::KindArg::Module => i.kind == trustbench::verify::ItemKind::Module,
-                super::verify::KindArg::Ima => i.kind == trustbench::verify::ItemKind::Ima,
-            })
-            .collect(),
-    };
-    // Sharding keeps the manifest rows aligned with the items.
-    let (items, manifest) = match a.shard {
-        None => (items, manifest),
-        Some((k, n)) => {
-            let keep = |i: &Item| {
-                let rel = i.path.strip_prefix(&dir).unwrap_or(&i.path);
-                shard_of(&rel.to_string_lossy(), n) == k - 1
-            };
-            let mask: Vec<bool> = items.iter().map(keep).collect();
-            let items = items
+        Source::Tree(
+            engine::discover(&dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?
                 .into_iter()
-                .zip(&mask)
-                .filter(|x| *x.1)
-                .map(|x| x.0)
-                .collect();
-            let manifest = manifest.map(|m| {
-                m.into_iter()
-                    .zip(&mask)
-                    .filter(|x| *x.1)
-                    .map(|x| x.0)
-                    .collect()
-            });
-            (items, manifest)
-        }
+                .filter(|i| match a.kind {
+                    super::verify::KindArg::Auto => true,
+                    super::verify::KindArg::Module => i.kind == ItemKind::Module,
+                    super::verify::KindArg::Ima => i.kind == ItemKind::Ima,
+                })
+                .collect(),
+        )
     };
-    if items.is_empty() {
+    let mut total = 0usize;
+    source.for_each_chunk(&dir, a.shard, &mut |items, _| {
+        total += items.len();
+        Ok(())
+    })?;
+    if total == 0 {
         return Err(format!("{}: no items to verify", dir.display()));
     }
+    // Calibration samples: up to 4096 items spread evenly over the corpus.
+    let stride = total.div_ceil(4096).max(1);
+    let mut sampled = Vec::new();
+    let mut index = 0usize;
+    source.for_each_chunk(&dir, a.shard, &mut |items, _| {
+        for it in items {
+            if index % stride == 0 {
+                sampled.push(it.clone());
+            }
+            index += 1;
+        }
+        Ok(())
+    })?;
 
     let config = EngineConfig {
         cache_size: a.cache_size,
@@ -211,7 +192,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     };
     let budget = Duration::from_millis(a.calibration_ms);
     let p = pool(threads)?;
-    let samples = calibrate::sample(&store, &items, 400);
+    let samples = calibrate::sample(&store, &sampled, 400);
     let ceiling = calibrate::calibrate(&store, &samples, &p, budget);
     let engine = Engine::new(store, config.clone(), threads);
 
@@ -226,14 +207,43 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         None => None,
     };
     let mut passes = Vec::new();
-    let mut cold_outcomes = None;
-    for name in &a.passes {
-        let r = engine.pass(&items, &p);
-        let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
-        passes.push(PassReport::build(name, &store, &items, &r, &ceiling));
-        if cold_outcomes.is_none() {
-            cold_outcomes = Some(r.outcomes);
+    let mut dominant = None;
+    let mut bytes = 0u64;
+    let mut mc = ManifestCheck::default();
+    let mut not_valid: Vec<String> = Vec::new();
+    let mut not_valid_count = 0usize;
+    for (pass_no, name) in a.passes.iter().enumerate() {
+        let lookup = engine.cache.approx_len() > 0;
+        let mut acc = PassAccumulator::new(name, threads);
+        source.for_each_chunk(&dir, a.shard, &mut |items, expected| {
+            let r = engine.pass_chunk(items, &p, config.cache_size > 0, lookup);
+            let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
+            acc.add(&store, items, &r, &ceiling);
+            if pass_no == 0 {
+                check_chunk(&mut mc, expected, &r.outcomes);
+                for (it, o) in items.iter().zip(&r.outcomes) {
+                    if o.verdict.errno.is_some() {
+                        not_valid_count += 1;
+                        if not_valid.len() < 10_000 {
+                            not_valid.push(format!(
+                                "- {}: {} {} ({})",
+                                it.path.display(),
+                                o.verdict.class.name(),
+                                o.verdict.errno.map(|e| e.name()).unwrap_or_default(),
+                                o.verdict.reason
+                            ));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if pass_no == 0 {
+            dominant = acc.dominant_class();
         }
+        let pr = acc.finish();
+        bytes = bytes.max(pr.bytes);
+        passes.push(pr);
     }
     let flamegraph = match (profiler, &a.flamegraph) {
         (Some(g), Some(path)) => {
@@ -268,35 +278,12 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         _ => None,
     };
 
-    // Manifest agreement (first pass).
-    let manifest_check = manifest.as_ref().map(|m| {
-        let outs = cold_outcomes.as_deref().unwrap_or(&[]);
-        let mut mc = ManifestCheck {
-            checked: m.len(),
-            ..Default::default()
-        };
-        if outs.len() != m.len() {
-            mc.mismatches.push(format!(
-                "{} manifest items but {} verdicts (no pass ran?)",
-                m.len(),
-                outs.len()
-            ));
-        }
-        for (e, o) in m.iter().zip(outs) {
-            let got_errno = o.verdict.errno.map(|x| x.name());
-            let want_errno = e.errno.map(|x| x.name());
-            if o.verdict.class.name() != e.verdict || got_errno != want_errno {
-                mc.mismatches.push(format!(
-                    "{} ({}): expected {} {}, got {} {} ({})",
-                    e.path,
-                    e.class,
-                    e.verdict,
-                    want_errno.unwrap_or_default(),
-                    o.verdict.class.name(),
-                    got_errno.unwrap_or_default(),
-                    o.verdict.reason
-                ));
-            }
+    let manifest_check = generated.then(|| {
+        mc.checked = if passes.is_empty() { 0 } else { total };
+        if passes.is_empty() {
+            mc.mismatch_count += 1;
+            mc.mismatches
+                .push(format!("{total} manifest items but no pass ran"));
         }
         mc
     });
@@ -304,9 +291,6 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     // Scaling: cold passes, cache off, 1..=N threads, beside the raw verify rate.
     let mut scaling = Vec::new();
     if a.scaling {
-        let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
-        let dominant = dominant_class(&store, cold_outcomes.as_deref().unwrap_or(&[]));
-        drop(store);
         for t in 1..=threads {
             let pt = pool(t)?;
             let raw = {
@@ -317,9 +301,14 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
                 .as_ref()
                 .and_then(|c| raw.verify_ns.get(c))
                 .map_or(0.0, |ns| t as f64 * 1e9 / ns);
-            let r = engine.pass_with(&items, &pt, false);
-            let st = engine.store.read().unwrap_or_else(|e| e.into_inner());
-            let pr = PassReport::build(&format!("cold-{t}t"), &st, &items, &r, &raw);
+            let mut acc = PassAccumulator::new(&format!("cold-{t}t"), t);
+            source.for_each_chunk(&dir, a.shard, &mut |items, _| {
+                let r = engine.pass_chunk(items, &pt, false, false);
+                let st = engine.store.read().unwrap_or_else(|e| e.into_inner());
+                acc.add(&st, items, &r, &raw);
+                Ok(())
+            })?;
+            let pr = acc.finish();
             scaling.push(ScalingStep {
                 threads: t,
                 items_per_s: pr.items_per_s,
@@ -329,10 +318,6 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         }
     }
 
-    let bytes = items
-        .iter()
-        .map(|i| std::fs::metadata(&i.path).map_or(0, |m| m.len()))
-        .sum();
     let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
     let report = RunReport {
         schema: trustbench::measure::report::SCHEMA.into(),
@@ -345,7 +330,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         corpus: CorpusInfo {
             dir: dir.display().to_string(),
             spec_hash,
-            items: items.len(),
+            items: total,
             bytes,
         },
         threads,
@@ -379,11 +364,21 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     let md = report.to_markdown();
     if !a.quiet {
         println!("{md}");
-        if manifest.is_none() {
-            print_non_valid(&items, cold_outcomes.as_deref().unwrap_or(&[]));
+        if !generated {
+            if not_valid_count == 0 {
+                println!("every item is valid");
+            } else {
+                println!("## Items that are not valid ({not_valid_count})\n");
+                for l in &not_valid {
+                    println!("{l}");
+                }
+                if not_valid_count > not_valid.len() {
+                    println!("- … {} more", not_valid_count - not_valid.len());
+                }
+            }
         }
     }
-    let mismatches = report.manifest.as_ref().map_or(0, |m| m.mismatches.len());
+    let mismatches = report.manifest.as_ref().map_or(0, |m| m.mismatch_count);
     let unexpected = report.link.as_ref().map_or(0, |l| l.unexpected.len());
     if let Some(f) = &flamegraph {
         eprintln!("trustbench: flamegraph {}", f.display());
@@ -406,37 +401,95 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     })
 }
 
-/// The verification class most items of the cold pass used.
-fn dominant_class(store: &trustbench::trust::Store, outs: &[engine::Outcome]) -> Option<String> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for o in outs {
-        if let (Some(s), Some(d)) = (o.verdict.signer, o.verdict.digest) {
-            if let Some(c) = class_of(store, s, d.algo()) {
-                *counts.entry(c).or_default() += 1;
+/// Compares one chunk's verdicts with its manifest rows.
+fn check_chunk(mc: &mut ManifestCheck, expected: &[Expected], outs: &[engine::Outcome]) {
+    for (e, o) in expected.iter().zip(outs) {
+        let got_errno = o.verdict.errno.map(|x| x.name());
+        let want_errno = e.errno.map(|x| x.name());
+        if o.verdict.class.name() != e.verdict || got_errno != want_errno {
+            mc.mismatch_count += 1;
+            if mc.mismatches.len() < 1000 {
+                mc.mismatches.push(format!(
+                    "{} ({}): expected {} {}, got {} {} ({})",
+                    e.path,
+                    e.class,
+                    e.verdict,
+                    want_errno.unwrap_or_default(),
+                    o.verdict.class.name(),
+                    got_errno.unwrap_or_default(),
+                    o.verdict.reason
+                ));
             }
         }
     }
-    counts.into_iter().max_by_key(|c| c.1).map(|c| c.0)
 }
 
-fn print_non_valid(items: &[Item], outs: &[engine::Outcome]) {
-    let bad: Vec<_> = items
-        .iter()
-        .zip(outs)
-        .filter(|(_, o)| o.verdict.errno.is_some())
-        .collect();
-    if bad.is_empty() {
-        println!("every item is valid");
-        return;
-    }
-    println!("## Items that are not valid ({})\n", bad.len());
-    for (i, o) in bad {
-        println!(
-            "- {}: {} {} ({})",
-            i.path.display(),
-            o.verdict.class.name(),
-            o.verdict.errno.map(|e| e.name()).unwrap_or_default(),
-            o.verdict.reason
-        );
+/// Items per chunk: large enough to keep every core busy, small enough that a million-item
+/// corpus never sits in memory at once.
+const CHUNK: usize = 16_384;
+
+/// Receives one chunk of items and their manifest rows (empty for plain trees).
+type ChunkFn<'a> = dyn FnMut(&[Item], &[Expected]) -> Result<(), String> + 'a;
+
+/// Where a run's items come from.
+enum Source {
+    /// A generated corpus: `manifest.tsv`, streamed.
+    Manifest(PathBuf),
+    /// Any directory tree, walked up front.
+    Tree(Vec<Item>),
+}
+
+impl Source {
+    /// Calls `f` with consecutive chunks of items (and, for manifests, their expected
+    /// verdicts), keeping only shard `k` of `n` when sharding.
+    fn for_each_chunk(
+        &self,
+        dir: &Path,
+        shard: Option<(u32, u32)>,
+        f: &mut ChunkFn<'_>,
+    ) -> Result<(), String> {
+        let keep = |rel: &str| shard.is_none_or(|(k, n)| shard_of(rel, n) == k - 1);
+        match self {
+            Source::Tree(all) => {
+                let kept: Vec<&Item> = all
+                    .iter()
+                    .filter(|i| keep(&i.path.strip_prefix(dir).unwrap_or(&i.path).to_string_lossy()))
+                    .collect();
+                for c in kept.chunks(CHUNK) {
+                    let items: Vec<Item> = c.iter().map(|i| (*i).clone()).collect();
+                    f(&items, &[])?;
+                }
+                Ok(())
+            }
+            Source::Manifest(path) => {
+                use std::io::BufRead;
+                let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let mut items = Vec::with_capacity(CHUNK);
+                let mut expected = Vec::with_capacity(CHUNK);
+                for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+                    let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+                    let Some(e) = parse_manifest_line(i + 1, &line)? else {
+                        continue;
+                    };
+                    if !keep(&e.path) {
+                        continue;
+                    }
+                    items.push(Item {
+                        path: dir.join(&e.path),
+                        kind: if e.kind == "module" { ItemKind::Module } else { ItemKind::Ima },
+                    });
+                    expected.push(e);
+                    if items.len() == CHUNK {
+                        f(&items, &expected)?;
+                        items.clear();
+                        expected.clear();
+                    }
+                }
+                if !items.is_empty() {
+                    f(&items, &expected)?;
+                }
+                Ok(())
+            }
+        }
     }
 }

@@ -142,36 +142,44 @@ impl Expected {
 pub fn read_manifest(text: &str) -> Result<Vec<Expected>, String> {
     let mut v = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        if i == 0 || line.trim().is_empty() || line.starts_with('#') {
-            continue;
+        if let Some(e) = parse_manifest_line(i + 1, line)? {
+            v.push(e);
         }
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() != 5 {
-            return Err(format!("manifest line {}: expected 5 fields", i + 1));
-        }
-        let kind = match f[1] {
-            "module" => "module",
-            "ima" => "ima",
-            k => return Err(format!("manifest line {}: unknown kind '{k}'", i + 1)),
-        };
-        let class = match f[2] {
-            "good" => "good",
-            c => BadClass::from_name(c)?.name(),
-        };
-        let errno = match f[4] {
-            "-" => None,
-            e => Some(Errno::from_name(e).ok_or_else(|| format!("manifest: errno '{e}'"))?),
-        };
-        let mut e = Expected::new(f[0].to_string(), kind, class, errno);
-        e.verdict = match f[3] {
-            "valid" => "valid",
-            "unsigned" => "unsigned",
-            "invalid" => "invalid",
-            v => return Err(format!("manifest line {}: unknown verdict '{v}'", i + 1)),
-        };
-        v.push(e);
     }
     Ok(v)
+}
+
+/// Parses one manifest line (1-based `number`); `None` for the header, blank lines and
+/// comments. Used line by line when a huge manifest is streamed.
+pub fn parse_manifest_line(number: usize, line: &str) -> Result<Option<Expected>, String> {
+    if number == 1 || line.trim().is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let f: Vec<&str> = line.split('\t').collect();
+    if f.len() != 5 {
+        return Err(format!("manifest line {number}: expected 5 fields"));
+    }
+    let kind = match f[1] {
+        "module" => "module",
+        "ima" => "ima",
+        k => return Err(format!("manifest line {number}: unknown kind '{k}'")),
+    };
+    let class = match f[2] {
+        "good" => "good",
+        c => BadClass::from_name(c)?.name(),
+    };
+    let errno = match f[4] {
+        "-" => None,
+        e => Some(Errno::from_name(e).ok_or_else(|| format!("manifest: errno '{e}'"))?),
+    };
+    let mut e = Expected::new(f[0].to_string(), kind, class, errno);
+    e.verdict = match f[3] {
+        "valid" => "valid",
+        "unsigned" => "unsigned",
+        "invalid" => "invalid",
+        v => return Err(format!("manifest line {number}: unknown verdict '{v}'")),
+    };
+    Ok(Some(e))
 }
 
 /// Generation summary.

@@ -133,11 +133,24 @@ impl Engine {
     /// Verifies every item once on `pool`; `cached = false` neither reads nor fills the
     /// cache (scaling runs, where every pass must do the work).
     pub fn pass_with(&self, items: &[Item], pool: &rayon::ThreadPool, cached: bool) -> PassResult {
-        self.cache.take_counters();
         // Look items up by path before opening them only when the cache held entries when
         // the pass began: during a cold pass the cache fills up, and probing it for items
         // that cannot be there would cost a stat each.
         let lookup = cached && self.cache.approx_len() > 0;
+        self.pass_chunk(items, pool, cached, lookup)
+    }
+
+    /// One chunk of a pass that the caller streams in pieces; `lookup` is decided once
+    /// per pass (see [`Engine::pass_with`]) so later chunks of a cold pass do not probe a
+    /// cache the earlier chunks filled.
+    pub fn pass_chunk(
+        &self,
+        items: &[Item],
+        pool: &rayon::ThreadPool,
+        cached: bool,
+        lookup: bool,
+    ) -> PassResult {
+        self.cache.take_counters();
         let t = Instant::now();
         let outcomes = pool.install(|| {
             items

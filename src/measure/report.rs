@@ -132,67 +132,148 @@ pub struct PassReport {
     pub verdicts: BTreeMap<String, u64>,
 }
 
-impl PassReport {
-    /// Summarises a pass. The ceiling is only meaningful for passes that did the work
-    /// (cold); for cached passes it is computed the same way for comparison.
-    pub fn build(
-        name: &str,
-        store: &Store,
-        items: &[Item],
-        r: &PassResult,
-        ceiling: &Ceiling,
-    ) -> PassReport {
-        let n = r.outcomes.len();
-        let secs = r.wall.as_secs_f64().max(1e-9);
-        let bytes: u64 = r.outcomes.iter().map(|o| o.bytes).sum();
-        let mut stage_ns = BTreeMap::new();
-        for s in Stage::ALL {
-            let t: u64 = r.outcomes.iter().map(|o| o.stage_ns[s as usize]).sum();
-            stage_ns.insert(s.name().to_string(), t);
+/// Latency histogram with bounded memory: 16 sub-buckets per power of two (relative error
+/// under 7%), so a pass over a million items keeps 1 KiB of latency state, not a vector.
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram {
+    counts: Vec<u64>,
+    total: u64,
+    max: u64,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram {
+            counts: vec![0; 64 * 16],
+            total: 0,
+            max: 0,
         }
-        let mut lat: Vec<(u64, usize)> = r
-            .outcomes
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.total_ns, i))
-            .collect();
-        lat.sort_unstable();
-        let q = |p: f64| {
-            lat.get(((n as f64 * p) as usize).min(n.saturating_sub(1)))
-                .map_or(0, |x| x.0)
-        };
-        let slowest = lat
-            .iter()
-            .rev()
-            .take(5)
-            .map(|(ns, i)| Slow {
-                path: items[*i].path.display().to_string(),
-                ns: *ns,
-                bytes: r.outcomes[*i]
-                    .bytes
-                    .max(std::fs::metadata(&items[*i].path).map_or(0, |m| m.len())),
-            })
-            .collect();
-        let mut verdicts = BTreeMap::new();
-        for o in &r.outcomes {
+    }
+}
+
+impl LatencyHistogram {
+    fn bucket(ns: u64) -> usize {
+        if ns < 16 {
+            return ns as usize;
+        }
+        let lz = 63 - ns.leading_zeros() as usize;
+        lz * 16 + ((ns >> (lz - 4)) & 15) as usize
+    }
+
+    fn lower_bound(b: usize) -> u64 {
+        if b < 16 {
+            return b as u64;
+        }
+        let (lz, sub) = (b / 16, (b % 16) as u64);
+        (1u64 << lz) | (sub << (lz - 4))
+    }
+
+    pub fn record(&mut self, ns: u64) {
+        self.counts[Self::bucket(ns)] += 1;
+        self.total += 1;
+        self.max = self.max.max(ns);
+    }
+
+    /// The value below which a share `p` of the samples falls (bucket lower bound).
+    pub fn quantile(&self, p: f64) -> u64 {
+        let want = ((self.total as f64 * p).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (b, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return Self::lower_bound(b).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+/// Folds a pass, chunk by chunk, into a [`PassReport`] with memory independent of the
+/// number of items: sums, a latency histogram, the five slowest items and verdict counts.
+pub struct PassAccumulator {
+    name: String,
+    threads: usize,
+    items: usize,
+    bytes: u64,
+    wall: std::time::Duration,
+    stage_ns: [u64; crate::timing::STAGES],
+    latency: LatencyHistogram,
+    slowest: Vec<Slow>,
+    cache: crate::engine::cache::CacheCounters,
+    verdicts: BTreeMap<String, u64>,
+    full_cost_ns: f64,
+    crypto_cost_ns: f64,
+    /// Verification class → items (for the scaling curve's dominant class).
+    pub classes: BTreeMap<String, u64>,
+}
+
+impl PassAccumulator {
+    pub fn new(name: &str, threads: usize) -> PassAccumulator {
+        PassAccumulator {
+            name: name.into(),
+            threads,
+            items: 0,
+            bytes: 0,
+            wall: Default::default(),
+            stage_ns: [0; crate::timing::STAGES],
+            latency: LatencyHistogram::default(),
+            slowest: Vec::new(),
+            cache: Default::default(),
+            verdicts: BTreeMap::new(),
+            full_cost_ns: 0.0,
+            crypto_cost_ns: 0.0,
+            classes: BTreeMap::new(),
+        }
+    }
+
+    /// Adds one chunk of a pass (`r.outcomes[i]` belongs to `items[i]`).
+    pub fn add(&mut self, store: &Store, items: &[Item], r: &PassResult, ceiling: &Ceiling) {
+        self.wall += r.wall;
+        self.cache.hits += r.cache.hits;
+        self.cache.misses += r.cache.misses;
+        self.cache.stale += r.cache.stale;
+        for (item, o) in items.iter().zip(&r.outcomes) {
+            self.items += 1;
+            self.bytes += o.bytes;
+            for (acc, ns) in self.stage_ns.iter_mut().zip(o.stage_ns) {
+                *acc += ns;
+            }
+            self.latency.record(o.total_ns);
+            if self.slowest.len() < 5 || o.total_ns > self.slowest.last().map_or(0, |s| s.ns) {
+                self.slowest.push(Slow {
+                    path: item.path.display().to_string(),
+                    ns: o.total_ns,
+                    bytes: o.bytes,
+                });
+                self.slowest.sort_by_key(|s| std::cmp::Reverse(s.ns));
+                self.slowest.truncate(5);
+            }
             let k = match o.verdict.errno {
                 None => "valid".to_string(),
                 Some(e) => format!("{}:{}", o.verdict.class.name(), e.name()),
             };
-            *verdicts.entry(k).or_insert(0) += 1;
+            *self.verdicts.entry(k).or_insert(0) += 1;
+            self.full_cost_ns += ceiling.item_cost_ns(store, item, o, o.bytes, false);
+            self.crypto_cost_ns += ceiling.item_cost_ns(store, item, o, o.bytes, true);
+            if let (Some(sg), Some(d)) = (o.verdict.signer, o.verdict.digest) {
+                if let Some(c) = super::calibrate::class_of(store, sg, d.algo()) {
+                    *self.classes.entry(c).or_default() += 1;
+                }
+            }
         }
-        // Ceiling: every item costs what its raw primitives cost, sizes from disk.
-        let (mut full, mut crypto) = (0.0, 0.0);
-        for (i, o) in r.outcomes.iter().enumerate() {
-            let b = if o.bytes > 0 {
-                o.bytes
-            } else {
-                std::fs::metadata(&items[i].path).map_or(0, |m| m.len())
-            };
-            full += ceiling.item_cost_ns(store, &items[i], o, b, false);
-            crypto += ceiling.item_cost_ns(store, &items[i], o, b, true);
-        }
-        let threads = r.threads as f64;
+    }
+
+    /// The verification class most items used.
+    pub fn dominant_class(&self) -> Option<String> {
+        self.classes.iter().max_by_key(|c| c.1).map(|c| c.0.clone())
+    }
+
+    /// The report. The ceiling is meaningful for passes that did the work (cold); a
+    /// cached pass is compared with the same ceiling and exceeds 1.
+    pub fn finish(self) -> PassReport {
+        let n = self.items;
+        let secs = self.wall.as_secs_f64().max(1e-9);
+        let threads = self.threads as f64;
         let ceil = |cost: f64| {
             if cost > 0.0 {
                 threads * n as f64 / (cost / 1e9)
@@ -201,48 +282,53 @@ impl PassReport {
             }
         };
         let items_per_s = n as f64 / secs;
-        let c_full = ceil(full);
-        let c_crypto = ceil(crypto);
-        let total = r.cache.hits + r.cache.misses;
+        let (c_full, c_crypto) = (ceil(self.full_cost_ns), ceil(self.crypto_cost_ns));
+        let total = self.cache.hits + self.cache.misses;
         PassReport {
-            name: name.into(),
-            threads: r.threads,
+            name: self.name,
+            threads: self.threads,
             items: n,
-            bytes,
+            bytes: self.bytes,
             seconds: secs,
             items_per_s,
-            mb_per_s: bytes as f64 / 1e6 / secs,
+            mb_per_s: self.bytes as f64 / 1e6 / secs,
             ceiling_items_per_s: c_full,
-            efficiency: if c_full > 0.0 {
-                items_per_s / c_full
-            } else {
-                0.0
-            },
+            efficiency: if c_full > 0.0 { items_per_s / c_full } else { 0.0 },
             crypto_ceiling_items_per_s: c_crypto,
-            crypto_efficiency: if c_crypto > 0.0 {
-                items_per_s / c_crypto
-            } else {
-                0.0
-            },
-            stage_ns,
+            crypto_efficiency: if c_crypto > 0.0 { items_per_s / c_crypto } else { 0.0 },
+            stage_ns: Stage::ALL
+                .iter()
+                .map(|s| (s.name().to_string(), self.stage_ns[*s as usize]))
+                .collect(),
             latency: Latency {
-                p50_ns: q(0.5),
-                p99_ns: q(0.99),
-                max_ns: lat.last().map_or(0, |x| x.0),
+                p50_ns: self.latency.quantile(0.5),
+                p99_ns: self.latency.quantile(0.99),
+                max_ns: self.latency.max,
             },
-            slowest,
+            slowest: self.slowest,
             cache: CacheReport {
-                hits: r.cache.hits,
-                misses: r.cache.misses,
-                stale: r.cache.stale,
-                hit_rate: if total > 0 {
-                    r.cache.hits as f64 / total as f64
-                } else {
-                    0.0
-                },
+                hits: self.cache.hits,
+                misses: self.cache.misses,
+                stale: self.cache.stale,
+                hit_rate: if total > 0 { self.cache.hits as f64 / total as f64 } else { 0.0 },
             },
-            verdicts,
+            verdicts: self.verdicts,
         }
+    }
+}
+
+impl PassReport {
+    /// Summarises a whole pass held in memory.
+    pub fn build(
+        name: &str,
+        store: &Store,
+        items: &[Item],
+        r: &PassResult,
+        ceiling: &Ceiling,
+    ) -> PassReport {
+        let mut acc = PassAccumulator::new(name, r.threads);
+        acc.add(store, items, r, ceiling);
+        acc.finish()
     }
 }
 
@@ -250,7 +336,11 @@ impl PassReport {
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct ManifestCheck {
     pub checked: usize,
+    /// The first mismatches, named (at most 1000 are listed).
     pub mismatches: Vec<String>,
+    /// All mismatches, listed or not.
+    #[serde(default)]
+    pub mismatch_count: usize,
 }
 
 /// One thread count of the scaling curve (cold, cache off).
