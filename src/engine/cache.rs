@@ -35,6 +35,57 @@ impl FileId {
     }
 }
 
+/// Hashing for cache keys. The key is a handful of integers chosen by the filesystem, not
+/// by an attacker, so a multiply-xorshift mix replaces SipHash on the hot path.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyHasher;
+
+/// State of [`KeyHasher`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyHash(u64);
+
+impl std::hash::Hasher for KeyHash {
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(*b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+
+    fn write_isize(&mut self, v: isize) {
+        self.write_u64(v as u64);
+    }
+}
+
+impl BuildHasher for KeyHasher {
+    type Hasher = KeyHash;
+    fn build_hasher(&self) -> KeyHash {
+        KeyHash::default()
+    }
+}
+
 /// The cache key: the item and, for IMA, its signature sidecar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct CacheKey {
@@ -55,7 +106,7 @@ struct Shard {
     /// Unbounded map trimmed to `cap` by hand: `LruCache::new(cap)` would reserve the
     /// whole capacity up front (hundreds of MB for a million entries) and fault it in on
     /// the hot path.
-    map: LruCache<CacheKey, (u64, Verdict)>,
+    map: LruCache<CacheKey, (u64, Verdict), KeyHasher>,
     cap: usize,
     counters: CacheCounters,
 }
@@ -67,7 +118,7 @@ pub struct VerdictCache {
     entries: std::sync::atomic::AtomicUsize,
     /// Misses counted without a lookup (the engine skips looking into an empty cache).
     skipped: std::sync::atomic::AtomicU64,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: KeyHasher,
 }
 
 impl VerdictCache {
@@ -78,7 +129,7 @@ impl VerdictCache {
         let shards = (0..n)
             .map(|_| {
                 Mutex::new(Shard {
-                    map: LruCache::unbounded(),
+                    map: LruCache::unbounded_with_hasher(KeyHasher),
                     cap: per.max(1),
                     counters: CacheCounters::default(),
                 })

@@ -334,6 +334,13 @@ impl Store {
         (self.profile, self.backend.clone())
     }
 
+    /// Whether `.blacklist` holds any revocation certificate (asymmetric key); without
+    /// one the revocation-list check of every PKCS#7 message cannot succeed and is skipped.
+    pub fn has_revocation_certs(&self) -> bool {
+        self.keyring(self.system.blacklist)
+            .is_some_and(|k| k.links().iter().any(|&s| self.asymmetric(s).is_some()))
+    }
+
     /// Whether a TBS digest is in `.blacklist` (hashed lookup, as `is_hash_blacklisted`).
     pub fn is_tbs_blacklisted(&self, d: &Digest) -> bool {
         self.is_hash_blacklisted(HashKind::Tbs, d.as_bytes())
