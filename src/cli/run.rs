@@ -13,8 +13,8 @@ use trustbench::engine::{self, Engine, EngineConfig, Item};
 use trustbench::measure::calibrate;
 use trustbench::measure::link;
 use trustbench::measure::report::{
-    git_commit, shard_of, CorpusInfo, Machine, ManifestCheck, PassAccumulator, RunReport, ScalingStep,
-    Versions,
+    git_commit, shard_of, CorpusInfo, Machine, ManifestCheck, PassAccumulator, RunReport,
+    ScalingStep, Versions,
 };
 use trustbench::verify::ima::ImaPolicy;
 use trustbench::verify::ItemKind;
@@ -47,9 +47,10 @@ pub struct RunArgs {
     /// Verdict cache entries (0 disables the cache).
     #[arg(long, default_value_t = 1 << 20)]
     pub cache_size: usize,
-    /// Files at least this large are memory-mapped; smaller ones are read.
-    #[arg(long, default_value_t = 1 << 20)]
-    pub mmap_threshold: u64,
+    /// Files at least this large are memory-mapped; smaller ones are read [default:
+    /// measured by the ceiling calibration on the corpus's large files, else 1 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub mmap_threshold: Option<u64>,
     /// IMA policy check_blacklist (always on for generated corpora).
     #[arg(long)]
     pub ima_check_blacklist: bool,
@@ -182,18 +183,21 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         Ok(())
     })?;
 
+    let budget = Duration::from_millis(a.calibration_ms);
+    let p = pool(threads)?;
+    let samples = calibrate::sample(&store, &sampled, 400);
+    let ceiling = calibrate::calibrate(&store, &samples, &p, budget);
     let config = EngineConfig {
         cache_size: a.cache_size,
-        mmap_threshold: a.mmap_threshold,
+        mmap_threshold: a
+            .mmap_threshold
+            .or(ceiling.mmap_threshold)
+            .unwrap_or(1 << 20),
         ima_policy: ImaPolicy {
             check_blacklist: a.ima_check_blacklist || generated,
         },
         timing: true,
     };
-    let budget = Duration::from_millis(a.calibration_ms);
-    let p = pool(threads)?;
-    let samples = calibrate::sample(&store, &sampled, 400);
-    let ceiling = calibrate::calibrate(&store, &samples, &p, budget);
     let engine = Engine::new(store, config.clone(), threads);
 
     let profiler = match &a.flamegraph {
@@ -453,7 +457,14 @@ impl Source {
             Source::Tree(all) => {
                 let kept: Vec<&Item> = all
                     .iter()
-                    .filter(|i| keep(&i.path.strip_prefix(dir).unwrap_or(&i.path).to_string_lossy()))
+                    .filter(|i| {
+                        keep(
+                            &i.path
+                                .strip_prefix(dir)
+                                .unwrap_or(&i.path)
+                                .to_string_lossy(),
+                        )
+                    })
                     .collect();
                 for c in kept.chunks(CHUNK) {
                     let items: Vec<Item> = c.iter().map(|i| (*i).clone()).collect();
@@ -463,7 +474,8 @@ impl Source {
             }
             Source::Manifest(path) => {
                 use std::io::BufRead;
-                let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let file =
+                    std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
                 let mut items = Vec::with_capacity(CHUNK);
                 let mut expected = Vec::with_capacity(CHUNK);
                 for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -476,7 +488,11 @@ impl Source {
                     }
                     items.push(Item {
                         path: dir.join(&e.path),
-                        kind: if e.kind == "module" { ItemKind::Module } else { ItemKind::Ima },
+                        kind: if e.kind == "module" {
+                            ItemKind::Module
+                        } else {
+                            ItemKind::Ima
+                        },
                     });
                     expected.push(e);
                     if items.len() == CHUNK {

@@ -37,6 +37,10 @@ pub struct Ceiling {
     pub open_read_ns: f64,
     /// Additional read cost per byte (large files).
     pub read_ns_per_byte: f64,
+    /// Files at least this large are memory-mapped: the smallest sampled size class where
+    /// mapping and digesting beat reading and digesting (null: no large files sampled).
+    #[serde(default)]
+    pub mmap_threshold: Option<u64>,
 }
 
 /// Runs `f` on every pool thread at once for about `budget`; returns the mean
@@ -207,8 +211,57 @@ pub fn calibrate(
         });
         let opens = large.len() as f64 * c.open_read_ns;
         c.read_ns_per_byte = ((ns_per_pass - opens) / large_bytes as f64).max(0.0);
+        c.mmap_threshold = Some(mmap_threshold(pool, &large, budget));
     }
     c
+}
+
+/// Times read+digest against mmap+digest per power-of-two size class of the sampled
+/// large files (all threads at once) and returns the smallest class from which mapping
+/// wins for every larger class; `u64::MAX` when it never does.
+fn mmap_threshold(
+    pool: &rayon::ThreadPool,
+    large: &[(std::path::PathBuf, u64)],
+    budget: Duration,
+) -> u64 {
+    let mut classes: BTreeMap<u32, Vec<&(std::path::PathBuf, u64)>> = BTreeMap::new();
+    for l in large {
+        classes.entry(63 - l.1.leading_zeros()).or_default().push(l);
+    }
+    let per_class = budget / 4;
+    let mut wins: Vec<(u64, bool)> = Vec::new();
+    for (log2, files) in &classes {
+        let digest_all = |use_map: bool| {
+            let mut buf = Vec::new();
+            for (p, len) in files.iter().map(|f| (&f.0, f.1)) {
+                let Ok(mut f) = std::fs::File::open(p) else {
+                    continue;
+                };
+                if use_map {
+                    // SAFETY: read-only private mapping of a file nobody truncates here.
+                    if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
+                        let _ = HashAlgo::Sha256.digest(&m);
+                    }
+                } else if let Ok(n) = read_into(&mut f, len as usize, &mut buf) {
+                    let _ = HashAlgo::Sha256.digest(&buf[..n]);
+                }
+            }
+            1
+        };
+        let read_ns = concurrent_ns_per_op(pool, per_class, &|| digest_all(false));
+        let map_ns = concurrent_ns_per_op(pool, per_class, &|| digest_all(true));
+        wins.push((1u64 << log2, map_ns < read_ns));
+    }
+    // The smallest class from which mapping wins all the way up.
+    let mut threshold = u64::MAX;
+    for (size, win) in wins.iter().rev() {
+        if *win {
+            threshold = *size;
+        } else {
+            break;
+        }
+    }
+    threshold
 }
 
 impl Ceiling {

@@ -293,9 +293,17 @@ impl PassAccumulator {
             items_per_s,
             mb_per_s: self.bytes as f64 / 1e6 / secs,
             ceiling_items_per_s: c_full,
-            efficiency: if c_full > 0.0 { items_per_s / c_full } else { 0.0 },
+            efficiency: if c_full > 0.0 {
+                items_per_s / c_full
+            } else {
+                0.0
+            },
             crypto_ceiling_items_per_s: c_crypto,
-            crypto_efficiency: if c_crypto > 0.0 { items_per_s / c_crypto } else { 0.0 },
+            crypto_efficiency: if c_crypto > 0.0 {
+                items_per_s / c_crypto
+            } else {
+                0.0
+            },
             stage_ns: Stage::ALL
                 .iter()
                 .map(|s| (s.name().to_string(), self.stage_ns[*s as usize]))
@@ -310,7 +318,11 @@ impl PassAccumulator {
                 hits: self.cache.hits,
                 misses: self.cache.misses,
                 stale: self.cache.stale,
-                hit_rate: if total > 0 { self.cache.hits as f64 / total as f64 } else { 0.0 },
+                hit_rate: if total > 0 {
+                    self.cache.hits as f64 / total as f64
+                } else {
+                    0.0
+                },
             },
             verdicts: self.verdicts,
         }
@@ -463,6 +475,14 @@ impl RunReport {
                 1e3 / ns
             ));
         }
+        s.push_str(&format!(
+            "| mmap threshold (measured) | {} |\n",
+            match self.ceiling.mmap_threshold {
+                None => "- (no large files)".to_string(),
+                Some(u64::MAX) => "never (read always wins)".to_string(),
+                Some(t) => format!("{} KiB", t / 1024),
+            }
+        ));
         s.push_str(&format!(
             "| open+read+close small file | {:.1} µs |\n| read bandwidth (large) | {} |\n\n",
             self.ceiling.open_read_ns / 1e3,
