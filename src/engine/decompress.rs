@@ -29,9 +29,13 @@ impl Compression {
 pub fn decompress(c: Compression, data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     out.clear();
     match c {
-        Compression::Gzip => flate2::read::MultiGzDecoder::new(data).read_to_end(out)?,
-        Compression::Xz => xz2::read::XzDecoder::new_multi_decoder(data).read_to_end(out)?,
-        Compression::Zstd => zstd::stream::read::Decoder::new(data)?.read_to_end(out)?,
+        // One member/stream/frame each, ignoring what follows: kernel images append their
+        // uncompressed size after the compressed payload, and kmod writes single frames.
+        Compression::Gzip => flate2::read::GzDecoder::new(data).read_to_end(out)?,
+        Compression::Xz => xz2::read::XzDecoder::new(data).read_to_end(out)?,
+        Compression::Zstd => zstd::stream::read::Decoder::new(data)?
+            .single_frame()
+            .read_to_end(out)?,
         Compression::Lz4Legacy => {
             lz4_legacy(data, out)?;
             0

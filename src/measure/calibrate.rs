@@ -2,6 +2,7 @@
 //! threads running at once (a 2-core VM does not scale 2× even for pure arithmetic, and
 //! that belongs to the ceiling, not to the engine's overhead).
 
+use crate::engine::decompress::{decompress, Compression};
 use crate::engine::read::read_into;
 use crate::engine::{Item, Outcome};
 use crate::hash::HashAlgo;
@@ -37,6 +38,12 @@ pub struct Ceiling {
     pub open_read_ns: f64,
     /// Additional read cost per byte (large files).
     pub read_ns_per_byte: f64,
+    /// Decompression cost per compressed byte (compressed modules).
+    #[serde(default)]
+    pub decompress_ns_per_byte: f64,
+    /// Decompressed ÷ compressed size of the sampled compressed modules.
+    #[serde(default)]
+    pub decompress_ratio: f64,
     /// Files at least this large are memory-mapped: the smallest sampled size class where
     /// mapping and digesting beat reading and digesting (null: no large files sampled).
     #[serde(default)]
@@ -69,6 +76,8 @@ pub struct Samples {
     pub hashes: Vec<HashAlgo>,
     pub small: Vec<Item>,
     pub large: Vec<Item>,
+    /// Compressed modules (at most 64), for the raw decompression cost.
+    pub compressed: Vec<Item>,
 }
 
 /// Looks at up to `limit` items, spread evenly over the corpus, to find one signature per
@@ -80,6 +89,7 @@ pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
         hashes: Vec::new(),
         small: Vec::new(),
         large: Vec::new(),
+        compressed: Vec::new(),
     };
     for item in items.iter().step_by(stride) {
         let Ok(data) = std::fs::read(&item.path) else {
@@ -88,7 +98,18 @@ pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
         let inp = match item.kind {
             ItemKind::Module => {
                 let ring = store.system().secondary.unwrap_or(store.system().builtin);
-                inputs::module(store, &data, ring)
+                match Compression::detect(&data) {
+                    None => inputs::module(store, &data, ring),
+                    Some(c) => {
+                        if s.compressed.len() < 64 {
+                            s.compressed.push(item.clone());
+                        }
+                        let mut plain = Vec::new();
+                        decompress(c, &data, &mut plain)
+                            .ok()
+                            .and_then(|()| inputs::module(store, &plain, ring))
+                    }
+                }
             }
             ItemKind::Ima => {
                 let mut p = item.path.as_os_str().to_owned();
@@ -193,6 +214,34 @@ pub fn calibrate(
             files.len() as u64
         });
     }
+    let packed: Vec<Vec<u8>> = samples
+        .compressed
+        .iter()
+        .filter_map(|i| std::fs::read(&i.path).ok())
+        .collect();
+    let packed_bytes: usize = packed.iter().map(Vec::len).sum();
+    if packed_bytes > 0 {
+        let mut plain_bytes = 0usize;
+        let mut out = Vec::new();
+        for p in &packed {
+            if let Some(c) = Compression::detect(p) {
+                if decompress(c, p, &mut out).is_ok() {
+                    plain_bytes += out.len();
+                }
+            }
+        }
+        c.decompress_ratio = plain_bytes as f64 / packed_bytes as f64;
+        let ns = concurrent_ns_per_op(pool, budget, &|| {
+            let mut out = Vec::new();
+            for p in &packed {
+                if let Some(c) = Compression::detect(p) {
+                    let _ = decompress(c, p, &mut out);
+                }
+            }
+            1
+        });
+        c.decompress_ns_per_byte = ns / packed_bytes as f64;
+    }
     let large: Vec<(std::path::PathBuf, u64)> = samples
         .large
         .iter()
@@ -280,8 +329,13 @@ impl Ceiling {
             let opens = if item.kind == ItemKind::Ima { 2.0 } else { 1.0 };
             ns += opens * self.open_read_ns + bytes as f64 * self.read_ns_per_byte;
         }
+        let mut digested = bytes as f64;
+        if o.stage_ns[crate::timing::Stage::Decompress as usize] > 0 {
+            ns += bytes as f64 * self.decompress_ns_per_byte;
+            digested *= self.decompress_ratio.max(1.0);
+        }
         if let Some(d) = o.verdict.digest {
-            ns += bytes as f64
+            ns += digested
                 * self
                     .digest_ns_per_byte
                     .get(d.algo().name())

@@ -475,6 +475,13 @@ impl RunReport {
                 1e3 / ns
             ));
         }
+        if self.ceiling.decompress_ns_per_byte > 0.0 {
+            s.push_str(&format!(
+                "| decompress modules | {:.0} MB/s compressed per thread (ratio {:.1}) |\n",
+                1e3 / self.ceiling.decompress_ns_per_byte,
+                self.ceiling.decompress_ratio
+            ));
+        }
         s.push_str(&format!(
             "| mmap threshold (measured) | {} |\n",
             match self.ceiling.mmap_threshold {
