@@ -105,7 +105,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element and requires its tag.
-    pub fn expect(&mut self, tag: u8) -> KResult<Element<'a>> {
+    pub fn expect_tag(&mut self, tag: u8) -> KResult<Element<'a>> {
         let e = self.read()?;
         if e.tag != tag {
             return Err(Errno::EBADMSG);
@@ -125,7 +125,7 @@ impl<'a> Reader<'a> {
 /// Returns the contents of a single element that must span all of `bytes`.
 pub fn single(bytes: &[u8], tag: u8) -> KResult<Element<'_>> {
     let mut r = Reader::new(bytes);
-    let e = r.expect(tag)?;
+    let e = r.expect_tag(tag)?;
     if !r.is_empty() {
         return Err(Errno::EBADMSG);
     }
@@ -145,6 +145,73 @@ pub fn strip_leading_zeros(mut v: &[u8]) -> &[u8] {
         v = rest;
     }
     v
+}
+
+/// The kernel's `x509_decode_time`, shared by X.509 validity and PKCS#7 signingTime: UTCTime exactly `YYMMDDHHMMSSZ` (YY ≥ 50 → 19YY), GeneralizedTime
+/// exactly `YYYYMMDDHHMMSSZ` but not for 1950–2049; years before 1970, impossible dates,
+/// hour > 24, minute > 59 or second > 60 are refused; hour 24 and second 60 are not.
+pub fn decode_time(e: Element<'_>) -> KResult<()> {
+    let p = e.contents;
+    let d2 = |i: usize| -> KResult<u32> {
+        let a = p.get(i).copied().ok_or(Errno::EBADMSG)?.wrapping_sub(b'0');
+        let b = p
+            .get(i + 1)
+            .copied()
+            .ok_or(Errno::EBADMSG)?
+            .wrapping_sub(b'0');
+        if a > 9 || b > 9 {
+            return Err(Errno::EBADMSG);
+        }
+        Ok(a as u32 * 10 + b as u32)
+    };
+    let (mut year, rest) = match e.tag {
+        0x17 => {
+            if p.len() != 13 {
+                return Err(Errno::EBADMSG);
+            }
+            let y = d2(0)?;
+            (if y >= 50 { 1900 + y } else { 2000 + y }, 2)
+        }
+        0x18 => {
+            if p.len() != 15 {
+                return Err(Errno::EBADMSG);
+            }
+            let y = d2(0)? * 100 + d2(2)?;
+            if (1950..=2049).contains(&y) {
+                return Err(Errno::EBADMSG);
+            }
+            (y, 4)
+        }
+        _ => return Err(Errno::EBADMSG),
+    };
+    let (mon, day, hour, min, sec) = (
+        d2(rest)?,
+        d2(rest + 2)?,
+        d2(rest + 4)?,
+        d2(rest + 6)?,
+        d2(rest + 8)?,
+    );
+    if p[rest + 10] != b'Z' {
+        return Err(Errno::EBADMSG);
+    }
+    if year < 1970 || !(1..=12).contains(&mon) {
+        return Err(Errno::EBADMSG);
+    }
+    const LEN: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut mon_len = LEN[mon as usize - 1];
+    if mon == 2 && year % 4 == 0 {
+        mon_len = 29;
+        if year % 100 == 0 {
+            year /= 100;
+            if year % 4 != 0 {
+                mon_len = 28;
+            }
+        }
+    }
+    if day < 1 || day > mon_len || hour > 24 || min > 59 || sec > 60 {
+        return Err(Errno::EBADMSG);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,23 +16,24 @@
 //!   [`crypto::Backend`] (aws-lc-rs by default) that parses each key once.
 //! - [`verify`]: module → PKCS#7 trust against the secondary keyring; IMA → 32-bit keyid
 //!   lookup in `.ima`. Each item gets one [`verify::Verdict`] with the kernel's errno.
-//! - [`kernel`]: the live kernel as an oracle (keyctl syscalls), and [`replay`]: keyctl-like
-//!   scripts run against the model and, side by side, against the kernel.
+//! - [`kernel`]: the live kernel as an oracle (keyctl syscalls), and [`kernel::replay`]:
+//!   keyctl-like scripts run against the model and, side by side, against the kernel.
 
+pub mod algo;
 pub mod asn1;
 pub mod corpus;
 pub mod crypto;
 pub mod engine;
 pub mod errno;
+pub mod error;
 pub mod formats;
-pub mod fsverity;
 pub mod hash;
 pub mod kernel;
-pub mod kernel_image;
 pub mod measure;
-pub mod replay;
+pub mod oid;
 pub mod timing;
 pub mod trust;
 pub mod verify;
 
 pub use errno::{Errno, KResult};
+pub use error::Error;

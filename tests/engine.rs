@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use trustbench::corpus::gen::{generate, read_manifest, Expected};
 use trustbench::corpus::spec::Spec;
 use trustbench::crypto::{self, CryptoProfile};
-use trustbench::engine::{Engine, EngineConfig, Item, PassResult};
+use trustbench::engine::{CachePolicy, Engine, EngineConfig, Item, PassResult};
 use trustbench::measure::link;
 use trustbench::trust::blacklist::HashKind;
 use trustbench::trust::{KernelConfig, Serial, Store};
@@ -551,7 +551,9 @@ fn files_rewritten_between_passes_are_reverified() {
 fn verdicts_do_not_depend_on_threads_cache_size_or_read_path() {
     let (dir, manifest) = corpus();
     let items = items_of(dir, manifest);
-    let reference = engine_for(dir, true).pass_with(&items, &pool(2), false);
+    let reference = engine_for(dir, true)
+        .begin_pass(CachePolicy::Bypass)
+        .run(&items, &pool(2));
     assert_matches_manifest(&reference, manifest, "reference pass");
     let configs = [
         ("1 thread", 1, EngineConfig::default()),
@@ -624,7 +626,7 @@ fn revoke_during_a_parallel_pass_is_never_served_stale() {
     for cached in [true, false] {
         let engine = Arc::new(engine_for(dir, true));
         let p = pool(2);
-        let probe = engine.pass_with(&base, &p, false);
+        let probe = engine.begin_pass(CachePolicy::Bypass).run(&base, &p);
         let target = key_by_description(
             &engine.store.read().unwrap(),
             "trustbench module signer 1 (secondary):",
@@ -648,7 +650,13 @@ fn revoke_during_a_parallel_pass_is_never_served_stale() {
             })
         };
         started.store(true, std::sync::atomic::Ordering::Release);
-        let during = engine.pass_with(&items, &p, cached);
+        let during = engine
+            .begin_pass(if cached {
+                CachePolicy::Use
+            } else {
+                CachePolicy::Bypass
+            })
+            .run(&items, &p);
         revoker.join().expect("revoker thread");
 
         assert_eq!(during.outcomes.len(), items.len(), "one outcome per item");
@@ -681,7 +689,13 @@ fn revoke_during_a_parallel_pass_is_never_served_stale() {
         );
 
         // A pass that starts after the revoke never reports the revoked signer valid.
-        let after = engine.pass_with(&base, &p, cached);
+        let after = engine
+            .begin_pass(if cached {
+                CachePolicy::Use
+            } else {
+                CachePolicy::Bypass
+            })
+            .run(&base, &p);
         assert_eq!(after.outcomes.len(), base.len());
         for &i in &victims {
             assert_eq!(

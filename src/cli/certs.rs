@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use trustbench::crypto::{self, CryptoProfile};
-use trustbench::kernel_image;
+use trustbench::formats::kernel_image;
 use trustbench::trust::Store;
 
 #[derive(Subcommand, Debug)]
@@ -36,7 +36,7 @@ pub fn run(cmd: CertsCmd) -> Result<ExitCode, String> {
         CryptoProfile::full(),
         crypto::default_backend(),
     );
-    let certs = kernel_image::scan_certificates(&kernel, &store);
+    let certs = kernel_image::scan_certificates(&kernel, &|der| store.parse_cert(der).is_ok());
     if certs.is_empty() {
         eprintln!("trustbench: no certificates found in {}", a.image.display());
         return Ok(ExitCode::from(1));

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trustbench::crypto::{self, CryptoProfile, Encoding, PkeyAlgo, SignatureRecord};
 use trustbench::hash::{Digest, HashAlgo};
-use trustbench::replay::{self, Outcome};
+use trustbench::kernel::replay::{self, Outcome};
 use trustbench::trust::store::{Payload, Store};
 use trustbench::{kernel, Errno};
 

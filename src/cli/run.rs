@@ -217,10 +217,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     let mut not_valid: Vec<String> = Vec::new();
     let mut not_valid_count = 0usize;
     for (pass_no, name) in a.passes.iter().enumerate() {
-        let lookup = engine.cache.approx_len() > 0;
+        let pass = engine.begin_pass(engine::CachePolicy::Use);
         let mut acc = PassAccumulator::new(name, threads);
         source.for_each_chunk(&dir, a.shard, &mut |items, expected| {
-            let r = engine.pass_chunk(items, &p, config.cache_size > 0, lookup);
+            let r = pass.run(items, &p);
             let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
             acc.add(&store, items, &r, &ceiling);
             if pass_no == 0 {
@@ -305,9 +305,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
                 .as_ref()
                 .and_then(|c| raw.verify_ns.get(c))
                 .map_or(0.0, |ns| t as f64 * 1e9 / ns);
+            let pass = engine.begin_pass(engine::CachePolicy::Bypass);
             let mut acc = PassAccumulator::new(&format!("cold-{t}t"), t);
             source.for_each_chunk(&dir, a.shard, &mut |items, _| {
-                let r = engine.pass_chunk(items, &pt, false, false);
+                let r = pass.run(items, &pt);
                 let st = engine.store.read().unwrap_or_else(|e| e.into_inner());
                 acc.add(&st, items, &r, &raw);
                 Ok(())

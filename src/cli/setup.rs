@@ -3,7 +3,7 @@
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use trustbench::crypto::{self, CryptoProfile};
-use trustbench::replay;
+use trustbench::kernel::replay;
 use trustbench::trust::store::{AddMode, KernelConfig, MachineCa, Store};
 use trustbench::trust::x509;
 

@@ -134,19 +134,19 @@ fn has_module_trailer(p: &Path) -> std::io::Result<bool> {
     let len = f.metadata()?.len();
     let mut head = [0u8; 6];
     let n = f.read(&mut head)?;
-    if trustbench::engine::decompress::Compression::detect(&head[..n]).is_some() {
+    if trustbench::formats::decompress::Compression::detect(&head[..n]).is_some() {
         let mut all = Vec::new();
         f.seek(SeekFrom::Start(0))?;
         f.read_to_end(&mut all)?;
         let mut plain = Vec::new();
-        let c = trustbench::engine::decompress::Compression::detect(&all).expect("detected");
+        let c = trustbench::formats::decompress::Compression::detect(&all).expect("detected");
         // A compressed `.ko.*` is a module even when it no longer decompresses (then it is
         // a corrupt module, not an unsigned file).
         let named_module = p
             .file_name()
             .is_some_and(|n| n.to_string_lossy().contains(".ko"));
         return Ok(named_module
-            || (trustbench::engine::decompress::decompress(c, &all, &mut plain).is_ok()
+            || (trustbench::formats::decompress::decompress(c, &all, &mut plain).is_ok()
                 && modsig::has_marker(&plain)));
     }
     let m = modsig::MARKER.len() as u64;

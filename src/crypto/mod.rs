@@ -11,6 +11,7 @@ pub mod aws_lc;
 pub mod profile;
 pub mod rsa_raw;
 
+pub use crate::algo::{Curve, Encoding, PkeyAlgo, SigAlgo};
 pub use profile::CryptoProfile;
 
 use crate::asn1::{self, tag};
@@ -18,79 +19,6 @@ use crate::errno::{Errno, KResult};
 use crate::hash::{Digest, HashAlgo};
 use std::fmt;
 use std::sync::Arc;
-
-/// NIST curves the kernel's ECDSA driver knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Curve {
-    P192,
-    P256,
-    P384,
-    P521,
-}
-
-impl Curve {
-    /// The kernel algorithm name (`ecdsa-nist-p256`), as `/proc/crypto` lists it.
-    pub fn kernel_name(self) -> &'static str {
-        match self {
-            Curve::P192 => "ecdsa-nist-p192",
-            Curve::P256 => "ecdsa-nist-p256",
-            Curve::P384 => "ecdsa-nist-p384",
-            Curve::P521 => "ecdsa-nist-p521",
-        }
-    }
-
-    /// Bytes of one field element.
-    pub fn field_len(self) -> usize {
-        match self {
-            Curve::P192 => 24,
-            Curve::P256 => 32,
-            Curve::P384 => 48,
-            Curve::P521 => 66,
-        }
-    }
-
-    /// From the namedCurve OID contents.
-    pub fn from_oid(oid: &[u8]) -> Option<Curve> {
-        match oid {
-            [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01] => Some(Curve::P192),
-            [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07] => Some(Curve::P256),
-            [0x2b, 0x81, 0x04, 0x00, 0x22] => Some(Curve::P384),
-            [0x2b, 0x81, 0x04, 0x00, 0x23] => Some(Curve::P521),
-            _ => None,
-        }
-    }
-}
-
-/// A public key algorithm as the kernel's `public_key.pkey_algo` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PkeyAlgo {
-    Rsa,
-    Ecdsa(Curve),
-}
-
-impl PkeyAlgo {
-    pub fn kernel_name(self) -> &'static str {
-        match self {
-            PkeyAlgo::Rsa => "rsa",
-            PkeyAlgo::Ecdsa(c) => c.kernel_name(),
-        }
-    }
-}
-
-/// The algorithm a signature claims to be made with (`public_key_signature.pkey_algo`):
-/// PKCS#7 and X.509 say "rsa" or "ecdsa" without a curve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SigAlgo {
-    Rsa,
-    Ecdsa,
-}
-
-/// Signature encodings the kernel distinguishes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Encoding {
-    Pkcs1,
-    X962,
-}
 
 /// What a verifier is asked to check: the kernel's `struct public_key_signature`, with the
 /// digest already computed.
@@ -152,8 +80,8 @@ impl RsaComponents {
     pub fn parse(der: &[u8]) -> KResult<RsaComponents> {
         let seq = asn1::single(der, tag::SEQUENCE)?;
         let mut r = asn1::Reader::new(seq.contents);
-        let n = r.expect(tag::INTEGER)?.contents;
-        let e = r.expect(tag::INTEGER)?.contents;
+        let n = r.expect_tag(tag::INTEGER)?.contents;
+        let e = r.expect_tag(tag::INTEGER)?.contents;
         Ok(RsaComponents {
             n: asn1::strip_leading_zeros(n).into(),
             e: asn1::strip_leading_zeros(e).into(),
@@ -329,7 +257,7 @@ fn ecdsa_sig_well_formed(sig: &[u8], curve: Curve) -> bool {
         return false;
     };
     let mut r = asn1::Reader::new(seq.contents);
-    let (Ok(a), Ok(b)) = (r.expect(tag::INTEGER), r.expect(tag::INTEGER)) else {
+    let (Ok(a), Ok(b)) = (r.expect_tag(tag::INTEGER), r.expect_tag(tag::INTEGER)) else {
         return false;
     };
     r.is_empty()

@@ -6,10 +6,9 @@
 //! passes, and each verdict is computed and cached under one consistent epoch.
 
 pub mod cache;
-pub mod decompress;
 pub mod read;
 
-use crate::formats::imasig;
+use crate::formats::{decompress, imasig};
 use crate::timing::{self, Stage, STAGES};
 use crate::trust::Store;
 use crate::verify::{ima, module, ItemKind, Verdict};
@@ -127,51 +126,23 @@ impl Engine {
 
     /// Verifies every item once on `pool`, using the cache.
     pub fn pass(&self, items: &[Item], pool: &rayon::ThreadPool) -> PassResult {
-        self.pass_with(items, pool, true)
+        self.begin_pass(CachePolicy::Use).run(items, pool)
     }
 
-    /// Verifies every item once on `pool`; `cached = false` neither reads nor fills the
-    /// cache (scaling runs, where every pass must do the work).
-    pub fn pass_with(&self, items: &[Item], pool: &rayon::ThreadPool, cached: bool) -> PassResult {
-        // Look items up by path before opening them only when the cache held entries when
-        // the pass began: during a cold pass the cache fills up, and probing it for items
-        // that cannot be there would cost a stat each.
-        let lookup = cached && self.cache.approx_len() > 0;
-        self.pass_chunk(items, pool, cached, lookup)
-    }
-
-    /// One chunk of a pass that the caller streams in pieces; `lookup` is decided once
-    /// per pass (see [`Engine::pass_with`]) so later chunks of a cold pass do not probe a
-    /// cache the earlier chunks filled.
-    pub fn pass_chunk(
-        &self,
-        items: &[Item],
-        pool: &rayon::ThreadPool,
-        cached: bool,
-        lookup: bool,
-    ) -> PassResult {
-        self.cache.take_counters();
-        let t = Instant::now();
-        let outcomes = pool.install(|| {
-            items
-                .par_iter()
-                .map_init(Scratch::default, |s, item| {
-                    self.verify_item_with(item, s, cached, lookup)
-                })
-                .collect()
-        });
-        PassResult {
-            outcomes,
-            wall: t.elapsed(),
-            threads: pool.current_num_threads(),
-            cache: self.cache.take_counters(),
-        }
-    }
-
-    /// Verifies one item (cache first when it holds entries).
-    pub fn verify_item(&self, item: &Item, s: &mut Scratch, cached: bool) -> Outcome {
-        let lookup = cached && self.cache.approx_len() > 0;
-        self.verify_item_with(item, s, cached, lookup)
+    /// Starts a pass and decides, once, how it uses the cache (see [`CacheMode`]). A caller
+    /// that streams a corpus in chunks runs every chunk through the same [`Pass`], so the
+    /// later chunks of a cold pass do not probe a cache the earlier chunks filled.
+    pub fn begin_pass(&self, policy: CachePolicy) -> Pass<'_> {
+        let mode = match policy {
+            CachePolicy::Bypass => CacheMode::Off,
+            CachePolicy::Use if self.config.cache_size == 0 => CacheMode::Off,
+            // Look items up by path before opening them only when the cache held entries
+            // when the pass began: during a cold pass the cache fills up, and probing it
+            // for items that cannot be there would cost a stat each.
+            CachePolicy::Use if self.cache.approx_len() > 0 => CacheMode::LookupAndFill,
+            CachePolicy::Use => CacheMode::Fill,
+        };
+        Pass { engine: self, mode }
     }
 
     fn verify_item_with(
@@ -300,6 +271,77 @@ impl Engine {
             self.cache.put(key, epoch, verdict);
         }
         (verdict, len, false)
+    }
+}
+
+/// What the caller of a pass wants from the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CachePolicy {
+    /// Use it: serve what it holds, remember what the pass decides.
+    Use,
+    /// Neither read nor fill it (scaling runs and references, where every item must be
+    /// verified).
+    Bypass,
+}
+
+/// How one pass uses the cache, decided by [`Engine::begin_pass`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheMode {
+    /// No cache.
+    Off,
+    /// The cache was empty when the pass began: open every item, remember the verdicts.
+    Fill,
+    /// Probe the cache by path before opening, and remember new verdicts.
+    LookupAndFill,
+}
+
+impl CacheMode {
+    fn fills(self) -> bool {
+        self != CacheMode::Off
+    }
+    fn looks_up(self) -> bool {
+        self == CacheMode::LookupAndFill
+    }
+}
+
+/// One pass of the engine over a corpus, possibly streamed in chunks.
+pub struct Pass<'e> {
+    engine: &'e Engine,
+    mode: CacheMode,
+}
+
+impl Pass<'_> {
+    /// The cache mode this pass decided on.
+    pub fn mode(&self) -> CacheMode {
+        self.mode
+    }
+
+    /// Verifies every item of one chunk once on `pool`; every item yields exactly one
+    /// outcome, in input order.
+    pub fn run(&self, items: &[Item], pool: &rayon::ThreadPool) -> PassResult {
+        let e = self.engine;
+        e.cache.take_counters();
+        let t = Instant::now();
+        let outcomes = pool.install(|| {
+            items
+                .par_iter()
+                .map_init(Scratch::default, |s, item| {
+                    e.verify_item_with(item, s, self.mode.fills(), self.mode.looks_up())
+                })
+                .collect()
+        });
+        PassResult {
+            outcomes,
+            wall: t.elapsed(),
+            threads: pool.current_num_threads(),
+            cache: e.cache.take_counters(),
+        }
+    }
+
+    /// Verifies one item with the caller's scratch (benches, single-item callers).
+    pub fn verify_item(&self, item: &Item, s: &mut Scratch) -> Outcome {
+        self.engine
+            .verify_item_with(item, s, self.mode.fills(), self.mode.looks_up())
     }
 }
 

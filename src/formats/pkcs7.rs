@@ -13,33 +13,20 @@
 //! parse time and re-walked on demand rather than collected, so parsing a module signature
 //! allocates nothing.
 
+use crate::algo::{Encoding, SigAlgo};
 use crate::asn1::{self, tag, Element, Reader};
-use crate::crypto::{Encoding, SigAlgo};
 use crate::errno::{Errno, KResult};
 use crate::hash::HashAlgo;
-
-const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
-const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
-const OID_MS_INDIRECT_DATA: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04];
-const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-const OID_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
-const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
-const OID_SIGNING_TIME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
-const OID_SMIME_CAPS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0f];
-const OID_MS_SP_OPUS_INFO: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0c];
-const OID_MS_STATEMENT_TYPE: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0b];
+use crate::oid;
 
 /// `digestEncryptionAlgorithm` OIDs the kernel accepts: rsaEncryption, ecdsa-with-*.
 fn signature_algo(oid: &[u8]) -> KResult<(SigAlgo, Encoding)> {
-    const ECDSA_SHA1: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01];
-    const ECDSA_SHA2_PREFIX: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03];
-    const SIG_ALGS_PREFIX: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03];
-    if oid == OID_RSA_ENCRYPTION {
+    if oid == oid::RSA_ENCRYPTION {
         return Ok((SigAlgo::Rsa, Encoding::Pkcs1));
     }
-    let ecdsa = oid == ECDSA_SHA1
-        || (oid.len() == 8 && oid.starts_with(ECDSA_SHA2_PREFIX) && (1..=4).contains(&oid[7]))
-        || (oid.len() == 9 && oid.starts_with(SIG_ALGS_PREFIX) && (9..=12).contains(&oid[8]));
+    let ecdsa = oid == oid::ECDSA_SHA1
+        || oid::last_under(oid, oid::ECDSA_SHA2).is_some_and(|n| (1..=4).contains(&n))
+        || oid::last_under(oid, oid::NIST_SIGALGS).is_some_and(|n| (9..=12).contains(&n));
     if ecdsa {
         Ok((SigAlgo::Ecdsa, Encoding::X962))
     } else {
@@ -146,7 +133,7 @@ fn alg_oid(e: Element<'_>) -> KResult<&[u8]> {
         return Err(Errno::EBADMSG);
     }
     let mut r = Reader::new(e.contents);
-    let oid = r.expect(tag::OID)?.contents;
+    let oid = r.expect_tag(tag::OID)?.contents;
     if !r.is_empty() {
         r.read()?;
     }
@@ -166,9 +153,9 @@ impl<'a> Pkcs7<'a> {
         if der.len() > 65535 {
             return Err(Errno::EMSGSIZE);
         }
-        let ci = Reader::new(der).expect(tag::SEQUENCE)?;
+        let ci = Reader::new(der).expect_tag(tag::SEQUENCE)?;
         let mut r = Reader::new(ci.contents);
-        if r.expect(tag::OID)?.contents != OID_SIGNED_DATA {
+        if r.expect_tag(tag::OID)?.contents != oid::SIGNED_DATA {
             return Err(Errno::EINVAL);
         }
         let Some(explicit) = r.optional(0xa0)? else {
@@ -184,7 +171,7 @@ impl<'a> Pkcs7<'a> {
         }
         let sd = asn1::single(explicit.contents, tag::SEQUENCE)?;
         let mut r = Reader::new(sd.contents);
-        let version = small_int(r.expect(tag::INTEGER)?)?;
+        let version = small_int(r.expect_tag(tag::INTEGER)?)?;
         if version != 1 && version != 3 {
             return Err(Errno::EINVAL);
         }
@@ -192,11 +179,11 @@ impl<'a> Pkcs7<'a> {
         while !algs.is_empty() {
             alg_oid(algs.read()?)?;
         }
-        let eci = r.expect(tag::SEQUENCE)?;
+        let eci = r.expect_tag(tag::SEQUENCE)?;
         let mut er = Reader::new(eci.contents);
-        let data_type = match er.expect(tag::OID)?.contents {
-            OID_DATA => DataType::Data,
-            OID_MS_INDIRECT_DATA => DataType::MsIndirectData,
+        let data_type = match er.expect_tag(tag::OID)?.contents {
+            oid::DATA => DataType::Data,
+            oid::MS_INDIRECT_DATA => DataType::MsIndirectData,
             _ => return Err(Errno::EINVAL),
         };
         let embedded_content = er.optional(0xa0)?.map(|e| e.contents);
@@ -262,7 +249,7 @@ impl<'a> Pkcs7<'a> {
                 return None;
             }
             Some(
-                r.expect(tag::SEQUENCE)
+                r.expect_tag(tag::SEQUENCE)
                     .and_then(|e| parse_signer(e.contents, version, data_type)),
             )
         })
@@ -282,7 +269,7 @@ impl<'a> Pkcs7<'a> {
 
 fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<SignerInfo<'_>> {
     let mut r = Reader::new(body);
-    let expect_skid = match small_int(r.expect(tag::INTEGER)?)? {
+    let expect_skid = match small_int(r.expect_tag(tag::INTEGER)?)? {
         1 if msg_version == 1 => false,
         3 if msg_version != 1 => true,
         1 | 3 => return Err(Errno::EBADMSG),
@@ -298,8 +285,8 @@ fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<Si
     match sid_el.tag {
         tag::SEQUENCE => {
             let mut ir = Reader::new(sid_el.contents);
-            sid.issuer = Some(ir.expect(tag::SEQUENCE)?.contents);
-            sid.serial = Some(ir.expect(tag::INTEGER)?.contents);
+            sid.issuer = Some(ir.expect_tag(tag::SEQUENCE)?.contents);
+            sid.serial = Some(ir.expect_tag(tag::INTEGER)?.contents);
             if !ir.is_empty() {
                 return Err(Errno::EBADMSG);
             }
@@ -327,7 +314,7 @@ fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<Si
         },
     };
     let (algo, encoding) = signature_algo(alg_oid(r.read()?)?)?;
-    let signature = r.expect(tag::OCTET_STRING)?.contents;
+    let signature = r.expect_tag(tag::OCTET_STRING)?.contents;
     if r.optional(0xa1)?.is_none() {
         r.optional(0xa3)?;
     }
@@ -358,10 +345,10 @@ fn parse_auth_attrs<'a>(
     let (mut ct, mut md, mut st) = (false, None, None);
     let (mut caps, mut opus, mut stmt) = (false, false, false);
     while !r.is_empty() {
-        let attr = r.expect(tag::SEQUENCE)?;
+        let attr = r.expect_tag(tag::SEQUENCE)?;
         let mut ar = Reader::new(attr.contents);
-        let oid = ar.expect(tag::OID)?.contents;
-        let values = ar.expect(tag::SET)?;
+        let oid = ar.expect_tag(tag::OID)?.contents;
+        let values = ar.expect_tag(tag::SET)?;
         if !ar.is_empty() {
             return Err(Errno::EBADMSG);
         }
@@ -379,24 +366,24 @@ fn parse_auth_attrs<'a>(
                 }
             };
             match oid {
-                OID_CONTENT_TYPE => {
+                oid::CONTENT_TYPE => {
                     once(&mut ct)?;
                     let same = match data_type {
-                        DataType::Data => v.contents == OID_DATA,
-                        DataType::MsIndirectData => v.contents == OID_MS_INDIRECT_DATA,
+                        DataType::Data => v.contents == oid::DATA,
+                        DataType::MsIndirectData => v.contents == oid::MS_INDIRECT_DATA,
                     };
                     if !same {
                         return Err(Errno::EBADMSG);
                     }
                 }
-                OID_SIGNING_TIME => {
+                oid::SIGNING_TIME => {
                     if st.is_some() {
                         return Err(Errno::EKEYREJECTED);
                     }
-                    crate::trust::x509::decode_time(v)?;
+                    asn1::decode_time(v)?;
                     st = Some(v.contents);
                 }
-                OID_MESSAGE_DIGEST => {
+                oid::MESSAGE_DIGEST => {
                     if md.is_some() {
                         return Err(Errno::EKEYREJECTED);
                     }
@@ -405,14 +392,14 @@ fn parse_auth_attrs<'a>(
                     }
                     md = Some(v.contents);
                 }
-                OID_SMIME_CAPS => {
+                oid::SMIME_CAPS => {
                     once(&mut caps)?;
                     if data_type != DataType::MsIndirectData {
                         return Err(Errno::EKEYREJECTED);
                     }
                 }
-                OID_MS_SP_OPUS_INFO | OID_MS_STATEMENT_TYPE => {
-                    once(if oid == OID_MS_SP_OPUS_INFO {
+                oid::MS_SP_OPUS_INFO | oid::MS_STATEMENT_TYPE => {
+                    once(if oid == oid::MS_SP_OPUS_INFO {
                         &mut opus
                     } else {
                         &mut stmt
@@ -443,11 +430,11 @@ mod tests {
     fn rejects_non_signed_data() {
         // ContentInfo { id-data }
         let mut v = vec![0x30, 0x0b, 0x06, 0x09];
-        v.extend_from_slice(OID_DATA);
+        v.extend_from_slice(oid::DATA);
         assert_eq!(Pkcs7::parse(&v).unwrap_err(), Errno::EINVAL);
         // ContentInfo { signedData } without content: no signerInfo.
         let mut v = vec![0x30, 0x0b, 0x06, 0x09];
-        v.extend_from_slice(OID_SIGNED_DATA);
+        v.extend_from_slice(oid::SIGNED_DATA);
         assert_eq!(Pkcs7::parse(&v).unwrap_err(), Errno::EINVAL);
         assert_eq!(Pkcs7::parse(&[0x30]).unwrap_err(), Errno::EBADMSG);
         assert_eq!(Pkcs7::parse(&[]).unwrap_err(), Errno::EBADMSG);
@@ -459,7 +446,7 @@ mod tests {
 
     #[test]
     fn signature_algorithms() {
-        assert!(signature_algo(OID_RSA_ENCRYPTION).is_ok());
+        assert!(signature_algo(oid::RSA_ENCRYPTION).is_ok());
         assert_eq!(
             signature_algo(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02])
                 .unwrap()
@@ -467,10 +454,7 @@ mod tests {
             SigAlgo::Ecdsa
         );
         // sha256WithRSAEncryption is not accepted in a signerInfo.
-        assert_eq!(
-            signature_algo(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]),
-            Err(Errno::ENOPKG)
-        );
+        assert_eq!(signature_algo(oid::SHA256_WITH_RSA), Err(Errno::ENOPKG));
     }
 
     #[test]

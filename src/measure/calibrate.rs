@@ -2,9 +2,9 @@
 //! threads running at once (a 2-core VM does not scale 2× even for pure arithmetic, and
 //! that belongs to the ceiling, not to the engine's overhead).
 
-use crate::engine::decompress::{decompress, Compression};
 use crate::engine::read::read_into;
 use crate::engine::{Item, Outcome};
+use crate::formats::decompress::{decompress, Compression};
 use crate::hash::HashAlgo;
 use crate::trust::Store;
 use crate::verify::inputs::{self, VerifyInputs};

@@ -2,7 +2,7 @@
 //! its real gatekeeper, timed as its own phase.
 
 use super::calibrate::class_of;
-use crate::replay::{self, Command, Outcome};
+use crate::kernel::replay::{self, Command, Outcome};
 use crate::trust::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

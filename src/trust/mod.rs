@@ -2,12 +2,14 @@
 //! blacklist, and the standard layered set of system keyrings.
 
 pub mod blacklist;
+pub mod config;
 pub mod key;
 pub mod keyring;
 pub mod restrict;
 pub mod store;
 pub mod x509;
 
+pub use config::{CaKeys, KernelConfig, MachineCa, SystemKeyrings};
 pub use key::{AsymmetricKey, Serial};
 pub use restrict::Restriction;
-pub use store::{AddMode, KernelConfig, Store};
+pub use store::{AddMode, Store};

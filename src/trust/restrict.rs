@@ -3,10 +3,52 @@
 //! kernel gives (crypto/asymmetric_keys/restrict.c, certs/system_keyring.c, certs/blacklist.c,
 //! security/keys/keyring.c).
 
+use super::config::{CaKeys, KernelConfig, SystemKeyrings};
 use super::key::{AsymmetricKey, Serial};
-use super::store::{CaKeys, Payload, Store};
+use crate::crypto::CryptoProfile;
 use crate::errno::{Errno, KResult};
-use crate::hash::unhex;
+
+/// What a gatekeeper may see of the keyrings it consults: the narrow view the kernel's
+/// `restrict_link_*` functions have (a search of a trust keyring, a key's flags and
+/// description, `key_validate`), and nothing that could change them. The store implements
+/// it; keeping the gatekeepers on this view means `restrict.rs` depends on no store and the
+/// store depends on the gatekeepers, not the other way round (as `x509::ParseEnv` does for
+/// certificate parsing).
+pub trait KeyringView {
+    /// Serials of the standard system keyrings.
+    fn system(&self) -> SystemKeyrings;
+    /// The emulated kernel's configuration.
+    fn config(&self) -> &KernelConfig;
+    /// The algorithms the emulated kernel has.
+    fn profile(&self) -> &CryptoProfile;
+    /// KEY_FLAG_BUILTIN.
+    fn is_builtin(&self, s: Serial) -> bool;
+    /// A key's or keyring's description.
+    fn description(&self, s: Serial) -> Option<&str>;
+    /// The asymmetric key behind a serial.
+    fn asymmetric(&self, s: Serial) -> Option<&AsymmetricKey>;
+    /// What a restriction's key serial refers to.
+    fn restriction_key(&self, s: Serial) -> Option<RestrictionKey<'_>>;
+    /// `find_asymmetric_key(keyring, id0, id1, id2, partial=false)`.
+    fn find_asymmetric_key(
+        &self,
+        keyring: Serial,
+        id0: Option<&[u8]>,
+        id1: Option<&[u8]>,
+        id2: Option<&[u8]>,
+    ) -> KResult<Serial>;
+    /// `key_validate`: `EKEYREVOKED` for a revoked key.
+    fn validate(&self, s: Serial) -> KResult<()>;
+}
+
+/// The object a `key_or_keyring:` restriction names.
+#[derive(Clone, Copy, Debug)]
+pub enum RestrictionKey<'a> {
+    Keyring,
+    Asymmetric(&'a AsymmetricKey),
+    /// Any other key type (`EOPNOTSUPP` when consulted).
+    Other,
+}
 
 /// A keyring restriction (the kernel's `struct key_restriction`: function + key).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +125,12 @@ impl Restriction {
     }
 
     /// Runs the gatekeeper for `cand` being linked into `dest`.
-    pub fn check(&self, store: &Store, dest: Serial, cand: Candidate<'_>) -> KResult<()> {
+    pub fn check<V: KeyringView + ?Sized>(
+        &self,
+        store: &V,
+        dest: Serial,
+        cand: Candidate<'_>,
+    ) -> KResult<()> {
         let sys = store.system();
         match self {
             Restriction::RejectAll => Err(Errno::EPERM),
@@ -132,7 +179,7 @@ impl Restriction {
     }
 
     /// The `/proc/keys`-style name of the restriction, for `keyring show`.
-    pub fn describe(&self, store: &Store) -> String {
+    pub fn describe<V: KeyringView + ?Sized>(&self, store: &V) -> String {
         match self {
             Restriction::RejectAll => "reject".into(),
             Restriction::BuiltinTrusted => "builtin_trusted".into(),
@@ -155,7 +202,11 @@ impl Restriction {
 
 /// The one keyring link the `*_and_secondary` gates accept: the builtin keyring into the
 /// secondary keyring (by identity, not by name).
-fn links_builtin_into_secondary(store: &Store, dest: Serial, cand: Candidate<'_>) -> bool {
+fn links_builtin_into_secondary<V: KeyringView + ?Sized>(
+    store: &V,
+    dest: Serial,
+    cand: Candidate<'_>,
+) -> bool {
     let sys = store.system();
     matches!(cand, Candidate::Keyring(k) if k == sys.builtin && Some(dest) == sys.secondary)
 }
@@ -182,8 +233,8 @@ fn parse_c_s32(s: &str) -> Option<i32> {
 }
 
 /// §2.1 `restrict_link_by_signature`.
-fn by_signature(
-    store: &Store,
+fn by_signature<V: KeyringView + ?Sized>(
+    store: &V,
     dest: Serial,
     cand: Candidate<'_>,
     trust: Option<Serial>,
@@ -221,7 +272,7 @@ fn by_signature(
         return Err(Errno::ENOKEY);
     }
     if config.secondary_signed_by_builtin
-        && store.description(dest).as_deref() == Some(".secondary_trusted_keys")
+        && store.description(dest) == Some(".secondary_trusted_keys")
         && !signer_builtin
     {
         return Err(Errno::ENOKEY);
@@ -231,8 +282,8 @@ fn by_signature(
 }
 
 /// §2.3 `restrict_link_by_digsig`.
-fn by_digsig(
-    store: &Store,
+fn by_digsig<V: KeyringView + ?Sized>(
+    store: &V,
     dest: Serial,
     cand: Candidate<'_>,
     trust: Option<Serial>,
@@ -247,8 +298,8 @@ fn by_digsig(
 }
 
 /// §2.6 `key_or_keyring_common`.
-fn key_or_keyring(
-    store: &Store,
+fn key_or_keyring<V: KeyringView + ?Sized>(
+    store: &V,
     dest: Serial,
     cand: Candidate<'_>,
     trusted: Option<Serial>,
@@ -274,11 +325,11 @@ fn key_or_keyring(
     );
     let mut signer = None;
     if let Some(t) = trusted {
-        match store.payload(t) {
-            Some(Payload::Keyring(_)) => {
+        match store.restriction_key(t) {
+            Some(RestrictionKey::Keyring) => {
                 signer = store.find_asymmetric_key(t, id0, id1, id2).ok();
             }
-            Some(Payload::Asymmetric(tk)) => {
+            Some(RestrictionKey::Asymmetric(tk)) => {
                 let s = &tk.ids;
                 let s1 = s.skid.as_deref();
                 let hit = match (id0, id1) {
@@ -300,16 +351,6 @@ fn key_or_keyring(
     store.validate(signer)?;
     let key = store.asymmetric(signer).ok_or(Errno::EINVAL)?;
     key.public.verify(&sig.record(), store.profile())
-}
-
-/// Decodes a `ca_keys=id:<hex>` value.
-pub fn parse_ca_keys(v: &str) -> Option<CaKeys> {
-    if v == "builtin" {
-        return Some(CaKeys::Builtin);
-    }
-    let hex = v.strip_prefix("id:")?;
-    let bytes = unhex(hex)?;
-    (!bytes.is_empty() && bytes.len() <= 10).then_some(CaKeys::Id(bytes))
 }
 
 #[cfg(test)]

@@ -5,68 +5,15 @@
 //! older epoch can never be served after a revoke, unlink, clear or blacklist addition.
 
 use super::blacklist::{self, HashKind};
+pub use super::config::{CaKeys, KernelConfig, MachineCa, SystemKeyrings};
 use super::key::{AsymmetricKey, Serial};
 use super::keyring::Keyring;
-use super::restrict::{Candidate, Restriction};
+use super::restrict::{Candidate, KeyringView, Restriction, RestrictionKey};
 use super::x509::{self, ParseEnv};
 use crate::crypto::{Backend, CryptoProfile};
 use crate::errno::{Errno, KResult};
 use crate::hash::Digest;
 use std::sync::Arc;
-
-/// The `ca_keys=` boot parameter.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum CaKeys {
-    #[default]
-    Unset,
-    /// `ca_keys=builtin`: only BUILTIN keys may vouch in `restrict_link_by_signature`.
-    Builtin,
-    /// `ca_keys=id:<hex>`: the candidate's AKID keyid must end with these bytes.
-    Id(Vec<u8>),
-}
-
-/// Machine keyring admission (INTEGRITY_CA_MACHINE_KEYRING[_MAX]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum MachineCa {
-    #[default]
-    Off,
-    Ca,
-    CaMax,
-}
-
-/// The kernel configuration choices that change trust decisions.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KernelConfig {
-    /// SECONDARY_TRUSTED_KEYRING.
-    pub secondary: bool,
-    /// INTEGRITY_MACHINE_KEYRING (needs `secondary`): `.machine` exists and is linked into
-    /// the secondary keyring.
-    pub machine: bool,
-    pub machine_ca: MachineCa,
-    /// SECONDARY_TRUSTED_KEYRING_SIGNED_BY_BUILTIN.
-    pub secondary_signed_by_builtin: bool,
-    /// IMA_KEYRINGS_PERMIT_SIGNED_BY_BUILTIN_OR_SECONDARY.
-    pub ima_permit_secondary: bool,
-    /// IMA_BLACKLIST_KEYRING: `.ima_blacklist` exists and is consulted first.
-    pub ima_blacklist: bool,
-    pub ca_keys: CaKeys,
-}
-
-impl Default for KernelConfig {
-    /// The kernel's Kconfig defaults with the secondary and machine keyrings enabled, as
-    /// distribution kernels ship them.
-    fn default() -> Self {
-        KernelConfig {
-            secondary: true,
-            machine: true,
-            machine_ca: MachineCa::Off,
-            secondary_signed_by_builtin: false,
-            ima_permit_secondary: false,
-            ima_blacklist: false,
-            ca_keys: CaKeys::Unset,
-        }
-    }
-}
 
 /// What an object is.
 #[derive(Debug)]
@@ -94,18 +41,6 @@ impl Object {
             Payload::Keyring(_) => "keyring",
         }
     }
-}
-
-/// Serials of the standard system keyrings.
-#[derive(Clone, Copy, Debug)]
-pub struct SystemKeyrings {
-    pub builtin: Serial,
-    pub secondary: Option<Serial>,
-    pub machine: Option<Serial>,
-    pub platform: Serial,
-    pub ima: Serial,
-    pub blacklist: Serial,
-    pub ima_blacklist: Option<Serial>,
 }
 
 /// How a key enters a keyring.
@@ -656,4 +591,45 @@ pub enum IdMatch<'a> {
     Exact(&'a [u8]),
     Partial(&'a [u8]),
     Dn(&'a [u8]),
+}
+
+/// The gatekeepers' narrow view of the store.
+impl KeyringView for Store {
+    fn system(&self) -> SystemKeyrings {
+        self.system
+    }
+    fn config(&self) -> &KernelConfig {
+        &self.config
+    }
+    fn profile(&self) -> &CryptoProfile {
+        &self.profile
+    }
+    fn is_builtin(&self, s: Serial) -> bool {
+        Store::is_builtin(self, s)
+    }
+    fn description(&self, s: Serial) -> Option<&str> {
+        self.description_ref(s)
+    }
+    fn asymmetric(&self, s: Serial) -> Option<&AsymmetricKey> {
+        Store::asymmetric(self, s).map(|k| &**k)
+    }
+    fn restriction_key(&self, s: Serial) -> Option<RestrictionKey<'_>> {
+        Some(match self.payload(s)? {
+            Payload::Keyring(_) => RestrictionKey::Keyring,
+            Payload::Asymmetric(k) => RestrictionKey::Asymmetric(k),
+            Payload::BlacklistHash { .. } => RestrictionKey::Other,
+        })
+    }
+    fn find_asymmetric_key(
+        &self,
+        keyring: Serial,
+        id0: Option<&[u8]>,
+        id1: Option<&[u8]>,
+        id2: Option<&[u8]>,
+    ) -> KResult<Serial> {
+        Store::find_asymmetric_key(self, keyring, id0, id1, id2)
+    }
+    fn validate(&self, s: Serial) -> KResult<()> {
+        Store::validate(self, s)
+    }
 }

@@ -15,6 +15,7 @@ use crate::asn1::{self, tag, Element, Reader};
 use crate::crypto::{Backend, CryptoProfile, Curve, Encoding, PkeyAlgo, PublicKey, SigAlgo};
 use crate::errno::{Errno, KResult};
 use crate::hash::{hex, Digest, HashAlgo};
+use crate::oid;
 
 /// What the parser needs from the rest of the system.
 pub struct ParseEnv<'a> {
@@ -35,23 +36,11 @@ pub struct ParsedCert {
 /// The kernel refuses blobs larger than this (`EMSGSIZE`).
 pub const MAX_BLOB: usize = 65535;
 
-const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
-const OID_O: &[u8] = &[0x55, 0x04, 0x0a];
-const OID_EMAIL: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01];
-const OID_SKID: &[u8] = &[0x55, 0x1d, 0x0e];
-const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
-const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
-const OID_AKID: &[u8] = &[0x55, 0x1d, 0x23];
-const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-
 /// Certificate signature algorithms the kernel knows (by OID contents); anything else
 /// fails the whole parse with `ENOPKG` (RSA-PSS, Ed25519, md5WithRSA, …).
 pub fn cert_sig_algo(oid: &[u8]) -> KResult<(SigAlgo, HashAlgo)> {
+    use oid::{ECDSA_SHA2, NIST_SIGALGS, PKCS1};
     use HashAlgo::*;
-    const PKCS1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
-    const ECDSA_SHA2: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03];
-    const NIST_SIGALGS: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03];
     let last = *oid.last().ok_or(Errno::ENOPKG)?;
     let head = &oid[..oid.len() - 1];
     Ok(match (head, last) {
@@ -63,7 +52,7 @@ pub fn cert_sig_algo(oid: &[u8]) -> KResult<(SigAlgo, HashAlgo)> {
         (NIST_SIGALGS, 14) => (SigAlgo::Rsa, Sha3_256),
         (NIST_SIGALGS, 15) => (SigAlgo::Rsa, Sha3_384),
         (NIST_SIGALGS, 16) => (SigAlgo::Rsa, Sha3_512),
-        ([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04], 1) => (SigAlgo::Ecdsa, Sha1),
+        _ if oid == oid::ECDSA_SHA1 => (SigAlgo::Ecdsa, Sha1),
         (ECDSA_SHA2, 1) => (SigAlgo::Ecdsa, Sha224),
         (ECDSA_SHA2, 2) => (SigAlgo::Ecdsa, Sha256),
         (ECDSA_SHA2, 3) => (SigAlgo::Ecdsa, Sha384),
@@ -82,7 +71,7 @@ fn algorithm_identifier(e: Element<'_>) -> KResult<(&[u8], Option<Element<'_>>)>
         return Err(Errno::EBADMSG);
     }
     let mut r = Reader::new(e.contents);
-    let oid = r.expect(tag::OID)?.contents;
+    let oid = r.expect_tag(tag::OID)?.contents;
     let params = if r.is_empty() { None } else { Some(r.read()?) };
     if !r.is_empty() {
         return Err(Errno::EBADMSG);
@@ -107,95 +96,28 @@ fn walk_name(contents: &[u8]) -> KResult<NameParts<'_>> {
         return Err(Errno::EBADMSG);
     }
     while !rdns.is_empty() {
-        let rdn = rdns.expect(tag::SET)?;
+        let rdn = rdns.expect_tag(tag::SET)?;
         let mut avas = Reader::new(rdn.contents);
         if avas.is_empty() {
             return Err(Errno::EBADMSG);
         }
         while !avas.is_empty() {
-            let ava = avas.expect(tag::SEQUENCE)?;
+            let ava = avas.expect_tag(tag::SEQUENCE)?;
             let mut a = Reader::new(ava.contents);
-            let oid = a.expect(tag::OID)?.contents;
+            let oid = a.expect_tag(tag::OID)?.contents;
             let value = a.read()?.contents;
             if !a.is_empty() {
                 return Err(Errno::EBADMSG);
             }
             match oid {
-                OID_CN => parts.cn = Some(value),
-                OID_O => parts.o = Some(value),
-                OID_EMAIL => parts.email = Some(value),
+                oid::CN => parts.cn = Some(value),
+                oid::O => parts.o = Some(value),
+                oid::EMAIL => parts.email = Some(value),
                 _ => {}
             }
         }
     }
     Ok(parts)
-}
-
-/// x509_decode_time: UTCTime exactly `YYMMDDHHMMSSZ` (YY ≥ 50 → 19YY), GeneralizedTime
-/// exactly `YYYYMMDDHHMMSSZ` but not for 1950–2049; years before 1970, impossible dates,
-/// hour > 24, minute > 59 or second > 60 are refused; hour 24 and second 60 are not.
-pub fn decode_time(e: Element<'_>) -> KResult<()> {
-    let p = e.contents;
-    let d2 = |i: usize| -> KResult<u32> {
-        let a = p.get(i).copied().ok_or(Errno::EBADMSG)?.wrapping_sub(b'0');
-        let b = p
-            .get(i + 1)
-            .copied()
-            .ok_or(Errno::EBADMSG)?
-            .wrapping_sub(b'0');
-        if a > 9 || b > 9 {
-            return Err(Errno::EBADMSG);
-        }
-        Ok(a as u32 * 10 + b as u32)
-    };
-    let (mut year, rest) = match e.tag {
-        0x17 => {
-            if p.len() != 13 {
-                return Err(Errno::EBADMSG);
-            }
-            let y = d2(0)?;
-            (if y >= 50 { 1900 + y } else { 2000 + y }, 2)
-        }
-        0x18 => {
-            if p.len() != 15 {
-                return Err(Errno::EBADMSG);
-            }
-            let y = d2(0)? * 100 + d2(2)?;
-            if (1950..=2049).contains(&y) {
-                return Err(Errno::EBADMSG);
-            }
-            (y, 4)
-        }
-        _ => return Err(Errno::EBADMSG),
-    };
-    let (mon, day, hour, min, sec) = (
-        d2(rest)?,
-        d2(rest + 2)?,
-        d2(rest + 4)?,
-        d2(rest + 6)?,
-        d2(rest + 8)?,
-    );
-    if p[rest + 10] != b'Z' {
-        return Err(Errno::EBADMSG);
-    }
-    if year < 1970 || !(1..=12).contains(&mon) {
-        return Err(Errno::EBADMSG);
-    }
-    const LEN: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let mut mon_len = LEN[mon as usize - 1];
-    if mon == 2 && year % 4 == 0 {
-        mon_len = 29;
-        if year % 100 == 0 {
-            year /= 100;
-            if year % 4 != 0 {
-                mon_len = 28;
-            }
-        }
-    }
-    if day < 1 || day > mon_len || hour > 24 || min > 59 || sec > 60 {
-        return Err(Errno::EBADMSG);
-    }
-    Ok(())
 }
 
 /// Parses one DER certificate as `add_key("asymmetric", …)` would. Bytes after the
@@ -205,37 +127,37 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
     if der.len() > MAX_BLOB {
         return Err(Errno::EMSGSIZE);
     }
-    let cert = Reader::new(der).expect(tag::SEQUENCE)?;
+    let cert = Reader::new(der).expect_tag(tag::SEQUENCE)?;
     let mut cr = Reader::new(cert.contents);
-    let tbs = cr.expect(tag::SEQUENCE)?;
+    let tbs = cr.expect_tag(tag::SEQUENCE)?;
     let mut t = Reader::new(tbs.contents);
     t.optional(0xa0)?;
-    let raw_serial = t.expect(tag::INTEGER)?.contents;
+    let raw_serial = t.expect_tag(tag::INTEGER)?.contents;
     let (inner_oid, _) = algorithm_identifier(t.read()?)?;
     let (sig_algo, hash) = cert_sig_algo(inner_oid)?;
-    let issuer = t.expect(tag::SEQUENCE)?.contents;
+    let issuer = t.expect_tag(tag::SEQUENCE)?.contents;
     walk_name(issuer)?;
-    let validity = t.expect(tag::SEQUENCE)?;
+    let validity = t.expect_tag(tag::SEQUENCE)?;
     let mut v = Reader::new(validity.contents);
-    decode_time(v.read()?)?;
-    decode_time(v.read()?)?;
+    asn1::decode_time(v.read()?)?;
+    asn1::decode_time(v.read()?)?;
     if !v.is_empty() {
         return Err(Errno::EBADMSG);
     }
-    let subject = t.expect(tag::SEQUENCE)?.contents;
+    let subject = t.expect_tag(tag::SEQUENCE)?.contents;
     let subject_parts = walk_name(subject)?;
 
     // subjectPublicKeyInfo.
-    let spki = t.expect(tag::SEQUENCE)?;
+    let spki = t.expect_tag(tag::SEQUENCE)?;
     let mut sr = Reader::new(spki.contents);
     let (key_oid, params) = algorithm_identifier(sr.read()?)?;
-    let key_bits = sr.expect(tag::BIT_STRING)?.contents;
+    let key_bits = sr.expect_tag(tag::BIT_STRING)?.contents;
     if !sr.is_empty() {
         return Err(Errno::EBADMSG);
     }
     let pkey_algo = match key_oid {
-        OID_RSA => PkeyAlgo::Rsa,
-        OID_EC_PUBLIC_KEY => {
+        oid::RSA_ENCRYPTION => PkeyAlgo::Rsa,
+        oid::EC_PUBLIC_KEY => {
             let p = params.filter(|p| p.tag == tag::OID).ok_or(Errno::EBADMSG)?;
             PkeyAlgo::Ecdsa(Curve::from_oid(p.contents).ok_or(Errno::ENOPKG)?)
         }
@@ -257,11 +179,11 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
             return Err(Errno::EBADMSG);
         }
         while !lr.is_empty() {
-            let x = lr.expect(tag::SEQUENCE)?;
+            let x = lr.expect_tag(tag::SEQUENCE)?;
             let mut xr = Reader::new(x.contents);
-            let oid = xr.expect(tag::OID)?.contents;
+            let oid = xr.expect_tag(tag::OID)?.contents;
             xr.optional(tag::BOOLEAN)?;
-            let value = xr.expect(tag::OCTET_STRING)?.contents;
+            let value = xr.expect_tag(tag::OCTET_STRING)?.contents;
             if !xr.is_empty() {
                 return Err(Errno::EBADMSG);
             }
@@ -277,7 +199,7 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
     if outer_oid != inner_oid {
         return Err(Errno::EINVAL);
     }
-    let signature = match cr.expect(tag::BIT_STRING)?.contents.split_first() {
+    let signature = match cr.expect_tag(tag::BIT_STRING)?.contents.split_first() {
         Some((0, rest)) => rest,
         _ => return Err(Errno::EBADMSG),
     };
@@ -346,7 +268,7 @@ struct Extensions<'a> {
 impl<'a> Extensions<'a> {
     fn note(&mut self, oid: &[u8], v: &'a [u8]) -> KResult<()> {
         match oid {
-            OID_SKID => {
+            oid::SKID => {
                 if self.skid.is_some() || v.len() < 3 {
                     return Err(Errno::EBADMSG);
                 }
@@ -355,7 +277,7 @@ impl<'a> Extensions<'a> {
                 }
                 self.skid = Some(&v[2..]);
             }
-            OID_KEY_USAGE => {
+            oid::KEY_USAGE => {
                 if v.len() < 4 || v[0] != tag::BIT_STRING || v[2] >= 8 {
                     return Err(Errno::EBADMSG);
                 }
@@ -368,7 +290,7 @@ impl<'a> Extensions<'a> {
                     self.flags.key_cert_sign = true;
                 }
             }
-            OID_BASIC_CONSTRAINTS => {
+            oid::BASIC_CONSTRAINTS => {
                 if v.len() < 2 || v[0] != tag::SEQUENCE || v[1] as usize != v.len() - 2 {
                     return Err(Errno::EBADMSG);
                 }
@@ -383,7 +305,7 @@ impl<'a> Extensions<'a> {
                     }
                 }
             }
-            OID_AKID => self.akid = Some(v),
+            oid::AKID => self.akid = Some(v),
             _ => {}
         }
         Ok(())
@@ -498,7 +420,7 @@ mod tests {
     #[test]
     fn basic_constraints_as_this_kernel_decodes_them() {
         let mut e = Extensions::default();
-        e.note(OID_BASIC_CONSTRAINTS, &[0x30, 0x03, 0x01, 0x01, 0xff])
+        e.note(oid::BASIC_CONSTRAINTS, &[0x30, 0x03, 0x01, 0x01, 0xff])
             .unwrap();
         assert!(e.flags.ca);
         // Explicit cA FALSE, or pathLen alone: refused by the 6.18 kernel.
@@ -507,15 +429,15 @@ mod tests {
             &[0x30, 0x03, 0x02, 0x01, 0x00],
         ] {
             assert_eq!(
-                Extensions::default().note(OID_BASIC_CONSTRAINTS, v),
+                Extensions::default().note(oid::BASIC_CONSTRAINTS, v),
                 Err(Errno::EBADMSG)
             );
         }
         let mut e = Extensions::default();
-        e.note(OID_BASIC_CONSTRAINTS, &[0x30, 0x00]).unwrap();
+        e.note(oid::BASIC_CONSTRAINTS, &[0x30, 0x00]).unwrap();
         assert!(!e.flags.ca);
         assert_eq!(
-            Extensions::default().note(OID_BASIC_CONSTRAINTS, &[0x30, 0x05, 1]),
+            Extensions::default().note(oid::BASIC_CONSTRAINTS, &[0x30, 0x05, 1]),
             Err(Errno::EBADMSG)
         );
     }
@@ -524,18 +446,18 @@ mod tests {
     fn key_usage_quirks() {
         let mut e = Extensions::default();
         // digitalSignature | keyCertSign, 1 byte, 2 unused bits.
-        e.note(OID_KEY_USAGE, &[0x03, 0x02, 0x02, 0x84]).unwrap();
+        e.note(oid::KEY_USAGE, &[0x03, 0x02, 0x02, 0x84]).unwrap();
         assert!(e.flags.digital_signature && e.flags.key_cert_sign);
         let mut e = Extensions::default();
         // 1 byte with 3 unused bits: keyCertSign not recognised.
-        e.note(OID_KEY_USAGE, &[0x03, 0x02, 0x03, 0x84]).unwrap();
+        e.note(oid::KEY_USAGE, &[0x03, 0x02, 0x03, 0x84]).unwrap();
         assert!(e.flags.digital_signature && !e.flags.key_cert_sign);
         let mut e = Extensions::default();
-        e.note(OID_KEY_USAGE, &[0x03, 0x03, 0x07, 0x04, 0x80])
+        e.note(oid::KEY_USAGE, &[0x03, 0x03, 0x07, 0x04, 0x80])
             .unwrap();
         assert!(e.flags.key_cert_sign);
         assert_eq!(
-            Extensions::default().note(OID_KEY_USAGE, &[0x03, 0x02, 0x08, 0x80]),
+            Extensions::default().note(oid::KEY_USAGE, &[0x03, 0x02, 0x08, 0x80]),
             Err(Errno::EBADMSG)
         );
     }
@@ -543,11 +465,11 @@ mod tests {
     #[test]
     fn skid_rules() {
         let mut e = Extensions::default();
-        e.note(OID_SKID, &[0x04, 0x02, 0xab, 0xcd]).unwrap();
+        e.note(oid::SKID, &[0x04, 0x02, 0xab, 0xcd]).unwrap();
         assert_eq!(e.skid, Some(&[0xab, 0xcd][..]));
-        assert_eq!(e.note(OID_SKID, &[0x04, 0x01, 0xab]), Err(Errno::EBADMSG));
+        assert_eq!(e.note(oid::SKID, &[0x04, 0x01, 0xab]), Err(Errno::EBADMSG));
         assert_eq!(
-            Extensions::default().note(OID_SKID, &[0x04, 0x05, 0xab, 0xcd]),
+            Extensions::default().note(oid::SKID, &[0x04, 0x05, 0xab, 0xcd]),
             Err(Errno::EBADMSG)
         );
     }
@@ -557,7 +479,7 @@ mod tests {
         let t = |tag: u8, s: &str| {
             let mut v = vec![tag, s.len() as u8];
             v.extend_from_slice(s.as_bytes());
-            decode_time(Reader::new(&v).read().unwrap())
+            asn1::decode_time(Reader::new(&v).read().unwrap())
         };
         assert!(t(0x17, "260101240000Z").is_ok());
         assert!(t(0x17, "260101235960Z").is_ok());

@@ -67,7 +67,7 @@ fn file_digest(store: &Store, sig: &ImaSig<'_>, content: &[u8]) -> KResult<Diges
         return Err(Errno::ENOPKG);
     }
     if sig.version == 3 {
-        let v = crate::fsverity::digest(sig.hash, content)?;
+        let v = crate::verify::fsverity::digest(sig.hash, content)?;
         let (id, n) = imasig::v3_file_id(sig.xattr_type, &v);
         return sig.hash.digest(&id[..n]);
     }

@@ -1,6 +1,7 @@
 //! Item → verdict, with the kernel's procedures: module signatures through PKCS#7 trust
 //! against the selected keyring, IMA signatures through a 32-bit keyid lookup in `.ima`.
 
+pub mod fsverity;
 pub mod ima;
 pub mod inputs;
 pub mod module;

@@ -6,7 +6,7 @@
 //! policy checker and the project's differential test harness.
 
 use crate::errno::{Errno, KResult};
-use crate::kernel;
+use crate::kernel::keyctl as kernel;
 use crate::trust::restrict::Restriction;
 use crate::trust::store::{AddMode, Store};
 use crate::trust::Serial;

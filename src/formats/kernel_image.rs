@@ -6,8 +6,7 @@
 //! and scans the image for DER certificates in the `30 82 LL LL` form the kernel's list
 //! uses, keeping those that parse as the kernel would parse them.
 
-use crate::engine::decompress::{decompress, Compression};
-use crate::trust::Store;
+use super::decompress::{decompress, Compression};
 
 /// The decompressed kernel, or the input itself if it is not a compressed bzImage.
 pub fn kernel_payload(image: &[u8]) -> Result<Vec<u8>, String> {
@@ -44,15 +43,16 @@ pub fn kernel_payload(image: &[u8]) -> Result<Vec<u8>, String> {
     Ok(image.to_vec())
 }
 
-/// Every distinct certificate in `data` that the kernel's X.509 parser accepts.
-pub fn scan_certificates(data: &[u8], store: &Store) -> Vec<Vec<u8>> {
+/// Every distinct certificate-shaped DER blob in `data` that `accept` takes (the caller
+/// passes the kernel's X.509 parser: this module only knows bytes).
+pub fn scan_certificates(data: &[u8], accept: &dyn Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
     let mut found: Vec<Vec<u8>> = Vec::new();
     let mut i = 0;
     while i + 8 <= data.len() {
         if data[i] == 0x30 && data[i + 1] == 0x82 && data[i + 4] == 0x30 && data[i + 5] == 0x82 {
             let len = 4 + ((data[i + 2] as usize) << 8 | data[i + 3] as usize);
             if let Some(der) = data.get(i..i + len) {
-                if store.parse_cert(der).is_ok() {
+                if accept(der) {
                     if !found.iter().any(|f| f == der) {
                         found.push(der.to_vec());
                     }

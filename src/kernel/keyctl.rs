@@ -1,0 +1,149 @@
+//! The live kernel's keyrings through the `add_key`/`keyctl` syscalls.
+//!
+//! Used by `keyring replay --kernel` (and later by the kernel crypto backend). Every call
+//! returns the kernel's errno as a typed [`Errno`], so the model's verdicts can be compared
+//! with the kernel's line by line.
+
+use crate::errno::{Errno, KResult};
+use std::ffi::CString;
+
+/// `KEY_SPEC_SESSION_KEYRING`.
+pub const SESSION: i32 = -3;
+
+const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+const KEYCTL_REVOKE: libc::c_long = 3;
+const KEYCTL_CLEAR: libc::c_long = 7;
+const KEYCTL_LINK: libc::c_long = 8;
+const KEYCTL_UNLINK: libc::c_long = 9;
+const KEYCTL_PKEY_VERIFY: libc::c_long = 28;
+const KEYCTL_RESTRICT_KEYRING: libc::c_long = 29;
+
+fn check(r: libc::c_long) -> KResult<i32> {
+    if r < 0 {
+        let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        Err(Errno::from_code(e))
+    } else {
+        Ok(r as i32)
+    }
+}
+
+fn cstr(s: &str) -> KResult<CString> {
+    CString::new(s).map_err(|_| Errno::EINVAL)
+}
+
+/// Joins a fresh anonymous session keyring (the calling process's keys stay private).
+pub fn join_new_session() -> KResult<i32> {
+    // SAFETY: KEYCTL_JOIN_SESSION_KEYRING with a NULL name takes no other pointer.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    })
+}
+
+/// `add_key(type, desc, payload, ring)`.
+pub fn add_key(key_type: &str, desc: &str, payload: &[u8], ring: i32) -> KResult<i32> {
+    let t = cstr(key_type)?;
+    let d = cstr(desc)?;
+    let (p, n) = if payload.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        (payload.as_ptr(), payload.len())
+    };
+    // SAFETY: all pointers are valid for the duration of the call; lengths match.
+    check(unsafe { libc::syscall(libc::SYS_add_key, t.as_ptr(), d.as_ptr(), p, n, ring) })
+}
+
+/// `keyctl newring NAME @s`.
+pub fn new_keyring(name: &str, parent: i32) -> KResult<i32> {
+    add_key("keyring", name, &[], parent)
+}
+
+fn keyctl2(op: libc::c_long, a: i32, b: i32) -> KResult<i32> {
+    // SAFETY: integer-only keyctl operations.
+    check(unsafe { libc::syscall(libc::SYS_keyctl, op, a, b) })
+}
+
+pub fn link(key: i32, ring: i32) -> KResult<()> {
+    keyctl2(KEYCTL_LINK, key, ring).map(|_| ())
+}
+
+pub fn unlink(key: i32, ring: i32) -> KResult<()> {
+    keyctl2(KEYCTL_UNLINK, key, ring).map(|_| ())
+}
+
+pub fn clear(ring: i32) -> KResult<()> {
+    keyctl2(KEYCTL_CLEAR, ring, 0).map(|_| ())
+}
+
+pub fn revoke(key: i32) -> KResult<()> {
+    keyctl2(KEYCTL_REVOKE, key, 0).map(|_| ())
+}
+
+/// `keyctl restrict_keyring RING [TYPE [RESTRICTION]]`.
+pub fn restrict(ring: i32, key_type: Option<&str>, restriction: Option<&str>) -> KResult<()> {
+    let t = key_type.map(cstr).transpose()?;
+    let r = restriction.map(cstr).transpose()?;
+    let tp = t.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    let rp = r.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: pointers are NULL or valid C strings for the call's duration.
+    check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_RESTRICT_KEYRING, ring, tp, rp) })
+        .map(|_| ())
+}
+
+#[repr(C)]
+struct PkeyParams {
+    key_id: i32,
+    in_len: u32,
+    in2_len: u32,
+    spare: [u32; 7],
+}
+
+/// `keyctl pkey_verify KEY 0 DIGEST SIG enc=ENC hash=HASH`.
+pub fn pkey_verify(key: i32, info: &str, digest: &[u8], sig: &[u8]) -> KResult<()> {
+    let params = PkeyParams {
+        key_id: key,
+        in_len: digest.len() as u32,
+        in2_len: sig.len() as u32,
+        spare: [0; 7],
+    };
+    let i = cstr(info)?;
+    // SAFETY: params, info, digest and sig outlive the call; lengths are in params.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_PKEY_VERIFY,
+            &params as *const PkeyParams,
+            i.as_ptr(),
+            digest.as_ptr(),
+            sig.as_ptr(),
+        )
+    })
+    .map(|_| ())
+}
+
+/// Whether this kernel lets us make a private session keyring (keyrings compiled in and
+/// the syscall allowed).
+pub fn available() -> bool {
+    // A throwaway child process, so the caller's session is untouched.
+    // SAFETY: fork/wait with no shared state; the child only calls async-signal-safe code.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            let r = libc::syscall(
+                libc::SYS_keyctl,
+                KEYCTL_JOIN_SESSION_KEYRING,
+                std::ptr::null::<libc::c_char>(),
+            );
+            libc::_exit(if r < 0 { 1 } else { 0 });
+        }
+        if pid < 0 {
+            return false;
+        }
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    }
+}
