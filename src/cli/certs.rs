@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use trustbench::crypto::{self, CryptoProfile};
 use trustbench::formats::kernel_image;
 use trustbench::trust::Store;
+use trustbench::Error;
 
 #[derive(Subcommand, Debug)]
 pub enum CertsCmd {
@@ -27,10 +28,13 @@ pub struct ExtractArgs {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(cmd: CertsCmd) -> Result<ExitCode, String> {
+pub fn run(cmd: CertsCmd) -> Result<ExitCode, Error> {
     let CertsCmd::Extract(a) = cmd;
-    let image = std::fs::read(&a.image).map_err(|e| format!("{}: {e}", a.image.display()))?;
-    let kernel = kernel_image::kernel_payload(&image)?;
+    let image = std::fs::read(&a.image).map_err(|e| Error::io(&a.image, e))?;
+    let kernel = kernel_image::kernel_payload(&image).map_err(|e| Error::Input {
+        path: a.image.clone(),
+        message: e.to_string(),
+    })?;
     let store = Store::new(
         Default::default(),
         CryptoProfile::full(),
@@ -42,7 +46,7 @@ pub fn run(cmd: CertsCmd) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     }
     if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     for (i, der) in certs.iter().enumerate() {
         let desc = store
@@ -58,7 +62,7 @@ pub fn run(cmd: CertsCmd) -> Result<ExitCode, String> {
         match &a.out {
             Some(dir) => {
                 let p = dir.join(format!("builtin-{i}.der"));
-                std::fs::write(&p, der).map_err(|e| format!("{}: {e}", p.display()))?;
+                std::fs::write(&p, der).map_err(|e| Error::io(&p, e))?;
                 println!("{}\t{desc}", p.display());
             }
             None => println!("{i}\t{desc}"),

@@ -4,13 +4,13 @@
 use super::setup::{read_cert, TrustArgs};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use trustbench::crypto::{self, CryptoProfile, Encoding, PkeyAlgo, SignatureRecord};
 use trustbench::hash::{Digest, HashAlgo};
 use trustbench::kernel::replay::{self, Outcome};
 use trustbench::trust::store::{Payload, Store};
-use trustbench::{kernel, Errno};
+use trustbench::{kernel, Errno, Error};
 
 #[derive(Subcommand, Debug)]
 pub enum KeyringCmd {
@@ -95,7 +95,7 @@ pub struct PkeyArgs {
     pub json: bool,
 }
 
-pub fn run(cmd: KeyringCmd) -> Result<ExitCode, String> {
+pub fn run(cmd: KeyringCmd) -> Result<ExitCode, Error> {
     match cmd {
         KeyringCmd::Replay(a) => replay_cmd(a),
         KeyringCmd::Show(a) => show(a),
@@ -119,11 +119,8 @@ fn show_outcome(o: Outcome) -> String {
     }
 }
 
-fn replay_cmd(a: ReplayArgs) -> Result<ExitCode, String> {
-    let text =
-        std::fs::read_to_string(&a.script).map_err(|e| format!("{}: {e}", a.script.display()))?;
-    let base = a.script.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let lines = replay::parse(&text, &base)?;
+fn replay_cmd(a: ReplayArgs) -> Result<ExitCode, Error> {
+    let lines = replay::read_script(&a.script)?;
     let profile_spec = a.crypto.clone().unwrap_or_else(|| {
         if a.kernel {
             "kernel".into()
@@ -141,9 +138,14 @@ fn replay_cmd(a: ReplayArgs) -> Result<ExitCode, String> {
     let mut model = replay::ModelRunner::new(&mut store);
     let mut kern = if a.kernel {
         if !kernel::available() {
-            return Err("the live kernel refused a private session keyring (keyctl)".into());
+            return Err(Error::usage(
+                "the live kernel refused a private session keyring (keyctl)",
+            ));
         }
-        Some(replay::KernelRunner::new().map_err(|e| format!("joining a session keyring: {e}"))?)
+        Some(replay::KernelRunner::new().map_err(|errno| Error::Kernel {
+            op: "join session keyring",
+            errno,
+        })?)
     } else {
         None
     };
@@ -211,7 +213,7 @@ fn replay_cmd(a: ReplayArgs) -> Result<ExitCode, String> {
     })
 }
 
-fn show(a: ShowArgs) -> Result<ExitCode, String> {
+fn show(a: ShowArgs) -> Result<ExitCode, Error> {
     let store = a.trust.build()?;
     for s in store.serials() {
         let Some(o) = store.object(s) else { continue };
@@ -244,13 +246,14 @@ fn show(a: ShowArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn pkey_verify(a: PkeyArgs) -> Result<ExitCode, String> {
+fn pkey_verify(a: PkeyArgs) -> Result<ExitCode, Error> {
     let profile = CryptoProfile::parse(&a.crypto)?;
     let store = Store::new(Default::default(), profile, crypto::default_backend());
     let der = read_cert(&a.cert)?;
-    let digest = std::fs::read(&a.digest).map_err(|e| format!("{}: {e}", a.digest.display()))?;
-    let sig = std::fs::read(&a.signature).map_err(|e| format!("{}: {e}", a.signature.display()))?;
-    let hash = HashAlgo::from_name(&a.hash).ok_or_else(|| format!("unknown hash '{}'", a.hash))?;
+    let digest = std::fs::read(&a.digest).map_err(|e| Error::io(&a.digest, e))?;
+    let sig = std::fs::read(&a.signature).map_err(|e| Error::io(&a.signature, e))?;
+    let hash = HashAlgo::from_name(&a.hash)
+        .ok_or_else(|| Error::usage(format!("unknown hash '{}'", a.hash)))?;
     let result = store.parse_cert(&der).and_then(|c| {
         let d = Digest::new(hash, &digest)?;
         // keyctl_pkey_verify copies the signature into a zeroed buffer of the key's

@@ -64,10 +64,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
     };
     match command {
         Cmd::Verify(a) => verify::run(a),
-        Cmd::Keyring(k) => keyring::run(k),
+        Cmd::Keyring(k) => keyring::run(k).map_err(|e| e.to_string()),
         Cmd::Run(a) => run::run(a),
         Cmd::Gen(a) => gen::run(a),
-        Cmd::Certs(c) => certs::run(c),
+        Cmd::Certs(c) => certs::run(c).map_err(|e| e.to_string()),
         Cmd::Merge(a) => merge::run(a),
     }
 }

@@ -6,6 +6,7 @@ use trustbench::crypto::{self, CryptoProfile};
 use trustbench::kernel::replay;
 use trustbench::trust::store::{AddMode, KernelConfig, MachineCa, Store};
 use trustbench::trust::x509;
+use trustbench::Error;
 
 /// Machine keyring admission rule.
 #[derive(Clone, Copy, Debug, ValueEnum, Default)]
@@ -65,12 +66,12 @@ impl TrustArgs {
         }
     }
 
-    pub fn profile(&self) -> Result<CryptoProfile, String> {
+    pub fn profile(&self) -> Result<CryptoProfile, Error> {
         CryptoProfile::parse(&self.crypto)
     }
 
     /// Builds the store: standard keyrings, `--trust` certificates, then the setup script.
-    pub fn build(&self) -> Result<Store, String> {
+    pub fn build(&self) -> Result<Store, Error> {
         let mut store = Store::new(self.config(), self.profile()?, crypto::default_backend());
         for path in &self.trust {
             load_trust(&mut store, path)?;
@@ -83,31 +84,37 @@ impl TrustArgs {
 }
 
 /// Reads a certificate file given on the command line: DER as is, PEM decoded.
-pub fn read_cert(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_cert(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.starts_with(b"-----BEGIN") {
-        return x509::pem_to_der(&bytes)
-            .ok_or_else(|| format!("{}: no CERTIFICATE in PEM file", path.display()));
+        return x509::pem_to_der(&bytes).ok_or_else(|| Error::Input {
+            path: path.to_path_buf(),
+            message: "no CERTIFICATE in PEM file".into(),
+        });
     }
     Ok(bytes)
 }
 
-fn load_trust(store: &mut Store, path: &Path) -> Result<(), String> {
+fn load_trust(store: &mut Store, path: &Path) -> Result<(), Error> {
     let der = read_cert(path)?;
     let sys = store.system();
     store
         .add_cert(sys.builtin, &der, AddMode::Bypass)
-        .map_err(|e| format!("{}: cannot load as a built-in key: {e}", path.display()))?;
+        .map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("cannot load as a built-in key: {e}"),
+        })?;
     store
         .add_cert(sys.ima, &der, AddMode::Bypass)
-        .map_err(|e| format!("{}: cannot load into .ima: {e}", path.display()))?;
+        .map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("cannot load into .ima: {e}"),
+        })?;
     Ok(())
 }
 
-fn run_setup(store: &mut Store, script: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(script).map_err(|e| format!("{}: {e}", script.display()))?;
-    let base = script.parent().unwrap_or(Path::new("."));
-    let lines = replay::parse(&text, base)?;
+fn run_setup(store: &mut Store, script: &Path) -> Result<(), Error> {
+    let lines = replay::read_script(script)?;
     let mut runner = replay::ModelRunner::new(store);
     for l in &lines {
         if let replay::Outcome::Err(e) = runner.run(l)? {

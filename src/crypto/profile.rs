@@ -6,6 +6,7 @@
 //! `/proc/crypto`.
 
 use super::Curve;
+use crate::error::Error;
 use crate::hash::HashAlgo;
 
 /// The set of algorithms the emulated kernel can use.
@@ -81,12 +82,12 @@ impl CryptoProfile {
     }
 
     /// Parses an option value such as `rsa,sha1,sha256,p256` or `full` / `kernel`.
-    pub fn parse(spec: &str) -> Result<CryptoProfile, String> {
+    pub fn parse(spec: &str) -> Result<CryptoProfile, Error> {
         match spec {
             "full" => return Ok(CryptoProfile::full()),
             "kernel" => {
                 return CryptoProfile::from_running_kernel()
-                    .map_err(|e| format!("reading /proc/crypto: {e}"))
+                    .map_err(|e| Error::io("/proc/crypto", e))
             }
             _ => {}
         }
@@ -108,8 +109,12 @@ impl CryptoProfile {
                 }
                 h => match HashAlgo::from_name(h) {
                     Some(h) if h.computable() => p.hashes |= 1 << h.kernel_id(),
-                    Some(h) => return Err(format!("hash {h} cannot be computed by trustbench")),
-                    None => return Err(format!("unknown algorithm '{h}'")),
+                    Some(h) => {
+                        return Err(Error::usage(format!(
+                            "--crypto: hash {h} cannot be computed by trustbench"
+                        )))
+                    }
+                    None => return Err(Error::usage(format!("--crypto: unknown algorithm '{h}'"))),
                 },
             }
         }

@@ -7,9 +7,48 @@
 //! uses, keeping those that parse as the kernel would parse them.
 
 use super::decompress::{decompress, Compression};
+use std::fmt;
+
+/// Why a kernel image yielded no kernel.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum KernelImageError {
+    /// The bzImage setup header ends before its payload fields.
+    TruncatedSetupHeader,
+    /// `payload_offset`/`payload_length` point outside the file.
+    PayloadOutsideImage,
+    /// The payload's magic is none of gzip, xz, zstd, LZ4 (its first bytes).
+    UnsupportedCompression([u8; 6], usize),
+    /// The payload did not decompress.
+    Decompress(std::io::Error),
+}
+
+impl fmt::Display for KernelImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelImageError::TruncatedSetupHeader => f.write_str("truncated setup header"),
+            KernelImageError::PayloadOutsideImage => f.write_str("payload outside the image"),
+            KernelImageError::UnsupportedCompression(m, n) => write!(
+                f,
+                "unsupported kernel compression (magic {:02x?}); gzip, xz, zstd and lz4 are supported",
+                &m[..*n]
+            ),
+            KernelImageError::Decompress(e) => write!(f, "decompressing the kernel: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for KernelImageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            KernelImageError::Decompress(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// The decompressed kernel, or the input itself if it is not a compressed bzImage.
-pub fn kernel_payload(image: &[u8]) -> Result<Vec<u8>, String> {
+pub fn kernel_payload(image: &[u8]) -> Result<Vec<u8>, KernelImageError> {
     let u32_at = |o: usize| -> Option<u32> {
         Some(u32::from_le_bytes(image.get(o..o + 4)?.try_into().ok()?))
     };
@@ -19,25 +58,25 @@ pub fn kernel_payload(image: &[u8]) -> Result<Vec<u8>, String> {
             n => n as usize,
         };
         let pm_start = (setup_sects + 1) * 512;
-        let off = u32_at(0x248).ok_or("truncated setup header")? as usize;
-        let len = u32_at(0x24c).ok_or("truncated setup header")? as usize;
-        let start = pm_start + off;
+        let off = u32_at(0x248).ok_or(KernelImageError::TruncatedSetupHeader)? as usize;
+        let len = u32_at(0x24c).ok_or(KernelImageError::TruncatedSetupHeader)? as usize;
+        let start = pm_start.saturating_add(off);
         let payload = image
-            .get(start..start + len)
-            .ok_or("payload outside the image")?;
+            .get(start..start.saturating_add(len))
+            .ok_or(KernelImageError::PayloadOutsideImage)?;
         let c = Compression::detect(payload).ok_or_else(|| {
-            format!(
-                "unsupported kernel compression (magic {:02x?}); gzip, xz, zstd and lz4 are supported",
-                &payload[..payload.len().min(6)]
-            )
+            let mut magic = [0u8; 6];
+            let n = payload.len().min(6);
+            magic[..n].copy_from_slice(&payload[..n]);
+            KernelImageError::UnsupportedCompression(magic, n)
         })?;
         let mut out = Vec::new();
-        decompress(c, payload, &mut out).map_err(|e| format!("decompressing the kernel: {e}"))?;
+        decompress(c, payload, &mut out).map_err(KernelImageError::Decompress)?;
         return Ok(out);
     }
     if let Some(c) = Compression::detect(image) {
         let mut out = Vec::new();
-        decompress(c, image, &mut out).map_err(|e| format!("decompressing: {e}"))?;
+        decompress(c, image, &mut out).map_err(KernelImageError::Decompress)?;
         return Ok(out);
     }
     Ok(image.to_vec())

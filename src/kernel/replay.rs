@@ -6,6 +6,7 @@
 //! policy checker and the project's differential test harness.
 
 use crate::errno::{Errno, KResult};
+use crate::error::Error;
 use crate::kernel::keyctl as kernel;
 use crate::trust::restrict::Restriction;
 use crate::trust::store::{AddMode, Store};
@@ -56,8 +57,24 @@ pub struct Line {
     pub command: Command,
 }
 
-/// Parses a script; paths are resolved relative to `base`. Errors name the line.
-pub fn parse(text: &str, base: &Path) -> Result<Vec<Line>, String> {
+/// Reads and parses a script file; the paths it names are resolved relative to its
+/// directory, and errors name the script and the line.
+pub fn read_script(script: &Path) -> Result<Vec<Line>, Error> {
+    let text = std::fs::read_to_string(script).map_err(|e| Error::io(script, e))?;
+    let base = script.parent().unwrap_or(Path::new("."));
+    parse(&text, base).map_err(|e| match e {
+        Error::Script { line, message, .. } => Error::Script {
+            path: script.to_path_buf(),
+            line,
+            message,
+        },
+        other => other,
+    })
+}
+
+/// Parses a script held in memory; paths are resolved relative to `base`, which also names
+/// the script in errors (see [`read_script`] for files). Errors name the line.
+pub fn parse(text: &str, base: &Path) -> Result<Vec<Line>, Error> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
@@ -66,7 +83,11 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<Line>, String> {
         }
         let w: Vec<&str> = line.split_whitespace().collect();
         let n = i + 1;
-        let bad = || format!("line {n}: cannot parse '{line}'");
+        let bad = || Error::Script {
+            path: base.to_path_buf(),
+            line: n,
+            message: format!("cannot parse '{line}'"),
+        };
         let path = |p: &str| base.join(p);
         let command = match w.as_slice() {
             ["newring", name] => Command::NewRing(name.to_string()),
@@ -128,8 +149,8 @@ impl Outcome {
 }
 
 /// Reads a file named by a script. I/O failures are usage errors, not verdicts.
-fn read(file: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))
+fn read(file: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(file).map_err(|e| Error::io(file, e))
 }
 
 /// Replays against the model.
@@ -178,7 +199,7 @@ impl<'a> ModelRunner<'a> {
     }
 
     /// Runs one line.
-    pub fn run(&mut self, line: &Line) -> Result<Outcome, String> {
+    pub fn run(&mut self, line: &Line) -> Result<Outcome, Error> {
         Ok(match &line.command {
             Command::NewRing(name) => {
                 let s = self.store.new_keyring(name, true);
@@ -271,7 +292,7 @@ impl KernelRunner {
     }
 
     /// Runs one line; lines the kernel cannot reproduce from userspace are skipped.
-    pub fn run(&mut self, line: &Line) -> Result<Outcome, String> {
+    pub fn run(&mut self, line: &Line) -> Result<Outcome, Error> {
         let touches_system = |n: &str| n.starts_with('.');
         Ok(match &line.command {
             Command::NewRing(name) => match kernel::new_keyring(name, kernel::SESSION) {
@@ -334,7 +355,7 @@ impl KernelRunner {
         })
     }
 
-    fn add(&mut self, key: &str, ring: &str, file: &Path) -> Result<Outcome, String> {
+    fn add(&mut self, key: &str, ring: &str, file: &Path) -> Result<Outcome, Error> {
         let der = read(file)?;
         let r = self.lookup(ring).unwrap_or(i32::MAX);
         Ok(match kernel::add_key("asymmetric", "", &der, r) {

@@ -90,12 +90,10 @@ impl Store {
             },
         };
         let ring = |s: &mut Store, name: &str, r: Option<Restriction>, user: bool| {
-            let serial = s.new_keyring(name, user);
-            s.keyring_mut(serial).unwrap().restriction = r;
-            serial
+            s.push_keyring(name, r, user, false)
         };
-        s.system.blacklist = ring(&mut s, ".blacklist", Some(Restriction::Blacklist), false);
-        s.keyring_mut(s.system.blacklist).unwrap().keep = true;
+        s.system.blacklist =
+            s.push_keyring(".blacklist", Some(Restriction::Blacklist), false, true);
         s.system.builtin = ring(&mut s, ".builtin_trusted_keys", None, false);
         let machine_on = config.secondary && config.machine;
         if config.secondary {
@@ -122,21 +120,22 @@ impl Store {
         };
         s.system.ima = ring(&mut s, ".ima", Some(ima_r), true);
         if config.ima_blacklist {
-            let r = ring(
-                &mut s,
+            let r = s.push_keyring(
                 ".ima_blacklist",
                 Some(Restriction::BuiltinTrusted),
                 true,
+                true,
             );
-            s.keyring_mut(r).unwrap().keep = true;
             s.system.ima_blacklist = Some(r);
         }
         // Kernel-made links: builtin (and machine) into secondary.
         if let Some(sec) = s.system.secondary {
-            let b = s.system.builtin;
-            s.keyring_mut(sec).unwrap().link_keyring(b);
-            if let Some(m) = s.system.machine {
-                s.keyring_mut(sec).unwrap().link_keyring(m);
+            let (b, m) = (s.system.builtin, s.system.machine);
+            if let Some(k) = s.keyring_mut(sec) {
+                k.link_keyring(b);
+                if let Some(m) = m {
+                    k.link_keyring(m);
+                }
             }
         }
         s.epoch = 0;
@@ -231,9 +230,24 @@ impl Store {
 
     /// `keyctl newring NAME`: a user keyring without restriction.
     pub fn new_keyring(&mut self, name: &str, user_writable: bool) -> Serial {
+        self.push_keyring(name, None, user_writable, false)
+    }
+
+    /// A new keyring with its gatekeeper and KEY_FLAG_KEEP decided at creation, as the
+    /// kernel creates the system keyrings.
+    fn push_keyring(
+        &mut self,
+        name: &str,
+        restriction: Option<Restriction>,
+        user_writable: bool,
+        keep: bool,
+    ) -> Serial {
         self.bump();
+        let mut k = Keyring::new(name, user_writable);
+        k.restriction = restriction;
+        k.keep = keep;
         self.push(Object {
-            payload: Payload::Keyring(Box::new(Keyring::new(name, user_writable))),
+            payload: Payload::Keyring(Box::new(k)),
             description: name.to_string(),
             revoked: false,
             builtin: false,
@@ -486,7 +500,9 @@ impl Store {
             }
             next = kr.restriction.as_ref().and_then(Restriction::key);
         }
-        self.keyring_mut(ring).unwrap().restriction = Some(r);
+        if let Some(k) = self.keyring_mut(ring) {
+            k.restriction = Some(r);
+        }
         self.bump();
         Ok(())
     }

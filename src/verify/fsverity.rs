@@ -23,7 +23,7 @@ fn hash_block(h: HashAlgo, block: &[u8]) -> KResult<Digest> {
     if block.len() < BLOCK {
         s.update(&[0u8; BLOCK][..BLOCK - block.len()]);
     }
-    Ok(s.finish())
+    s.finish()
 }
 
 /// The Merkle root: hash every block of a level, pack the hashes into blocks, repeat until
