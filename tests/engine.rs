@@ -163,7 +163,7 @@ fn key_by_description(store: &Store, prefix: &str) -> Serial {
 }
 
 fn errno_name(e: Option<Errno>) -> String {
-    e.map_or("-".into(), |e| e.name())
+    e.map_or("-".into(), |e| e.to_string())
 }
 
 /// Every outcome of `r` equals the manifest's verdict and errno.

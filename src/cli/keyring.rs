@@ -106,7 +106,7 @@ pub fn run(cmd: KeyringCmd) -> Result<ExitCode, Error> {
 fn outcome_parts(o: Outcome) -> (&'static str, Option<String>) {
     match o {
         Outcome::Ok => ("ok", None),
-        Outcome::Err(e) => ("error", Some(e.name())),
+        Outcome::Err(e) => ("error", Some(e.to_string())),
         Outcome::Skipped => ("skipped", None),
     }
 }
@@ -114,7 +114,7 @@ fn outcome_parts(o: Outcome) -> (&'static str, Option<String>) {
 fn show_outcome(o: Outcome) -> String {
     match o {
         Outcome::Ok => "ok".into(),
-        Outcome::Err(e) => e.name(),
+        Outcome::Err(e) => e.to_string(),
         Outcome::Skipped => "skipped".into(),
     }
 }
@@ -282,10 +282,10 @@ fn pkey_verify(a: PkeyArgs) -> Result<ExitCode, Error> {
     if a.json {
         println!(
             "{}",
-            json!({"result": if errno.is_none() {"ok"} else {"error"}, "errno": errno.map(|e| e.name())})
+            json!({"result": if errno.is_none() {"ok"} else {"error"}, "errno": errno.map(|e| e.to_string())})
         );
     } else {
-        println!("{}", errno.map_or("ok".to_string(), |e| e.name()));
+        println!("{}", errno.map_or("ok".to_string(), |e| e.to_string()));
     }
     Ok(if errno.is_none() {
         ExitCode::SUCCESS

@@ -233,7 +233,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
                                 "- {}: {} {} ({})",
                                 it.path.display(),
                                 o.verdict.class.name(),
-                                o.verdict.errno.map(|e| e.name()).unwrap_or_default(),
+                                o.verdict.errno.map(|e| e.to_string()).unwrap_or_default(),
                                 o.verdict.reason
                             ));
                         }
@@ -409,9 +409,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
 /// Compares one chunk's verdicts with its manifest rows.
 fn check_chunk(mc: &mut ManifestCheck, expected: &[Expected], outs: &[engine::Outcome]) {
     for (e, o) in expected.iter().zip(outs) {
-        let got_errno = o.verdict.errno.map(|x| x.name());
-        let want_errno = e.errno.map(|x| x.name());
-        if o.verdict.class.name() != e.verdict || got_errno != want_errno {
+        if o.verdict.class.name() != e.verdict || o.verdict.errno != e.errno {
             mc.mismatch_count += 1;
             if mc.mismatches.len() < 1000 {
                 mc.mismatches.push(format!(
@@ -419,9 +417,9 @@ fn check_chunk(mc: &mut ManifestCheck, expected: &[Expected], outs: &[engine::Ou
                     e.path,
                     e.class,
                     e.verdict,
-                    want_errno.unwrap_or_default(),
+                    e.errno.map(|x| x.to_string()).unwrap_or_default(),
                     o.verdict.class.name(),
-                    got_errno.unwrap_or_default(),
+                    o.verdict.errno.map(|x| x.to_string()).unwrap_or_default(),
                     o.verdict.reason
                 ));
             }

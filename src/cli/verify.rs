@@ -47,7 +47,7 @@ pub fn verdict_json(store: &Store, path: &Path, v: &Verdict) -> serde_json::Valu
         "path": path.display().to_string(),
         "kind": v.kind.name(),
         "verdict": v.class.name(),
-        "errno": v.errno.map(|e| e.name()),
+        "errno": v.errno.map(|e| e.to_string()),
         "reason": v.reason,
         "signer": v.signer.and_then(|s| store.description_ref(s)),
         "hash": v.digest.map(|d| d.to_string()),
@@ -164,7 +164,7 @@ fn human(out: &mut impl Write, store: &Store, p: &Path, v: &Verdict) -> std::io:
     write!(out, "{}: ", p.display())?;
     match v.errno {
         None => write!(out, "valid ({}", v.kind.name())?,
-        Some(e) => write!(out, "{} {} ({}", v.class.name(), e.name(), v.kind.name())?,
+        Some(e) => write!(out, "{} {e} ({}", v.class.name(), v.kind.name())?,
     }
     if let Some(d) = v.signer.and_then(|s| store.description_ref(s)) {
         write!(out, " by '{d}'")?;

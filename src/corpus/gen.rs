@@ -133,7 +133,7 @@ impl Expected {
             self.kind,
             self.class,
             self.verdict,
-            self.errno.map_or("-".into(), |e| e.name())
+            self.errno.map_or("-".into(), |e| e.to_string())
         )
     }
 }

@@ -80,8 +80,9 @@ pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<L
                     "ok".to_string()
                 }
                 Outcome::Err(e) => {
-                    *r.errors.entry(e.name()).or_default() += 1;
-                    e.name()
+                    let name = e.to_string();
+                    *r.errors.entry(name.clone()).or_default() += 1;
+                    name
                 }
                 Outcome::Skipped => "skipped".into(),
             };

@@ -250,7 +250,7 @@ impl PassAccumulator {
             }
             let k = match o.verdict.errno {
                 None => "valid".to_string(),
-                Some(e) => format!("{}:{}", o.verdict.class.name(), e.name()),
+                Some(e) => format!("{}:{e}", o.verdict.class.name()),
             };
             *self.verdicts.entry(k).or_insert(0) += 1;
             self.full_cost_ns += ceiling.item_cost_ns(store, item, o, o.bytes, false);
