@@ -2,6 +2,7 @@
 //! its real gatekeeper, timed as its own phase.
 
 use super::calibrate::class_of;
+use crate::error::{Error, Result};
 use crate::kernel::replay::{self, Command, Outcome};
 use crate::trust::Store;
 use serde::{Deserialize, Serialize};
@@ -29,15 +30,15 @@ pub struct LinkPhase {
 }
 
 /// Replays `script` into `store`, comparing with `expected` (one outcome per command).
-pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<LinkPhase, String> {
-    let text = std::fs::read_to_string(script).map_err(|e| format!("{}: {e}", script.display()))?;
+pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<LinkPhase> {
+    let text = std::fs::read_to_string(script).map_err(|e| Error::io(script, e))?;
     let base = script.parent().unwrap_or(Path::new("."));
-    let lines = replay::parse(&text, base)?;
+    let lines = replay::parse(&text, base).map_err(|m| parse_error(script, m))?;
     // Read certificates up front so file I/O is not charged to the checks.
     let mut files: BTreeMap<std::path::PathBuf, Vec<u8>> = BTreeMap::new();
     for l in &lines {
         if let Command::Add { file, .. } | Command::Load { file, .. } = &l.command {
-            let b = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let b = std::fs::read(file).map_err(|e| Error::io(file, e))?;
             files.insert(file.clone(), b);
         }
     }
@@ -62,7 +63,11 @@ pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<L
                 Command::Load { key, ring, file } => {
                     runner.add_bytes(key, ring, &files[file], true)
                 }
-                _ => runner.run(l)?,
+                _ => runner.run(l).map_err(|message| Error::Script {
+                    path: script.to_path_buf(),
+                    line: l.number,
+                    message,
+                })?,
             };
             let el = t.elapsed();
             if gated {
@@ -101,6 +106,26 @@ pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<L
     r.raw_verify_seconds = raw_verify_seconds(store, &checked_keys);
     r.efficiency = r.raw_verify_seconds / r.check_seconds.max(1e-9);
     Ok(r)
+}
+
+/// A script that does not parse. The parser names the line in its message (`line N: …`);
+/// the error carries it as a field.
+fn parse_error(script: &Path, m: String) -> Error {
+    let numbered = m
+        .strip_prefix("line ")
+        .and_then(|r| r.split_once(": "))
+        .and_then(|(n, rest)| Some((n.parse().ok()?, rest.to_string())));
+    match numbered {
+        Some((line, message)) => Error::Script {
+            path: script.to_path_buf(),
+            line,
+            message,
+        },
+        None => Error::Input {
+            path: script.to_path_buf(),
+            message: m,
+        },
+    }
 }
 
 /// Σ over admitted keys of one raw verification of their certificate signature with the
