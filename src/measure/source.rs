@@ -219,6 +219,9 @@ mod tests {
     fn shard_of_is_stable() {
         // Pinned: a shard assignment that changes would split a corpus differently on
         // machines running different builds, and `merge` would double-count or drop items.
+        // The first 8 bytes of SHA-256(path), big-endian, mod 1000 (checked with Python's
+        // hashlib).
+        const PINNED: [u32; 4] = [377, 649, 250, 652];
         let got: Vec<u32> = ["modules/m000000.ko", "files/f000001.bin", "a", ""]
             .iter()
             .map(|p| shard_of(p, 1000))
@@ -229,9 +232,6 @@ mod tests {
             assert_eq!(shard_of(&p, 1), 0, "{p}: one shard holds everything");
         }
     }
-    // The first 8 bytes of SHA-256(path), big-endian, mod 1000 (checked with Python's hashlib).
-    const PINNED: [u32; 4] = [377, 649, 250, 652];
-
     #[test]
     fn every_item_lands_in_exactly_one_shard() {
         let all = paths(3000);
