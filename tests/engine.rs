@@ -898,6 +898,8 @@ fn run_exports_json_csv_and_markdown_that_agree() {
         c.to_str().unwrap(),
         "--markdown",
         m.to_str().unwrap(),
+        "--results-dir",
+        tmp.path().to_str().unwrap(),
     ]);
     assert_eq!(out.code(), 0, "run on an agreeing corpus exits 0: {out:?}");
 
@@ -1006,6 +1008,8 @@ fn run_exit_codes() {
         tmp.path().to_str().unwrap(),
         "--json",
         j.to_str().unwrap(),
+        "--results-dir",
+        tmp.path().to_str().unwrap(),
     ]);
     let out = run_cli(&args);
     assert_eq!(out.code(), 1, "one manifest disagreement exits 1: {out:?}");
@@ -1025,6 +1029,8 @@ fn run_exit_codes() {
         tmp2.path().to_str().unwrap(),
         "--json",
         j2.to_str().unwrap(),
+        "--results-dir",
+        tmp2.path().to_str().unwrap(),
     ]);
     let out = run_cli(&args);
     assert_eq!(out.code(), 1, "a missing item is a disagreement: {out:?}");
@@ -1047,6 +1053,8 @@ fn run_exit_codes() {
         tmp3.path().to_str().unwrap(),
         "--json",
         j3.to_str().unwrap(),
+        "--results-dir",
+        tmp3.path().to_str().unwrap(),
     ]);
     let out = run_cli(&args);
     assert_eq!(

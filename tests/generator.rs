@@ -155,7 +155,8 @@ fn gen(spec: &Path, out: &Path, seed: Option<u64>) {
     assert!(out.join("COMPLETE").exists(), "COMPLETE written last");
 }
 
-/// `trustbench run --corpus DIR --passes cold --quiet --calibration-ms 5 --json J`.
+/// `trustbench run --corpus DIR --passes cold --quiet --calibration-ms 5 --json J`, saving
+/// its report beside the corpus rather than under the current directory.
 fn run_corpus(dir: &Path) -> (Output, Value) {
     let j = dir.with_extension("report.json");
     let out = run_output(
@@ -170,7 +171,9 @@ fn run_corpus(dir: &Path) -> (Output, Value) {
                 "5",
                 "--json",
             ])
-            .arg(&j),
+            .arg(&j)
+            .arg("--results-dir")
+            .arg(dir.with_extension("runs")),
     );
     let text = std::fs::read_to_string(&j)
         .unwrap_or_else(|e| panic!("no JSON report ({e}); run output: {out:?}"));

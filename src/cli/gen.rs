@@ -13,7 +13,8 @@ pub struct GenArgs {
     /// Corpus spec (TOML); see corpora/default.toml for every field.
     #[arg(long, value_name = "FILE")]
     pub spec: PathBuf,
-    /// Output directory (default: corpora/generated/NAME-SPECHASH).
+    /// Output directory [default: corpora/generated/NAME-SPECHASH under the current
+    /// directory].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Override the spec's seed.
@@ -35,7 +36,12 @@ pub struct LoadedSpec {
 /// Reads a spec, applying a seed override.
 pub fn load_spec(path: &Path, seed: Option<u64>) -> Result<LoadedSpec, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut spec = Spec::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_spec(text, path, seed)
+}
+
+/// A spec from its text (`origin` names it in errors), applying a seed override.
+pub fn parse_spec(text: String, origin: &Path, seed: Option<u64>) -> Result<LoadedSpec, String> {
+    let mut spec = Spec::parse(&text).map_err(|e| format!("{}: {e}", origin.display()))?;
     if let Some(s) = seed {
         spec.seed = s;
     }
@@ -52,11 +58,17 @@ pub fn load_spec(path: &Path, seed: Option<u64>) -> Result<LoadedSpec, String> {
     Ok(LoadedSpec { spec, text, hash })
 }
 
-/// The default cache directory of a spec.
-pub fn cache_dir(l: &LoadedSpec) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// Where generated corpora are kept unless an option says otherwise: `corpora/generated`
+/// under the current directory (never the build tree: an installed binary runs anywhere).
+pub fn default_cache_root() -> PathBuf {
+    std::env::current_dir()
+        .unwrap_or_default()
         .join("corpora/generated")
-        .join(format!("{}-{}", l.spec.name, &l.hash[..16]))
+}
+
+/// The directory of a spec's corpus under the cache `root`: NAME-SPECHASH.
+pub fn cache_dir(root: &Path, l: &LoadedSpec) -> PathBuf {
+    root.join(format!("{}-{}", l.spec.name, &l.hash[..16]))
 }
 
 /// Generates `l` into `dir`, printing a summary.
@@ -80,7 +92,10 @@ pub fn generate(l: &LoadedSpec, dir: &Path, quiet: bool) -> Result<(), String> {
 
 pub fn run(a: GenArgs) -> Result<ExitCode, String> {
     let l = load_spec(&a.spec, a.seed)?;
-    let dir = a.out.clone().unwrap_or_else(|| cache_dir(&l));
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| cache_dir(&default_cache_root(), &l));
     generate(&l, &dir, a.quiet)?;
     println!("{}", dir.display());
     Ok(ExitCode::SUCCESS)

@@ -3,44 +3,41 @@
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trustbench::measure::report::RunReport;
+use trustbench::measure::export::{self, Csv, Exporter, Json, Markdown};
+use trustbench::measure::RunReport;
+use trustbench::Error;
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
-    /// Shard reports (JSON written by `run --json` or under results/runs/).
+    /// Shard reports (JSON written by `run --json` or under `run --results-dir`).
     #[arg(required = true)]
     pub reports: Vec<PathBuf>,
+    /// Write the merged JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write one CSV row per merged pass here.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// Write the merged Markdown report (the one printed) here.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
 }
 
 pub fn run(a: MergeArgs) -> Result<ExitCode, String> {
-    let mut reports = Vec::new();
-    for p in &a.reports {
-        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        let r: RunReport = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a run report: {e}", p.display()))?;
-        reports.push(r);
-    }
-    let merged = RunReport::merge(reports)?;
-    for (path, text) in [
-        (&a.json, merged.to_json()),
-        (&a.csv, merged.to_csv()),
-        (&a.markdown, merged.to_markdown()),
-    ] {
+    let reports = a.reports.iter().map(|p| Json.read(p));
+    let merged = reports
+        .collect::<Result<Vec<_>, Error>>()
+        .and_then(RunReport::merge)
+        .map_err(|e| e.to_string())?;
+    let asked: [(&dyn Exporter, &Option<PathBuf>); 3] =
+        [(&Json, &a.json), (&Csv, &a.csv), (&Markdown, &a.markdown)];
+    for (e, path) in asked {
         if let Some(p) = path {
-            std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+            export::write(e, &merged, p).map_err(|e| e.to_string())?;
         }
     }
-    println!("{}", merged.to_markdown());
-    let bad = merged
-        .manifest
-        .as_ref()
-        .is_some_and(|m| !m.mismatches.is_empty());
+    println!("{}", Markdown.render(&merged));
+    let bad = merged.manifest.as_ref().is_some_and(|m| m.count() > 0);
     Ok(if bad {
         ExitCode::from(1)
     } else {

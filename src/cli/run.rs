@@ -1,23 +1,21 @@
-//! `trustbench run`: the main job. Builds the corpus's keyrings through the real
-//! gatekeepers (timed), measures the ceiling, runs cold and warm passes across cores,
-//! checks every verdict against the manifest, and reports.
+//! `trustbench run`: the main job. Arguments → [`BenchConfig`] → [`measure::bench`] →
+//! exporters → exit code. Everything the run writes by default goes under the current
+//! directory (`corpora/generated/`, `results/runs/`, `flamegraphs/`), or where an option
+//! says; never into the tree the binary was built from.
 
-use super::gen::{cache_dir, generate, load_spec};
+use super::gen::{cache_dir, default_cache_root, generate, load_spec, parse_spec};
 use super::setup::TrustArgs;
+use super::verify::KindArg;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use trustbench::corpus::gen::{parse_manifest_line, Expected};
-use trustbench::engine::{self, Engine, EngineConfig, Item};
-use trustbench::measure::calibrate;
-use trustbench::measure::link;
-use trustbench::measure::report::{
-    git_commit, shard_of, CorpusInfo, Machine, ManifestCheck, PassAccumulator, RunReport,
-    ScalingStep, Versions,
-};
-use trustbench::verify::ima::ImaPolicy;
+use trustbench::measure::export::{self, Csv, Exporter, Json, Markdown};
+use trustbench::measure::{self, BenchConfig, NotValid, RunReport, Shard};
 use trustbench::verify::ItemKind;
+
+/// The default spec, compiled in: `trustbench run` works from any directory.
+const DEFAULT_SPEC: &str = include_str!("../../corpora/default.toml");
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -25,19 +23,24 @@ pub struct RunArgs {
     /// modules and IMA-signed files (then give --trust/--keyring-setup).
     #[arg(long, value_name = "DIR", conflicts_with = "spec")]
     pub corpus: Option<PathBuf>,
-    /// Generate (once, cached by spec hash) and run this spec [default: corpora/default.toml].
+    /// Generate (once, cached by spec hash) and run this spec [default: the built-in copy
+    /// of corpora/default.toml].
     #[arg(long, value_name = "FILE")]
     pub spec: Option<PathBuf>,
+    /// Where specs are generated and reused, as DIR/NAME-SPECHASH [default:
+    /// corpora/generated under the current directory].
+    #[arg(long, value_name = "DIR", conflicts_with = "corpus")]
+    pub corpus_cache: Option<PathBuf>,
     #[command(flatten)]
     pub trust: TrustArgs,
     /// Which files of a plain directory tree to verify: `module` takes only .ko/.ko.gz/
     /// .ko.xz/.ko.zst (e.g. /lib/modules/VERSION), `ima` only other files, `auto` both.
-    #[arg(long, value_enum, default_value_t = super::verify::KindArg::Auto)]
-    pub kind: super::verify::KindArg,
+    #[arg(long, value_enum, default_value_t = KindArg::Auto)]
+    pub kind: KindArg,
     /// Verify only shard K of N (1-based; items split by a stable hash of their path), for
     /// splitting a huge corpus across CI jobs; join the JSON reports with `trustbench merge`.
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
-    pub shard: Option<(u32, u32)>,
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
     /// Worker threads [default: all logical CPUs].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -61,344 +64,148 @@ pub struct RunArgs {
     /// Milliseconds per ceiling measurement.
     #[arg(long, default_value_t = 150)]
     pub calibration_ms: u64,
-    /// Write the JSON report here (always also written under results/runs/).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    #[arg(long, value_name = "FILE")]
-    pub markdown: Option<PathBuf>,
-    /// Profile the passes with pprof and write a flamegraph SVG (default:
-    /// flamegraphs/STAMP-CORPUS.svg, also chosen by the value `auto`).
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "auto")]
-    pub flamegraph: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: Box<OutputArgs>,
     /// Print only the summary line.
     #[arg(long)]
     pub quiet: bool,
 }
 
-/// `K/N` with 1 ≤ K ≤ N.
-fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 2/8")?;
-    let k: u32 = k.parse().map_err(|_| "K is not a number")?;
-    let n: u32 = n.parse().map_err(|_| "N is not a number")?;
-    if n == 0 || k == 0 || k > n {
-        return Err(format!("shard {k}/{n}: need 1 <= K <= N"));
-    }
-    Ok((k, n))
+/// Where the report goes.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Every run saves its JSON report here as STAMP-CORPUS.json [default: results/runs
+    /// under the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Also write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write one CSV row per pass here.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write the Markdown report (the one printed) here.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Profile the passes with pprof and write a flamegraph SVG [default, also chosen by
+    /// the value `auto`: flamegraphs/STAMP-CORPUS.svg under the current directory].
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "auto")]
+    pub flamegraph: Option<PathBuf>,
 }
 
-fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| format!("thread pool: {e}"))
+impl OutputArgs {
+    /// The flamegraph to write, `auto` resolved.
+    fn flamegraph_for(&self, corpus: &Path) -> Option<PathBuf> {
+        let p = self.flamegraph.as_ref()?;
+        if p.as_os_str() != "auto" {
+            return Some(p.clone());
+        }
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Some(here("flamegraphs").join(format!("{stamp}-{}.svg", name_of(corpus))))
+    }
+
+    /// Where every run's JSON report is saved.
+    fn saved_report(&self, report: &RunReport, corpus: &Path) -> PathBuf {
+        let dir = self.results_dir.clone();
+        let name = format!(
+            "{}-{}.{}",
+            report.created_unix,
+            name_of(corpus),
+            Json.extension()
+        );
+        dir.unwrap_or_else(|| here("results/runs")).join(name)
+    }
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+/// `rel` under the current directory (a relative path if that is unknown).
+fn here(rel: &str) -> PathBuf {
+    std::env::current_dir().unwrap_or_default().join(rel)
+}
+
+fn name_of(dir: &Path) -> String {
+    dir.file_name()
+        .map_or("run".into(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The corpus to run and its spec hash: `--corpus`, or a spec generated on first use.
+fn resolve_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
+    if let Some(d) = &a.corpus {
+        return Ok((d.clone(), None));
     }
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    let l = match &a.spec {
+        Some(path) => load_spec(path, None)?,
+        None => parse_spec(
+            DEFAULT_SPEC.into(),
+            Path::new("corpora/default.toml (built in)"),
+            None,
+        )?,
+    };
+    let root = a.corpus_cache.clone().unwrap_or_else(default_cache_root);
+    let dir = cache_dir(&root, &l);
+    if !dir.join("COMPLETE").exists() {
+        if !a.quiet {
+            let (name, d) = (&l.spec.name, dir.display());
+            eprintln!("generating corpus '{name}' (first use) into {d}");
+        }
+        generate(&l, &dir, a.quiet)?;
+    }
+    Ok((dir, Some(l.hash)))
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode, String> {
-    // Resolve the corpus: explicit directory, or a spec generated into the cache.
-    let (dir, spec_hash) = match &a.corpus {
-        Some(d) => (d.clone(), None),
-        None => {
-            let spec = a.spec.clone().unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpora/default.toml")
-            });
-            let l = load_spec(&spec, None)?;
-            let dir = cache_dir(&l);
-            if !dir.join("COMPLETE").exists() {
-                if !a.quiet {
-                    eprintln!(
-                        "generating corpus '{}' (first use) into {}",
-                        l.spec.name,
-                        dir.display()
-                    );
-                }
-                generate(&l, &dir, a.quiet)?;
-            }
-            (dir, Some(l.hash))
-        }
-    };
-    let generated = dir.join("manifest.tsv").exists() && dir.join("keyring.script").exists();
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-
-    // Trust store: standard keyrings + --trust; then the link-time phase.
-    let mut store = a.trust.build()?;
-    let link = if generated {
-        let expected = std::fs::read_to_string(dir.join("keyring.expected")).ok();
-        Some(link::run(
-            &mut store,
-            &dir.join("keyring.script"),
-            expected.as_deref(),
-        )?)
-    } else {
-        None
-    };
-
-    // Items: streamed from the manifest in chunks (memory bounded by the chunk and the
-    // cache, not by the corpus), or a directory walk.
-    let source = if generated {
-        Source::Manifest(dir.join("manifest.tsv"))
-    } else {
-        Source::Tree(
-            engine::discover(&dir)
-                .map_err(|e| format!("{}: {e}", dir.display()))?
-                .into_iter()
-                .filter(|i| match a.kind {
-                    super::verify::KindArg::Auto => true,
-                    super::verify::KindArg::Module => i.kind == ItemKind::Module,
-                    super::verify::KindArg::Ima => i.kind == ItemKind::Ima,
-                })
-                .collect(),
-        )
-    };
-    let mut total = 0usize;
-    source.for_each_chunk(&dir, a.shard, &mut |items, _| {
-        total += items.len();
-        Ok(())
-    })?;
-    if total == 0 {
-        return Err(format!("{}: no items to verify", dir.display()));
-    }
-    // Calibration samples: up to 4096 items spread evenly over the corpus.
-    let stride = total.div_ceil(4096).max(1);
-    let mut sampled = Vec::new();
-    let mut index = 0usize;
-    source.for_each_chunk(&dir, a.shard, &mut |items, _| {
-        for it in items {
-            if index % stride == 0 {
-                sampled.push(it.clone());
-            }
-            index += 1;
-        }
-        Ok(())
-    })?;
-
-    let budget = Duration::from_millis(a.calibration_ms);
-    let p = pool(threads)?;
-    let samples = calibrate::sample(&store, &sampled, 400);
-    let ceiling = calibrate::calibrate(&store, &samples, &p, budget);
-    let config = EngineConfig {
+    let (corpus, spec_hash) = resolve_corpus(&a)?;
+    let store = a.trust.build()?;
+    let flamegraph = a.out.flamegraph_for(&corpus);
+    let config = BenchConfig {
+        corpus: corpus.clone(),
+        spec_hash,
+        kind: match a.kind {
+            KindArg::Auto => None,
+            KindArg::Module => Some(ItemKind::Module),
+            KindArg::Ima => Some(ItemKind::Ima),
+        },
+        shard: a.shard,
+        threads: a.threads,
+        passes: a.passes.clone(),
         cache_size: a.cache_size,
-        mmap_threshold: a
-            .mmap_threshold
-            .or(ceiling.mmap_threshold)
-            .unwrap_or(1 << 20),
-        ima_policy: ImaPolicy {
-            check_blacklist: a.ima_check_blacklist || generated,
-        },
-        timing: true,
+        mmap_threshold: a.mmap_threshold,
+        ima_check_blacklist: a.ima_check_blacklist,
+        scaling: a.scaling,
+        calibration: Duration::from_millis(a.calibration_ms),
+        flamegraph: flamegraph.clone(),
     };
-    let engine = Engine::new(store, config.clone(), threads);
+    let mut not_valid = NotValid::default();
+    let report = measure::bench(&config, store, &mut not_valid).map_err(|e| e.to_string())?;
 
-    let profiler = match &a.flamegraph {
-        Some(_) => Some(
-            pprof::ProfilerGuardBuilder::default()
-                .frequency(997)
-                .blocklist(&["libc", "libgcc", "pthread", "vdso"])
-                .build()
-                .map_err(|e| format!("profiler: {e}"))?,
-        ),
-        None => None,
-    };
-    let mut passes = Vec::new();
-    let mut dominant = None;
-    let mut bytes = 0u64;
-    let mut mc = ManifestCheck::default();
-    let mut not_valid: Vec<String> = Vec::new();
-    let mut not_valid_count = 0usize;
-    for (pass_no, name) in a.passes.iter().enumerate() {
-        let pass = engine.begin_pass(engine::CachePolicy::Use);
-        let mut acc = PassAccumulator::new(name, threads);
-        source.for_each_chunk(&dir, a.shard, &mut |items, expected| {
-            let r = pass.run(items, &p);
-            let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
-            acc.add(&store, items, &r, &ceiling);
-            if pass_no == 0 {
-                check_chunk(&mut mc, expected, &r.outcomes);
-                for (it, o) in items.iter().zip(&r.outcomes) {
-                    if o.verdict.errno.is_some() {
-                        not_valid_count += 1;
-                        if not_valid.len() < 10_000 {
-                            not_valid.push(format!(
-                                "- {}: {} {} ({})",
-                                it.path.display(),
-                                o.verdict.class.name(),
-                                o.verdict.errno.map(|e| e.to_string()).unwrap_or_default(),
-                                o.verdict.reason
-                            ));
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        if pass_no == 0 {
-            dominant = acc.dominant_class();
-        }
-        let pr = acc.finish();
-        bytes = bytes.max(pr.bytes);
-        passes.push(pr);
-    }
-    let flamegraph = match (profiler, &a.flamegraph) {
-        (Some(g), Some(path)) => {
-            let path = if path.as_os_str() == "auto" {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("flamegraphs")
-                    .join(format!(
-                        "{}-{}.svg",
-                        SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs()),
-                        dir.file_name()
-                            .map_or("run".into(), |n| n.to_string_lossy().into_owned())
-                    ))
-            } else {
-                path.clone()
-            };
-            let report = g.report().build().map_err(|e| format!("profiler: {e}"))?;
-            if let Some(d) = path.parent() {
-                std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-            }
-            let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            report
-                .flamegraph(f)
-                .map_err(|e| format!("flamegraph: {e}"))?;
-            Some(path)
-        }
-        _ => None,
-    };
-    let warm_over_cold = match (passes.first(), passes.get(1)) {
-        (Some(c), Some(w)) => Some(w.items_per_s / c.items_per_s.max(1e-9)),
-        _ => None,
-    };
-
-    let manifest_check = generated.then(|| {
-        mc.checked = if passes.is_empty() { 0 } else { total };
-        if passes.is_empty() {
-            mc.mismatch_count += 1;
-            mc.mismatches
-                .push(format!("{total} manifest items but no pass ran"));
-        }
-        mc
-    });
-
-    // Scaling: cold passes, cache off, 1..=N threads, beside the raw verify rate.
-    let mut scaling = Vec::new();
-    if a.scaling {
-        for t in 1..=threads {
-            let pt = pool(t)?;
-            let raw = {
-                let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
-                calibrate::calibrate(&store, &samples, &pt, budget)
-            };
-            let raw_rate = dominant
-                .as_ref()
-                .and_then(|c| raw.verify_ns.get(c))
-                .map_or(0.0, |ns| t as f64 * 1e9 / ns);
-            let pass = engine.begin_pass(engine::CachePolicy::Bypass);
-            let mut acc = PassAccumulator::new(&format!("cold-{t}t"), t);
-            source.for_each_chunk(&dir, a.shard, &mut |items, _| {
-                let r = pass.run(items, &pt);
-                let st = engine.store.read().unwrap_or_else(|e| e.into_inner());
-                acc.add(&st, items, &r, &raw);
-                Ok(())
-            })?;
-            let pr = acc.finish();
-            scaling.push(ScalingStep {
-                threads: t,
-                items_per_s: pr.items_per_s,
-                raw_verify_per_s: raw_rate,
-                efficiency: pr.efficiency,
-            });
+    // Outputs: the saved JSON report, then whatever the options ask for.
+    let saved = a.out.saved_report(&report, &corpus);
+    let write = |e: &dyn Exporter, p: &Path| export::write(e, &report, p);
+    write(&Json, &saved).map_err(|e| e.to_string())?;
+    let asked: [(&dyn Exporter, &Option<PathBuf>); 3] = [
+        (&Json, &a.out.json),
+        (&Csv, &a.out.csv),
+        (&Markdown, &a.out.markdown),
+    ];
+    for (e, path) in asked {
+        if let Some(p) = path {
+            write(e, p).map_err(|e| e.to_string())?;
         }
     }
-
-    let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
-    let report = RunReport {
-        schema: trustbench::measure::report::SCHEMA.into(),
-        created_unix: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        machine: Machine::detect(),
-        versions: Versions::detect(store.backend().name()),
-        git_commit: git_commit(),
-        corpus: CorpusInfo {
-            dir: dir.display().to_string(),
-            spec_hash,
-            items: total,
-            bytes,
-        },
-        threads,
-        link,
-        ceiling,
-        passes,
-        manifest: manifest_check,
-        scaling,
-        warm_over_cold,
-    };
-    drop(store);
-
-    // Outputs.
-    let stamp = report.created_unix;
-    let runs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results/runs");
-    let base = runs.join(format!(
-        "{stamp}-{}",
-        dir.file_name()
-            .map_or("run".into(), |n| n.to_string_lossy().into_owned())
-    ));
-    write(&base.with_extension("json"), &report.to_json())?;
-    if let Some(p) = &a.json {
-        write(p, &report.to_json())?;
-    }
-    if let Some(p) = &a.csv {
-        write(p, &report.to_csv())?;
-    }
-    if let Some(p) = &a.markdown {
-        write(p, &report.to_markdown())?;
-    }
-    let md = report.to_markdown();
     if !a.quiet {
-        println!("{md}");
-        if !generated {
-            if not_valid_count == 0 {
-                println!("every item is valid");
-            } else {
-                println!("## Items that are not valid ({not_valid_count})\n");
-                for l in &not_valid {
-                    println!("{l}");
-                }
-                if not_valid_count > not_valid.len() {
-                    println!("- … {} more", not_valid_count - not_valid.len());
-                }
-            }
+        println!("{}", Markdown.render(&report));
+        // A plain tree has no manifest: name what is not valid instead.
+        if report.manifest.is_none() {
+            print!("{not_valid}");
         }
     }
-    let mismatches = report.manifest.as_ref().map_or(0, |m| m.mismatch_count);
-    let unexpected = report.link.as_ref().map_or(0, |l| l.unexpected.len());
     if let Some(f) = &flamegraph {
         eprintln!("trustbench: flamegraph {}", f.display());
     }
-    if let Some(cold) = report.passes.first() {
-        eprintln!(
-            "trustbench: {} items, cold {:.0} items/s (efficiency {:.3}), {}{} manifest mismatches; report {}",
-            cold.items,
-            cold.items_per_s,
-            cold.efficiency,
-            report.warm_over_cold.map_or(String::new(), |w| format!("warm {w:.1}× cold, ")),
-            mismatches,
-            base.with_extension("json").display()
-        );
-    }
+    summary(&report, &saved);
+    let mismatches = report.manifest.as_ref().map_or(0, |m| m.count());
+    let unexpected = report.link.as_ref().map_or(0, |l| l.unexpected.len());
     Ok(if mismatches == 0 && unexpected == 0 {
         ExitCode::SUCCESS
     } else {
@@ -406,105 +213,30 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     })
 }
 
-/// Compares one chunk's verdicts with its manifest rows.
-fn check_chunk(mc: &mut ManifestCheck, expected: &[Expected], outs: &[engine::Outcome]) {
-    for (e, o) in expected.iter().zip(outs) {
-        if o.verdict.class.name() != e.verdict || o.verdict.errno != e.errno {
-            mc.mismatch_count += 1;
-            if mc.mismatches.len() < 1000 {
-                mc.mismatches.push(format!(
-                    "{} ({}): expected {} {}, got {} {} ({})",
-                    e.path,
-                    e.class,
-                    e.verdict,
-                    e.errno.map(|x| x.to_string()).unwrap_or_default(),
-                    o.verdict.class.name(),
-                    o.verdict.errno.map(|x| x.to_string()).unwrap_or_default(),
-                    o.verdict.reason
-                ));
-            }
-        }
-    }
+/// The one line `--quiet` keeps (stderr).
+fn summary(report: &RunReport, saved: &Path) {
+    let Some(cold) = report.passes.first() else {
+        return;
+    };
+    let warm = report
+        .warm_over_cold
+        .map_or(String::new(), |w| format!("warm {w:.1}× cold, "));
+    eprintln!(
+        "trustbench: {} items, cold {:.0} items/s (efficiency {:.3}), {warm}{} manifest mismatches; report {}",
+        cold.items,
+        cold.items_per_s,
+        cold.efficiency,
+        report.manifest.as_ref().map_or(0, |m| m.count()),
+        saved.display()
+    );
 }
 
-/// Items per chunk: large enough to keep every core busy, small enough that a million-item
-/// corpus never sits in memory at once.
-const CHUNK: usize = 16_384;
-
-/// Receives one chunk of items and their manifest rows (empty for plain trees).
-type ChunkFn<'a> = dyn FnMut(&[Item], &[Expected]) -> Result<(), String> + 'a;
-
-/// Where a run's items come from.
-enum Source {
-    /// A generated corpus: `manifest.tsv`, streamed.
-    Manifest(PathBuf),
-    /// Any directory tree, walked up front.
-    Tree(Vec<Item>),
-}
-
-impl Source {
-    /// Calls `f` with consecutive chunks of items (and, for manifests, their expected
-    /// verdicts), keeping only shard `k` of `n` when sharding.
-    fn for_each_chunk(
-        &self,
-        dir: &Path,
-        shard: Option<(u32, u32)>,
-        f: &mut ChunkFn<'_>,
-    ) -> Result<(), String> {
-        let keep = |rel: &str| shard.is_none_or(|(k, n)| shard_of(rel, n) == k - 1);
-        match self {
-            Source::Tree(all) => {
-                let kept: Vec<&Item> = all
-                    .iter()
-                    .filter(|i| {
-                        keep(
-                            &i.path
-                                .strip_prefix(dir)
-                                .unwrap_or(&i.path)
-                                .to_string_lossy(),
-                        )
-                    })
-                    .collect();
-                for c in kept.chunks(CHUNK) {
-                    let items: Vec<Item> = c.iter().map(|i| (*i).clone()).collect();
-                    f(&items, &[])?;
-                }
-                Ok(())
-            }
-            Source::Manifest(path) => {
-                use std::io::BufRead;
-                let file =
-                    std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let mut items = Vec::with_capacity(CHUNK);
-                let mut expected = Vec::with_capacity(CHUNK);
-                for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-                    let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
-                    let Some(e) = parse_manifest_line(i + 1, &line)? else {
-                        continue;
-                    };
-                    if !keep(&e.path) {
-                        continue;
-                    }
-                    items.push(Item {
-                        path: dir.join(&e.path),
-                        kind: if e.kind == "module" {
-                            ItemKind::Module
-                        } else {
-                            ItemKind::Ima
-                        },
-                    });
-                    expected.push(e);
-                    if items.len() == CHUNK {
-                        f(&items, &expected)?;
-                        items.clear();
-                        expected.clear();
-                    }
-                }
-                if !items.is_empty() {
-                    f(&items, &expected)?;
-                }
-                Ok(())
-            }
-        }
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_built_in_spec_is_the_default_spec_and_parses() {
+        let l = super::parse_spec(super::DEFAULT_SPEC.into(), "built-in".as_ref(), None)
+            .expect("built-in spec");
+        assert_eq!(l.spec.name, "default");
     }
 }

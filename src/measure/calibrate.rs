@@ -324,6 +324,23 @@ impl Ceiling {
         bytes: u64,
         crypto_only: bool,
     ) -> f64 {
+        let class = match (o.verdict.signer, o.verdict.digest) {
+            (Some(s), Some(d)) => class_of(store, s, d.algo()),
+            _ => None,
+        };
+        self.cost_ns(item, o, bytes, crypto_only, class.as_deref())
+    }
+
+    /// [`Ceiling::item_cost_ns`] with the signer's verification class already known (the
+    /// per-item path of a pass resolves it once per key).
+    pub fn cost_ns(
+        &self,
+        item: &Item,
+        o: &Outcome,
+        bytes: u64,
+        crypto_only: bool,
+        class: Option<&str>,
+    ) -> f64 {
         let mut ns = 0.0;
         if !crypto_only {
             let opens = if item.kind == ItemKind::Ima { 2.0 } else { 1.0 };
@@ -342,10 +359,8 @@ impl Ceiling {
                     .copied()
                     .unwrap_or(0.0);
             let reached_verify = o.stage_ns[crate::timing::Stage::Verify as usize] > 0;
-            if let (true, Some(s)) = (reached_verify, o.verdict.signer) {
-                if let Some(c) = class_of(store, s, d.algo()) {
-                    ns += self.verify_ns.get(&c).copied().unwrap_or(0.0);
-                }
+            if let (true, Some(_), Some(c)) = (reached_verify, o.verdict.signer, class) {
+                ns += self.verify_ns.get(c).copied().unwrap_or(0.0);
             }
         }
         ns

@@ -2,6 +2,7 @@
 //! its real gatekeeper, timed as its own phase.
 
 use super::calibrate::class_of;
+use crate::error::{Error, Result};
 use crate::kernel::replay::{self, Command, Outcome};
 use crate::trust::Store;
 use serde::{Deserialize, Serialize};
@@ -29,15 +30,13 @@ pub struct LinkPhase {
 }
 
 /// Replays `script` into `store`, comparing with `expected` (one outcome per command).
-pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<LinkPhase, String> {
-    let text = std::fs::read_to_string(script).map_err(|e| format!("{}: {e}", script.display()))?;
-    let base = script.parent().unwrap_or(Path::new("."));
-    let lines = replay::parse(&text, base)?;
+pub fn run(store: &mut Store, script: &Path, expected: Option<&str>) -> Result<LinkPhase> {
+    let lines = replay::read_script(script)?;
     // Read certificates up front so file I/O is not charged to the checks.
     let mut files: BTreeMap<std::path::PathBuf, Vec<u8>> = BTreeMap::new();
     for l in &lines {
         if let Command::Add { file, .. } | Command::Load { file, .. } = &l.command {
-            let b = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let b = std::fs::read(file).map_err(|e| Error::io(file, e))?;
             files.insert(file.clone(), b);
         }
     }

@@ -1,6 +1,20 @@
-//! Measurement: the ceiling measured in the same run, the link-time phase, and run reports
-//! with exporters.
+//! Measurement as a library call: [`bench()`] runs a whole benchmark over a corpus (item
+//! streaming and sharding, the link-time phase, the ceiling measured in the same run, the
+//! passes, the manifest check, scaling and profiling) and returns a [`RunReport`];
+//! [`export`] renders it, one file per format.
 
+mod bench;
 pub mod calibrate;
+mod expected_shim;
+pub mod export;
 pub mod link;
+mod manifest;
+mod observe;
+mod profile;
 pub mod report;
+mod source;
+
+pub use bench::{bench, BenchConfig};
+pub use observe::{NotValid, Observer, Phase};
+pub use report::RunReport;
+pub use source::{is_generated, shard_of, Shard, CHUNK};

@@ -1,17 +1,22 @@
-//! Run results: a versioned JSON schema plus CSV and Markdown exporters.
+//! Run results: the versioned report (`export/` renders it as JSON, CSV and Markdown), the
+//! per-pass accumulator and `merge` for shard reports.
 //!
 //! Schema `trustbench.run/1` (documented field by field in docs/results-schema.md): machine
 //! and versions, corpus identity, the link-time phase, the ceiling measured in the same run,
 //! one entry per pass (throughput, efficiency against the ceiling, per-stage time, latency,
 //! cache, verdicts), manifest agreement and the scaling curve.
 
-use super::calibrate::Ceiling;
+use super::calibrate::{Ceiling, VerifyClass};
 use super::link::LinkPhase;
 use crate::engine::{Item, PassResult};
+use crate::errno::Errno;
+use crate::error::{Error, Result};
+use crate::hash::HashAlgo;
 use crate::timing::Stage;
-use crate::trust::Store;
+use crate::trust::{Serial, Store};
+use crate::verify::VerdictClass;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub const SCHEMA: &str = "trustbench.run/1";
 
@@ -188,8 +193,15 @@ impl LatencyHistogram {
     }
 }
 
+/// How many of a pass's slowest items a report names.
+const SLOWEST: usize = 5;
+
 /// Folds a pass, chunk by chunk, into a [`PassReport`] with memory independent of the
 /// number of items: sums, a latency histogram, the five slowest items and verdict counts.
+///
+/// Adding an item allocates nothing: verdicts are counted by their typed value, signers are
+/// mapped to their verification class once per (key, hash), and the slowest items are kept
+/// as positions in the chunk until the chunk is done; text is made when the pass finishes.
 pub struct PassAccumulator {
     name: String,
     threads: usize,
@@ -198,13 +210,49 @@ pub struct PassAccumulator {
     wall: std::time::Duration,
     stage_ns: [u64; crate::timing::STAGES],
     latency: LatencyHistogram,
+    /// The slowest items of the chunks added so far, slowest first (ties: earliest first).
     slowest: Vec<Slow>,
     cache: crate::engine::cache::CacheCounters,
-    verdicts: BTreeMap<String, u64>,
+    /// `None` (valid) or (class, errno) → items; a handful of distinct values per pass.
+    verdicts: Vec<(Option<(VerdictClass, Errno)>, u64)>,
     full_cost_ns: f64,
     crypto_cost_ns: f64,
+    /// (signer, hash) → its verification class, an index into `classes` (None: the key is
+    /// not an asymmetric key of the store).
+    class_index: HashMap<(Serial, HashAlgo), Option<usize>>,
     /// Verification class → items (for the scaling curve's dominant class).
-    pub classes: BTreeMap<String, u64>,
+    classes: Vec<(VerifyClass, u64)>,
+}
+
+/// The `SLOWEST` largest (nanoseconds, position) of a chunk, largest first; among equal
+/// times the earlier position first. Fixed size: no allocation.
+#[derive(Default)]
+struct Top {
+    len: usize,
+    entries: [(u64, usize); SLOWEST],
+}
+
+impl Top {
+    fn offer(&mut self, ns: u64, at: usize) {
+        if self.len == SLOWEST && ns <= self.entries[SLOWEST - 1].0 {
+            return;
+        }
+        let mut i = if self.len < SLOWEST {
+            self.len += 1;
+            self.len - 1
+        } else {
+            SLOWEST - 1
+        };
+        while i > 0 && self.entries[i - 1].0 < ns {
+            self.entries[i] = self.entries[i - 1];
+            i -= 1;
+        }
+        self.entries[i] = (ns, at);
+    }
+
+    fn as_slice(&self) -> &[(u64, usize)] {
+        &self.entries[..self.len]
+    }
 }
 
 impl PassAccumulator {
@@ -219,10 +267,11 @@ impl PassAccumulator {
             latency: LatencyHistogram::default(),
             slowest: Vec::new(),
             cache: Default::default(),
-            verdicts: BTreeMap::new(),
+            verdicts: Vec::new(),
             full_cost_ns: 0.0,
             crypto_cost_ns: 0.0,
-            classes: BTreeMap::new(),
+            class_index: HashMap::new(),
+            classes: Vec::new(),
         }
     }
 
@@ -232,40 +281,84 @@ impl PassAccumulator {
         self.cache.hits += r.cache.hits;
         self.cache.misses += r.cache.misses;
         self.cache.stale += r.cache.stale;
-        for (item, o) in items.iter().zip(&r.outcomes) {
+        let mut top = Top::default();
+        for (at, (item, o)) in items.iter().zip(&r.outcomes).enumerate() {
             self.items += 1;
             self.bytes += o.bytes;
             for (acc, ns) in self.stage_ns.iter_mut().zip(o.stage_ns) {
                 *acc += ns;
             }
             self.latency.record(o.total_ns);
-            if self.slowest.len() < 5 || o.total_ns > self.slowest.last().map_or(0, |s| s.ns) {
-                self.slowest.push(Slow {
-                    path: item.path.display().to_string(),
-                    ns: o.total_ns,
-                    bytes: o.bytes,
-                });
-                self.slowest.sort_by_key(|s| std::cmp::Reverse(s.ns));
-                self.slowest.truncate(5);
+            top.offer(o.total_ns, at);
+            let verdict = o.verdict.errno.map(|e| (o.verdict.class, e));
+            match self.verdicts.iter_mut().find(|(v, _)| *v == verdict) {
+                Some((_, n)) => *n += 1,
+                None => self.verdicts.push((verdict, 1)),
             }
-            let k = match o.verdict.errno {
-                None => "valid".to_string(),
-                Some(e) => format!("{}:{e}", o.verdict.class.name()),
+            let class = match (o.verdict.signer, o.verdict.digest) {
+                (Some(signer), Some(d)) => self.class_of(store, signer, d.algo()),
+                _ => None,
             };
-            *self.verdicts.entry(k).or_insert(0) += 1;
-            self.full_cost_ns += ceiling.item_cost_ns(store, item, o, o.bytes, false);
-            self.crypto_cost_ns += ceiling.item_cost_ns(store, item, o, o.bytes, true);
-            if let (Some(sg), Some(d)) = (o.verdict.signer, o.verdict.digest) {
-                if let Some(c) = super::calibrate::class_of(store, sg, d.algo()) {
-                    *self.classes.entry(c).or_default() += 1;
-                }
+            let name = class.map(|c| self.classes[c].0.as_str());
+            self.full_cost_ns += ceiling.cost_ns(item, o, o.bytes, false, name);
+            self.crypto_cost_ns += ceiling.cost_ns(item, o, o.bytes, true, name);
+            if let Some(c) = class {
+                self.classes[c].1 += 1;
             }
         }
+        // The chunk's slowest, slowest first, join the pass's: an item enters when it is
+        // slower than the last one kept, after every item as slow as itself.
+        for &(ns, at) in top.as_slice() {
+            if self.slowest.len() == SLOWEST && ns <= self.slowest[SLOWEST - 1].ns {
+                continue;
+            }
+            let pos = self
+                .slowest
+                .iter()
+                .position(|s| s.ns < ns)
+                .unwrap_or(self.slowest.len());
+            self.slowest.insert(
+                pos,
+                Slow {
+                    path: items[at].path.display().to_string(),
+                    ns,
+                    bytes: r.outcomes[at].bytes,
+                },
+            );
+            self.slowest.truncate(SLOWEST);
+        }
+    }
+
+    /// The verification class of `signer` with `hash`, resolved once per pair.
+    fn class_of(&mut self, store: &Store, signer: Serial, hash: HashAlgo) -> Option<usize> {
+        if let Some(c) = self.class_index.get(&(signer, hash)) {
+            return *c;
+        }
+        let c = super::calibrate::class_of(store, signer, hash).map(|name| {
+            match self.classes.iter().position(|(n, _)| *n == name) {
+                Some(i) => i,
+                None => {
+                    self.classes.push((name, 0));
+                    self.classes.len() - 1
+                }
+            }
+        });
+        self.class_index.insert((signer, hash), c);
+        c
+    }
+
+    /// Verification class → items so far.
+    pub fn classes(&self) -> BTreeMap<VerifyClass, u64> {
+        self.classes
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, n)| (c.clone(), *n))
+            .collect()
     }
 
     /// The verification class most items used.
     pub fn dominant_class(&self) -> Option<String> {
-        self.classes.iter().max_by_key(|c| c.1).map(|c| c.0.clone())
+        self.classes().into_iter().max_by_key(|c| c.1).map(|c| c.0)
     }
 
     /// The report. The ceiling is meaningful for passes that did the work (cold); a
@@ -284,6 +377,14 @@ impl PassAccumulator {
         let items_per_s = n as f64 / secs;
         let (c_full, c_crypto) = (ceil(self.full_cost_ns), ceil(self.crypto_cost_ns));
         let total = self.cache.hits + self.cache.misses;
+        let mut verdicts = BTreeMap::new();
+        for (v, count) in &self.verdicts {
+            let name = match v {
+                None => "valid".to_string(),
+                Some((class, errno)) => format!("{}:{errno}", class.name()),
+            };
+            *verdicts.entry(name).or_insert(0) += count;
+        }
         PassReport {
             name: self.name,
             threads: self.threads,
@@ -324,7 +425,7 @@ impl PassAccumulator {
                     0.0
                 },
             },
-            verdicts: self.verdicts,
+            verdicts,
         }
     }
 }
@@ -344,15 +445,26 @@ impl PassReport {
     }
 }
 
+/// How many manifest mismatches a report names (all are counted).
+pub const MISMATCH_LIST_CAP: usize = 1000;
+
 /// Manifest agreement.
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct ManifestCheck {
     pub checked: usize,
-    /// The first mismatches, named (at most 1000 are listed).
+    /// The first mismatches, named (at most [`MISMATCH_LIST_CAP`] are listed).
     pub mismatches: Vec<String>,
     /// All mismatches, listed or not.
     #[serde(default)]
     pub mismatch_count: usize,
+}
+
+impl ManifestCheck {
+    /// All mismatches. Reports written before `mismatch_count` existed read it as 0; their
+    /// list (uncapped then) is the count.
+    pub fn count(&self) -> usize {
+        self.mismatch_count.max(self.mismatches.len())
+    }
 }
 
 /// One thread count of the scaling curve (cold, cache off).
@@ -392,178 +504,11 @@ pub struct CorpusInfo {
     pub bytes: u64,
 }
 
-/// The commit of the source tree, if it is a git checkout.
+/// The commit the binary was built from, when it was built from a git checkout: captured
+/// at build time (build.rs), because a report must name the code that produced it, not
+/// whatever checkout the binary happens to run in (or no checkout at all, once installed).
 pub fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-impl RunReport {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
-    /// One row per pass.
-    pub fn to_csv(&self) -> String {
-        let mut s = String::from(
-            "pass,threads,items,bytes,seconds,items_per_s,mb_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,p50_ns,p99_ns,max_ns,cache_hit_rate\n",
-        );
-        for p in &self.passes {
-            s.push_str(&format!(
-                "{},{},{},{},{:.6},{:.1},{:.2},{:.1},{:.4},{:.4},{},{},{},{:.4}\n",
-                p.name,
-                p.threads,
-                p.items,
-                p.bytes,
-                p.seconds,
-                p.items_per_s,
-                p.mb_per_s,
-                p.ceiling_items_per_s,
-                p.efficiency,
-                p.crypto_efficiency,
-                p.latency.p50_ns,
-                p.latency.p99_ns,
-                p.latency.max_ns,
-                p.cache.hit_rate
-            ));
-        }
-        s
-    }
-
-    /// The human report (also the Markdown export).
-    pub fn to_markdown(&self) -> String {
-        let mut s = String::new();
-        let m = &self.machine;
-        s.push_str(&format!(
-            "# trustbench run\n\n{} ({} logical CPUs; {}), kernel {}, {} on {} thread(s); corpus {} ({} items, {:.1} MB)\n\n",
-            m.cpu_model,
-            m.logical_cpus,
-            if m.cpu_flags.is_empty() { "-".into() } else { m.cpu_flags.join(" ") },
-            m.kernel,
-            self.versions.backend_crate,
-            self.threads,
-            self.corpus.dir,
-            self.corpus.items,
-            self.corpus.bytes as f64 / 1e6
-        ));
-        if let Some(l) = &self.link {
-            s.push_str(&format!(
-                "## Link-time phase\n\n{} commands, {} ok, errors {:?}; {} gatekeeper checks in {:.3} s = {:.0} checks/s; signature share (efficiency vs raw verify) {:.2}\n\n",
-                l.commands, l.ok, l.errors, l.checks, l.check_seconds, l.checks_per_s, l.efficiency
-            ));
-            for u in &l.unexpected {
-                s.push_str(&format!("- UNEXPECTED {u}\n"));
-            }
-        }
-        s.push_str("## Ceiling (raw primitives, measured now, same thread count)\n\n| primitive | cost |\n|---|---|\n");
-        for (c, ns) in &self.ceiling.verify_ns {
-            s.push_str(&format!(
-                "| verify {c} | {:.1} µs ({:.0}/s per thread) |\n",
-                ns / 1e3,
-                1e9 / ns
-            ));
-        }
-        for (h, ns) in &self.ceiling.digest_ns_per_byte {
-            s.push_str(&format!(
-                "| digest {h} | {:.0} MB/s per thread |\n",
-                1e3 / ns
-            ));
-        }
-        if self.ceiling.decompress_ns_per_byte > 0.0 {
-            s.push_str(&format!(
-                "| decompress modules | {:.0} MB/s compressed per thread (ratio {:.1}) |\n",
-                1e3 / self.ceiling.decompress_ns_per_byte,
-                self.ceiling.decompress_ratio
-            ));
-        }
-        s.push_str(&format!(
-            "| mmap threshold (measured) | {} |\n",
-            match self.ceiling.mmap_threshold {
-                None => "- (no large files)".to_string(),
-                Some(u64::MAX) => "never (read always wins)".to_string(),
-                Some(t) => format!("{} KiB", t / 1024),
-            }
-        ));
-        s.push_str(&format!(
-            "| open+read+close small file | {:.1} µs |\n| read bandwidth (large) | {} |\n\n",
-            self.ceiling.open_read_ns / 1e3,
-            if self.ceiling.read_ns_per_byte > 0.0 {
-                format!("{:.0} MB/s", 1e3 / self.ceiling.read_ns_per_byte)
-            } else {
-                "-".into()
-            }
-        ));
-        s.push_str("## Passes\n\n| pass | items/s | MB/s | ceiling items/s | efficiency | crypto-only eff. | p50 | p99 | max | cache hit |\n|---|---|---|---|---|---|---|---|---|---|\n");
-        for p in &self.passes {
-            s.push_str(&format!(
-                "| {} | {:.0} | {:.1} | {:.0} | {:.3} | {:.3} | {:.1} µs | {:.1} µs | {:.1} µs | {:.1}% |\n",
-                p.name, p.items_per_s, p.mb_per_s, p.ceiling_items_per_s, p.efficiency, p.crypto_efficiency,
-                p.latency.p50_ns as f64 / 1e3, p.latency.p99_ns as f64 / 1e3, p.latency.max_ns as f64 / 1e3,
-                p.cache.hit_rate * 100.0
-            ));
-        }
-        if let Some(w) = self.warm_over_cold {
-            s.push_str(&format!("\nwarm ÷ cold throughput: {w:.1}×\n"));
-        }
-        if let Some(cold) = self.passes.first() {
-            let total: u64 = cold.stage_ns.values().sum();
-            s.push_str(&format!("\n## Where the time went ({} pass, all threads)\n\n| stage | share | ms |\n|---|---|---|\n", cold.name));
-            for (k, v) in &cold.stage_ns {
-                s.push_str(&format!(
-                    "| {k} | {:.1}% | {:.1} |\n",
-                    *v as f64 * 100.0 / total.max(1) as f64,
-                    *v as f64 / 1e6
-                ));
-            }
-            s.push_str("\nslowest items:\n");
-            for sl in &cold.slowest {
-                s.push_str(&format!(
-                    "- {} ({:.1} ms, {} bytes)\n",
-                    sl.path,
-                    sl.ns as f64 / 1e6,
-                    sl.bytes
-                ));
-            }
-            s.push_str("\n## Verdicts\n\n| verdict | items |\n|---|---|\n");
-            for (k, v) in &cold.verdicts {
-                s.push_str(&format!("| {k} | {v} |\n"));
-            }
-        }
-        if !self.scaling.is_empty() {
-            s.push_str("\n## Scaling (cold, cache off)\n\n| threads | items/s | speed-up | raw verify/s | raw speed-up | scaling efficiency |\n|---|---|---|---|---|---|\n");
-            let base = &self.scaling[0];
-            for st in &self.scaling {
-                let su = st.items_per_s / base.items_per_s.max(1e-9);
-                let rs = st.raw_verify_per_s / base.raw_verify_per_s.max(1e-9);
-                s.push_str(&format!(
-                    "| {} | {:.0} | {:.2}× | {:.0} | {:.2}× | {:.3} |\n",
-                    st.threads,
-                    st.items_per_s,
-                    su,
-                    st.raw_verify_per_s,
-                    rs,
-                    su / rs.max(1e-9)
-                ));
-            }
-        }
-        if let Some(mc) = &self.manifest {
-            s.push_str(&format!(
-                "\n## Manifest\n\n{} items checked, {} mismatches\n",
-                mc.checked,
-                mc.mismatches.len()
-            ));
-            for m in mc.mismatches.iter().take(50) {
-                s.push_str(&format!("- {m}\n"));
-            }
-        }
-        s
-    }
+    option_env!("TRUSTBENCH_GIT_COMMIT").map(String::from)
 }
 
 impl RunReport {
@@ -571,18 +516,23 @@ impl RunReport {
     /// CI jobs running at the same time): counts, bytes, stage times, verdicts and cache
     /// counters add up; throughput and ceilings add up (shards ran concurrently), so
     /// efficiency is Σ achieved ÷ Σ ceiling; seconds is the longest shard; latency
-    /// percentiles are the worst shard's (an upper bound); the slowest items are merged.
-    pub fn merge(mut reports: Vec<RunReport>) -> Result<RunReport, String> {
-        let first = reports.first().cloned().ok_or("nothing to merge")?;
+    /// percentiles are the worst shard's (an upper bound); the slowest items are merged;
+    /// manifest checks and mismatch counts add up, and the mismatch list stays capped.
+    pub fn merge(mut reports: Vec<RunReport>) -> Result<RunReport> {
+        let first = reports
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::usage("nothing to merge"))?;
         for r in &reports {
             if r.schema != SCHEMA {
-                return Err(format!(
-                    "cannot merge schema '{}' (want {SCHEMA})",
-                    r.schema
-                ));
+                return Err(Error::Report {
+                    message: format!("cannot merge schema '{}' (want {SCHEMA})", r.schema),
+                });
             }
             if r.corpus.spec_hash != first.corpus.spec_hash {
-                return Err("reports come from different corpora (spec hash differs)".into());
+                return Err(Error::usage(
+                    "reports come from different corpora (spec hash differs)",
+                ));
             }
         }
         let mut out = first.clone();
@@ -646,7 +596,9 @@ impl RunReport {
             for r in reports.iter_mut() {
                 if let Some(m) = r.manifest.take() {
                     mc.checked += m.checked;
-                    mc.mismatches.extend(m.mismatches);
+                    mc.mismatch_count += m.count();
+                    let room = MISMATCH_LIST_CAP.saturating_sub(mc.mismatches.len());
+                    mc.mismatches.extend(m.mismatches.into_iter().take(room));
                 }
             }
             Some(mc)
@@ -661,12 +613,239 @@ impl RunReport {
     }
 }
 
-/// Which shard an item belongs to: a stable hash of its path relative to the corpus root,
-/// so every machine splits the same corpus the same way.
-pub fn shard_of(relative_path: &str, shards: u32) -> u32 {
-    let d = crate::hash::HashAlgo::Sha256
-        .digest(relative_path.as_bytes())
-        .expect("sha256");
-    let b = d.as_bytes();
-    (u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) % shards as u64) as u32
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::engine::Outcome;
+    use crate::verify::{ItemKind, Verdict};
+
+    /// A report of `items` items with one cold pass, as one shard of a corpus would give.
+    pub(crate) fn shard_report(items: usize, listed: usize, mismatch_count: usize) -> RunReport {
+        let pass = PassReport {
+            name: "cold".into(),
+            threads: 2,
+            items,
+            bytes: 1000 * items as u64,
+            seconds: 2.0,
+            items_per_s: items as f64 / 2.0,
+            mb_per_s: 1.0,
+            ceiling_items_per_s: items as f64,
+            efficiency: 0.5,
+            crypto_ceiling_items_per_s: items as f64,
+            crypto_efficiency: 0.5,
+            stage_ns: [("read".to_string(), 10), ("verify".to_string(), 90)].into(),
+            latency: Latency {
+                p50_ns: 1000,
+                p99_ns: 5000,
+                max_ns: 9000,
+            },
+            slowest: (0..5)
+                .map(|i| Slow {
+                    path: format!("m{items}-{i}.ko"),
+                    ns: 9000 - i * 100 + items as u64,
+                    bytes: 4000,
+                })
+                .collect(),
+            cache: CacheReport {
+                hits: 0,
+                misses: items as u64,
+                stale: 0,
+                hit_rate: 0.0,
+            },
+            verdicts: [
+                ("valid".to_string(), (items - mismatch_count) as u64),
+                ("invalid:EKEYREJECTED".to_string(), mismatch_count as u64),
+            ]
+            .into(),
+        };
+        RunReport {
+            schema: SCHEMA.into(),
+            created_unix: 1_700_000_000,
+            machine: Machine {
+                cpu_model: "Test CPU".into(),
+                cpu_flags: vec!["aes".into()],
+                logical_cpus: 2,
+                kernel: "6.1.0".into(),
+            },
+            versions: Versions {
+                trustbench: "0.1.0".into(),
+                backend: "aws-lc".into(),
+                backend_crate: "aws-lc-rs 1.0.0".into(),
+            },
+            git_commit: None,
+            corpus: CorpusInfo {
+                dir: "corpora/generated/t-0123".into(),
+                spec_hash: Some("0123".into()),
+                items,
+                bytes: 1000 * items as u64,
+            },
+            threads: 2,
+            link: None,
+            ceiling: Ceiling::default(),
+            passes: vec![pass],
+            manifest: Some(ManifestCheck {
+                checked: items,
+                mismatches: (0..listed)
+                    .map(|i| format!("files/f{items}-{i}.bin (good): expected valid , got …"))
+                    .collect(),
+                mismatch_count,
+            }),
+            scaling: Vec::new(),
+            warm_over_cold: None,
+        }
+    }
+
+    #[test]
+    fn merge_adds_up_shards_and_keeps_the_mismatch_list_capped() {
+        let a = shard_report(3000, 700, 700);
+        let b = shard_report(5000, MISMATCH_LIST_CAP, 2500);
+        let m = RunReport::merge(vec![a.clone(), b.clone()]).unwrap();
+        assert_eq!(m.corpus.items, 8000);
+        assert_eq!(m.corpus.bytes, 8_000_000);
+        let p = &m.passes[0];
+        assert_eq!(p.items, 8000);
+        assert_eq!(p.bytes, 8_000_000);
+        assert_eq!(p.items_per_s, 4000.0, "shards ran at once: rates add");
+        assert_eq!(p.seconds, 2.0, "the longest shard");
+        assert_eq!(p.verdicts["valid"], 2300 + 2500);
+        assert_eq!(p.verdicts["invalid:EKEYREJECTED"], 3200);
+        assert_eq!(p.stage_ns["verify"], 180);
+        assert_eq!(p.cache.misses, 8000);
+        assert_eq!(p.slowest.len(), 5);
+        assert!(p.slowest.iter().all(|s| s.path.starts_with("m5000-")));
+        let mc = m.manifest.as_ref().unwrap();
+        assert_eq!(mc.checked, 8000);
+        assert_eq!(mc.mismatch_count, 3200, "mismatch counts add up");
+        assert_eq!(mc.count(), 3200);
+        assert_eq!(
+            mc.mismatches.len(),
+            MISMATCH_LIST_CAP,
+            "the list stays capped"
+        );
+        assert_eq!(
+            mc.mismatches[..700],
+            a.manifest.as_ref().unwrap().mismatches[..]
+        );
+        assert_eq!(
+            mc.mismatches[700],
+            b.manifest.as_ref().unwrap().mismatches[0]
+        );
+        // Merging is associative on the counts.
+        let mm = RunReport::merge(vec![m, shard_report(10, 0, 0)]).unwrap();
+        assert_eq!(mm.manifest.as_ref().unwrap().mismatch_count, 3200);
+        assert_eq!(mm.corpus.items, 8010);
+    }
+
+    #[test]
+    fn merge_counts_reports_written_before_mismatch_count_existed() {
+        let mut old = shard_report(100, 3, 3);
+        old.manifest.as_mut().unwrap().mismatch_count = 0; // `#[serde(default)]`
+        let m = RunReport::merge(vec![old, shard_report(100, 2, 2)]).unwrap();
+        assert_eq!(m.manifest.unwrap().mismatch_count, 5);
+    }
+
+    #[test]
+    fn merge_refuses_what_cannot_be_joined() {
+        assert!(matches!(RunReport::merge(vec![]), Err(Error::Usage(_))));
+        let mut other = shard_report(10, 0, 0);
+        other.corpus.spec_hash = Some("4567".into());
+        let e = RunReport::merge(vec![shard_report(10, 0, 0), other]).unwrap_err();
+        assert!(e.to_string().contains("different corpora"), "{e}");
+        let mut future = shard_report(10, 0, 0);
+        future.schema = "trustbench.run/2".into();
+        let e = RunReport::merge(vec![future]).unwrap_err();
+        assert!(e.to_string().contains("trustbench.run/2"), "{e}");
+    }
+
+    #[test]
+    fn the_git_commit_is_the_build_s() {
+        match git_commit() {
+            Some(c) => assert!(
+                matches!(c.len(), 40 | 64) && c.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{c}"
+            ),
+            None => assert!(
+                !std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(".git")
+                    .exists(),
+                "built from a git checkout, yet no commit recorded"
+            ),
+        }
+    }
+
+    fn outcome(ns: u64, verdict: Verdict) -> Outcome {
+        Outcome {
+            verdict,
+            stage_ns: Default::default(),
+            total_ns: ns,
+            bytes: ns / 10,
+            cache_hit: false,
+        }
+    }
+
+    /// The accumulator's result does not depend on how the pass was chunked, and its five
+    /// slowest items are the five largest times, earliest first among equal times.
+    #[test]
+    fn accumulation_is_independent_of_chunking() {
+        let store = Store::new(
+            crate::trust::KernelConfig::default(),
+            crate::crypto::CryptoProfile::full(),
+            crate::crypto::default_backend(),
+        );
+        let times = [5u64, 9, 9, 1, 9, 7, 9, 9, 3, 9, 12, 2, 12, 9, 8, 0, 12];
+        let items: Vec<Item> = (0..times.len())
+            .map(|i| Item::from_path(format!("/c/i{i:02}.ko").into()))
+            .collect();
+        let outcomes: Vec<Outcome> = times
+            .iter()
+            .enumerate()
+            .map(|(i, &ns)| {
+                let v = match i % 4 {
+                    0 => Verdict::valid(ItemKind::Module, 1, None),
+                    1 => Verdict::invalid(ItemKind::Module, Errno::ENOKEY, "x"),
+                    2 => Verdict::unsigned(ItemKind::Ima, "y"),
+                    _ => Verdict::invalid(ItemKind::Ima, Errno::ENOKEY, "z"),
+                };
+                outcome(ns, v)
+            })
+            .collect();
+        let mut by_time: Vec<usize> = (0..times.len()).collect();
+        by_time.sort_by_key(|&i| std::cmp::Reverse(times[i]));
+        let want: Vec<String> = by_time[..5]
+            .iter()
+            .map(|&i| format!("/c/i{i:02}.ko"))
+            .collect();
+        let mut first: Option<PassReport> = None;
+        for chunk in [1, 2, 3, 5, 7, times.len()] {
+            let mut acc = PassAccumulator::new("cold", 2);
+            for (its, outs) in items.chunks(chunk).zip(outcomes.chunks(chunk)) {
+                let r = PassResult {
+                    outcomes: outs.to_vec(),
+                    wall: std::time::Duration::from_millis(1),
+                    threads: 2,
+                    cache: Default::default(),
+                };
+                acc.add(&store, its, &r, &Ceiling::default());
+            }
+            let p = acc.finish();
+            let got: Vec<&str> = p.slowest.iter().map(|s| s.path.as_str()).collect();
+            assert_eq!(got, want, "chunks of {chunk}");
+            assert_eq!(p.slowest[0].bytes, 1);
+            assert_eq!(
+                p.verdicts,
+                BTreeMap::from([
+                    ("invalid:ENOKEY".to_string(), 8),
+                    ("unsigned:ENODATA".to_string(), 4),
+                    ("valid".to_string(), 5),
+                ]),
+                "chunks of {chunk}"
+            );
+            assert_eq!(p.items, times.len());
+            if let Some(f) = &first {
+                assert_eq!(f.latency.p50_ns, p.latency.p50_ns);
+                assert_eq!(f.stage_ns, p.stage_ns);
+            }
+            first = Some(p);
+        }
+    }
 }

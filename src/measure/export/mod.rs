@@ -1,0 +1,61 @@
+//! Exporters: a [`RunReport`] in one output format each, one file per format (`json.rs`,
+//! `csv.rs`, `markdown.rs`), all behind [`Exporter`]. A new format (Bencher Metric Format,
+//! HTML) is one more file and one more entry in [`ALL`].
+
+mod csv;
+mod json;
+mod markdown;
+
+pub use csv::Csv;
+pub use json::Json;
+pub use markdown::Markdown;
+
+use super::report::RunReport;
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// One output format of a run report.
+pub trait Exporter {
+    /// The format's name, as command-line options spell it (`json`, `csv`, `markdown`).
+    fn name(&self) -> &'static str;
+
+    /// The usual file extension, without the dot.
+    fn extension(&self) -> &'static str;
+
+    /// The report in this format.
+    fn export(&self, report: &RunReport) -> Result<Vec<u8>>;
+}
+
+/// Every exporter, in a stable order.
+pub const ALL: [&dyn Exporter; 3] = [&Json, &Csv, &Markdown];
+
+/// The exporter named `name`.
+pub fn by_name(name: &str) -> Option<&'static dyn Exporter> {
+    ALL.into_iter().find(|e| e.name() == name)
+}
+
+/// Exports `report` into the file `path`, creating its directory.
+pub fn write(exporter: &dyn Exporter, report: &RunReport, path: &Path) -> Result<()> {
+    let bytes = exporter.export(report)?;
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exporters_are_found_by_name_and_have_distinct_extensions() {
+        for e in ALL {
+            assert_eq!(by_name(e.name()).map(|x| x.name()), Some(e.name()));
+        }
+        assert!(by_name("html").is_none());
+        let mut ext: Vec<&str> = ALL.iter().map(|e| e.extension()).collect();
+        ext.sort();
+        ext.dedup();
+        assert_eq!(ext, ["csv", "json", "md"]);
+    }
+}

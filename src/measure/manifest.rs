@@ -1,0 +1,145 @@
+//! The manifest check: every verdict of the first pass against the row that the generator
+//! wrote for the item.
+//!
+//! Per item it is one typed comparison (`Expected::matches`) and a counter; the first
+//! [`MISMATCH_LIST_CAP`] disagreeing rows are kept as they are and named only when the
+//! check finishes, so a corpus where everything disagrees costs no string per item.
+
+use super::expected_shim::Expected;
+use super::report::{ManifestCheck, MISMATCH_LIST_CAP};
+use crate::engine::Outcome;
+use crate::errno::Errno;
+use crate::verify::Verdict;
+
+/// Folds chunks of (manifest row, outcome) pairs into a [`ManifestCheck`].
+#[derive(Default)]
+pub(crate) struct ManifestComparison {
+    mismatch_count: usize,
+    listed: Vec<(Expected, Verdict)>,
+}
+
+impl ManifestComparison {
+    /// Compares one chunk: `outcomes[i]` is the verdict for `expected[i]`.
+    pub fn add(&mut self, expected: &[Expected], outcomes: &[Outcome]) {
+        for (e, o) in expected.iter().zip(outcomes) {
+            if !e.matches(&o.verdict) {
+                self.mismatch_count += 1;
+                if self.listed.len() < MISMATCH_LIST_CAP {
+                    self.listed.push((e.clone(), o.verdict));
+                }
+            }
+        }
+    }
+
+    /// The check, with the listed mismatches named.
+    pub fn finish(self, checked: usize) -> ManifestCheck {
+        ManifestCheck {
+            checked,
+            mismatches: self.listed.iter().map(|(e, v)| describe(e, v)).collect(),
+            mismatch_count: self.mismatch_count,
+        }
+    }
+}
+
+/// `PATH (CLASS): expected VERDICT ERRNO, got VERDICT ERRNO (REASON)`; an absent errno is
+/// empty.
+fn describe(e: &Expected, v: &Verdict) -> String {
+    format!(
+        "{} ({}): expected {} {}, got {} {} ({})",
+        e.path,
+        e.class,
+        e.verdict.name(),
+        errno_text(e.errno),
+        v.class.name(),
+        errno_text(v.errno),
+        v.reason
+    )
+}
+
+fn errno_text(e: Option<Errno>) -> String {
+    e.map(|e| e.to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::expected_shim::parse_manifest_row;
+    use crate::verify::ItemKind;
+
+    fn outcome(verdict: Verdict) -> Outcome {
+        Outcome {
+            verdict,
+            stage_ns: Default::default(),
+            total_ns: 0,
+            bytes: 0,
+            cache_hit: false,
+        }
+    }
+
+    fn row(line: &str) -> Expected {
+        parse_manifest_row(2, line).unwrap().unwrap()
+    }
+
+    #[test]
+    fn mismatches_name_both_verdicts_and_the_count_is_not_capped() {
+        let good = row("modules/m000000.ko\tmodule\tgood\tvalid\t-");
+        assert_eq!(good.kind, ItemKind::Module);
+        let rejected = row("files/f000001.bin\tima\tgood\tinvalid\tEKEYREJECTED");
+        let valid = Verdict::valid(ItemKind::Module, 7, None);
+        let eio = Verdict::invalid(ItemKind::Ima, Errno::EIO, "cannot read the file");
+
+        let mut c = ManifestComparison::default();
+        c.add(
+            &[good.clone(), rejected.clone()],
+            &[outcome(valid), outcome(eio)],
+        );
+        let n = MISMATCH_LIST_CAP + 5;
+        let many = vec![good.clone(); n];
+        c.add(&many, &vec![outcome(eio); n]);
+        let m = c.finish(2 + n);
+        assert_eq!(m.checked, 2 + n);
+        assert_eq!(m.mismatch_count, 1 + n, "every mismatch is counted");
+        assert_eq!(m.mismatches.len(), MISMATCH_LIST_CAP, "the list is capped");
+        assert_eq!(
+            m.mismatches[0],
+            "files/f000001.bin (good): expected invalid EKEYREJECTED, got invalid EIO \
+             (cannot read the file)"
+        );
+        assert_eq!(
+            m.mismatches[1],
+            "modules/m000000.ko (good): expected valid , got invalid EIO (cannot read the file)"
+        );
+    }
+
+    #[test]
+    fn same_class_different_errno_is_a_mismatch() {
+        let e = row("files/f000002.bin\tima\ttampered\tinvalid\tEKEYREJECTED");
+        assert!(e.matches(&Verdict::invalid(ItemKind::Ima, Errno::EKEYREJECTED, "x")));
+        assert!(!e.matches(&Verdict::invalid(ItemKind::Ima, Errno::EBADMSG, "x")));
+        assert!(!e.matches(&Verdict::valid(ItemKind::Ima, 3, None)));
+        let u = row("files/f000003.bin\tima\tmissing-signature\tunsigned\tENODATA");
+        assert!(u.matches(&Verdict::unsigned(ItemKind::Ima, "no signature")));
+    }
+
+    #[test]
+    fn malformed_rows_are_manifest_errors_with_their_line() {
+        for (line, needle) in [
+            ("a\tmodule\tgood\tvalid", "5 fields"),
+            ("a\tdriver\tgood\tvalid\t-", "unknown kind 'driver'"),
+            ("a\tmodule\tgood\tperhaps\t-", "unknown verdict 'perhaps'"),
+            ("a\tmodule\tgood\tinvalid\tEFOO", "EFOO"),
+        ] {
+            match parse_manifest_row(9, line) {
+                Err(crate::Error::Manifest { line: 9, message }) => {
+                    assert!(message.contains(needle), "{line:?}: {message}");
+                    assert!(!message.contains("line 9"), "no doubled prefix: {message}");
+                }
+                other => panic!("{line:?}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            parse_manifest_row(1, "path\tkind\tclass\tverdict\terrno").unwrap(),
+            None
+        );
+    }
+}
