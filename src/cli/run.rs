@@ -8,7 +8,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use trustbench::corpus::gen::{parse_manifest_line, Expected};
+use trustbench::corpus::manifest::{parse_manifest_line, Expected};
 use trustbench::engine::{self, Engine, EngineConfig, Item};
 use trustbench::measure::calibrate;
 use trustbench::measure::link;
@@ -408,14 +408,14 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
 /// Compares one chunk's verdicts with its manifest rows.
 fn check_chunk(mc: &mut ManifestCheck, expected: &[Expected], outs: &[engine::Outcome]) {
     for (e, o) in expected.iter().zip(outs) {
-        if o.verdict.class.name() != e.verdict || o.verdict.errno != e.errno {
+        if !e.matches(&o.verdict) {
             mc.mismatch_count += 1;
             if mc.mismatches.len() < 1000 {
                 mc.mismatches.push(format!(
                     "{} ({}): expected {} {}, got {} {} ({})",
                     e.path,
-                    e.class,
-                    e.verdict,
+                    e.class_name(),
+                    e.verdict.name(),
                     e.errno.map(|x| x.to_string()).unwrap_or_default(),
                     o.verdict.class.name(),
                     o.verdict.errno.map(|x| x.to_string()).unwrap_or_default(),
@@ -486,11 +486,7 @@ impl Source {
                     }
                     items.push(Item {
                         path: dir.join(&e.path),
-                        kind: if e.kind == "module" {
-                            ItemKind::Module
-                        } else {
-                            ItemKind::Ima
-                        },
+                        kind: e.kind,
                     });
                     expected.push(e);
                     if items.len() == CHUNK {
