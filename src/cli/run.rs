@@ -2,7 +2,6 @@
 //! gatekeepers (timed), measures the ceiling, runs cold and warm passes across cores,
 //! checks every verdict against the manifest, and reports.
 
-use super::gen::{cache_dir, generate, load_spec};
 use super::setup::TrustArgs;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -106,24 +105,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     // Resolve the corpus: explicit directory, or a spec generated into the cache.
     let (dir, spec_hash) = match &a.corpus {
         Some(d) => (d.clone(), None),
-        None => {
-            let spec = a.spec.clone().unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpora/default.toml")
-            });
-            let l = load_spec(&spec, None)?;
-            let dir = cache_dir(&l);
-            if !dir.join("COMPLETE").exists() {
-                if !a.quiet {
-                    eprintln!(
-                        "generating corpus '{}' (first use) into {}",
-                        l.spec.name,
-                        dir.display()
-                    );
-                }
-                generate(&l, &dir, a.quiet)?;
-            }
-            (dir, Some(l.hash))
-        }
+        None => spec_corpus(&a)?,
     };
     let generated = dir.join("manifest.tsv").exists() && dir.join("keyring.script").exists();
     let threads = a
@@ -403,6 +385,39 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The corpus of `--spec` (default corpora/default.toml), generated into the cache on first
+/// use, and its spec hash.
+#[cfg(feature = "generator")]
+fn spec_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
+    use super::gen::{cache_dir, generate, load_spec};
+    let spec = a
+        .spec
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpora/default.toml"));
+    let l = load_spec(&spec, None)?;
+    let dir = cache_dir(&l);
+    if !dir.join("COMPLETE").exists() {
+        if !a.quiet {
+            eprintln!(
+                "generating corpus '{}' (first use) into {}",
+                l.spec.name,
+                dir.display()
+            );
+        }
+        generate(&l, &dir, a.quiet)?;
+    }
+    Ok((dir, Some(l.hash)))
+}
+
+#[cfg(not(feature = "generator"))]
+fn spec_corpus(_: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
+    Err(
+        "this build has no corpus generator (built without the `generator` feature); \
+         use --corpus DIR"
+            .into(),
+    )
 }
 
 /// Compares one chunk's verdicts with its manifest rows.
