@@ -14,7 +14,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
-use trustbench::corpus::gen::{generate, read_manifest, Expected};
+use trustbench::corpus::gen::generate;
+use trustbench::corpus::manifest::{read_manifest, Expected};
 use trustbench::corpus::spec::Spec;
 use trustbench::crypto::{self, CryptoProfile};
 use trustbench::engine::{CachePolicy, Engine, EngineConfig, Item, PassResult};
@@ -132,11 +133,7 @@ fn items_of(dir: &Path, manifest: &[Expected]) -> Vec<Item> {
         .iter()
         .map(|e| Item {
             path: dir.join(&e.path),
-            kind: if e.kind == "module" {
-                ItemKind::Module
-            } else {
-                ItemKind::Ima
-            },
+            kind: e.kind,
         })
         .collect()
 }
@@ -176,12 +173,12 @@ fn assert_matches_manifest(r: &PassResult, manifest: &[Expected], what: &str) {
     let bad: Vec<String> = manifest
         .iter()
         .zip(&r.outcomes)
-        .filter(|(e, o)| o.verdict.class.name() != e.verdict || o.verdict.errno != e.errno)
+        .filter(|(e, o)| !e.matches(&o.verdict))
         .map(|(e, o)| {
             format!(
                 "{}: expected {} {}, got {} {} ({})",
                 e.path,
-                e.verdict,
+                e.verdict.name(),
                 errno_name(e.errno),
                 o.verdict.class.name(),
                 errno_name(o.verdict.errno),
@@ -225,7 +222,7 @@ fn mtime(path: &Path) -> SystemTime {
 fn cold_pass_matches_manifest_and_warm_pass_is_all_hits_with_identical_verdicts() {
     let (dir, manifest) = corpus();
     assert!(
-        manifest.iter().all(|e| e.verdict == "valid"),
+        manifest.iter().all(|e| e.verdict == VerdictClass::Valid),
         "the engine corpus has no bad items"
     );
     let engine = engine_for(dir, true);
@@ -1020,7 +1017,7 @@ fn run_exit_codes() {
 
     // 1 as well when an item listed in the manifest has disappeared (EIO, not a crash).
     let (tmp2, manifest) = corpus_copy();
-    let gone = manifest.iter().find(|e| e.kind == "ima").unwrap();
+    let gone = manifest.iter().find(|e| e.kind == ItemKind::Ima).unwrap();
     std::fs::remove_file(tmp2.path().join(&gone.path)).unwrap();
     let j2 = tmp2.path().join("r.json");
     let mut args = base.to_vec();

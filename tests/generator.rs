@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The 14 class names of `BadClass::name` (src/corpus/gen.rs), with the verdict-table key
+/// The 14 class names of `BadClass::name` (src/corpus/bad.rs), with the verdict-table key
 /// the kernel gives a module and an IMA file of that class (`None`: the class does not
 /// apply to that kind, so those items are generated good and are `valid`).
 const CLASSES: [(&str, Option<&str>, Option<&str>); 14] = [

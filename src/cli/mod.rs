@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod certs;
+#[cfg(feature = "generator")]
 mod gen;
 mod keyring;
 mod merge;
@@ -43,6 +44,7 @@ pub enum Cmd {
     Certs(certs::CertsCmd),
     /// Generate a deterministic signed corpus (modules as sign-file signs them, files as
     /// evmctl signs them, bad items of every class, a manifest of expected verdicts).
+    #[cfg(feature = "generator")]
     Gen(gen::GenArgs),
     /// The main job: verify a corpus across cores with caching, against its manifest, and
     /// report throughput and efficiency against the ceiling measured in the same run.
@@ -66,6 +68,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Verify(a) => verify::run(a),
         Cmd::Keyring(k) => keyring::run(k).map_err(|e| e.to_string()),
         Cmd::Run(a) => run::run(a),
+        #[cfg(feature = "generator")]
         Cmd::Gen(a) => gen::run(a),
         Cmd::Certs(c) => certs::run(c).map_err(|e| e.to_string()),
         Cmd::Merge(a) => merge::run(a),

@@ -3,7 +3,6 @@
 //! directory (`corpora/generated/`, `results/runs/`, `flamegraphs/`), or where an option
 //! says; never into the tree the binary was built from.
 
-use super::gen::{cache_dir, default_cache_root, generate, load_spec, parse_spec};
 use super::setup::TrustArgs;
 use super::verify::KindArg;
 use clap::Args;
@@ -15,6 +14,7 @@ use trustbench::measure::{self, BenchConfig, NotValid, RunReport, Shard};
 use trustbench::verify::ItemKind;
 
 /// The default spec, compiled in: `trustbench run` works from any directory.
+#[cfg(feature = "generator")]
 const DEFAULT_SPEC: &str = include_str!("../../corpora/default.toml");
 
 #[derive(Args, Debug)]
@@ -131,9 +131,17 @@ fn name_of(dir: &Path) -> String {
 
 /// The corpus to run and its spec hash: `--corpus`, or a spec generated on first use.
 fn resolve_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
-    if let Some(d) = &a.corpus {
-        return Ok((d.clone(), None));
+    match &a.corpus {
+        Some(d) => Ok((d.clone(), None)),
+        None => spec_corpus(a),
     }
+}
+
+/// The corpus of `--spec` (default: the built-in corpora/default.toml), generated into the
+/// corpus cache on first use, and its spec hash.
+#[cfg(feature = "generator")]
+fn spec_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
+    use super::gen::{cache_dir, default_cache_root, generate, load_spec, parse_spec};
     let l = match &a.spec {
         Some(path) => load_spec(path, None)?,
         None => parse_spec(
@@ -152,6 +160,15 @@ fn resolve_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
         generate(&l, &dir, a.quiet)?;
     }
     Ok((dir, Some(l.hash)))
+}
+
+#[cfg(not(feature = "generator"))]
+fn spec_corpus(_: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
+    Err(
+        "this build has no corpus generator (built without the `generator` feature); \
+         use --corpus DIR"
+            .into(),
+    )
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode, String> {
@@ -231,12 +248,13 @@ fn summary(report: &RunReport, saved: &Path) {
     );
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "generator"))]
 mod tests {
     #[test]
     fn the_built_in_spec_is_the_default_spec_and_parses() {
-        let l = super::parse_spec(super::DEFAULT_SPEC.into(), "built-in".as_ref(), None)
-            .expect("built-in spec");
+        let l =
+            super::super::gen::parse_spec(super::DEFAULT_SPEC.into(), "built-in".as_ref(), None)
+                .expect("built-in spec");
         assert_eq!(l.spec.name, "default");
     }
 }

@@ -5,182 +5,21 @@
 //! `modules/*.ko`, `files/*.bin` with `.sig` sidecars, `manifest.tsv` (expected verdict and
 //! errno per item), `spec.toml`, and `COMPLETE` written last.
 
+use super::bad::BadClass;
 use super::keys::{self, KeyAlgo};
+use super::manifest::{self, Expected};
 use super::pki::{self, CertRequest, Issued, Role};
 use super::sign::{self, Pkcs7Quirks, SignerIdKind};
 use super::spec::{pick, weighted_hashes, Sizes, Spec};
 use crate::errno::Errno;
 use crate::formats::modsig;
 use crate::hash::HashAlgo;
+use crate::verify::ItemKind;
 use rand_core::RngCore;
 use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Bad-item classes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BadClass {
-    Tampered,
-    UnknownSigner,
-    Revoked,
-    BlacklistedCert,
-    BlacklistedHash,
-    WrongHash,
-    TruncatedTrailer,
-    BadMagic,
-    OversizedSigLen,
-    MalformedPkcs7,
-    MalformedImaHeader,
-    MissingSignature,
-    SignedAttributes,
-    KeyidCollision,
-}
-
-impl BadClass {
-    pub const ALL: [BadClass; 14] = [
-        BadClass::Tampered,
-        BadClass::UnknownSigner,
-        BadClass::Revoked,
-        BadClass::BlacklistedCert,
-        BadClass::BlacklistedHash,
-        BadClass::WrongHash,
-        BadClass::TruncatedTrailer,
-        BadClass::BadMagic,
-        BadClass::OversizedSigLen,
-        BadClass::MalformedPkcs7,
-        BadClass::MalformedImaHeader,
-        BadClass::MissingSignature,
-        BadClass::SignedAttributes,
-        BadClass::KeyidCollision,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            BadClass::Tampered => "tampered",
-            BadClass::UnknownSigner => "unknown-signer",
-            BadClass::Revoked => "revoked-signer",
-            BadClass::BlacklistedCert => "blacklisted-cert",
-            BadClass::BlacklistedHash => "blacklisted-hash",
-            BadClass::WrongHash => "wrong-hash-algo",
-            BadClass::TruncatedTrailer => "truncated-trailer",
-            BadClass::BadMagic => "bad-magic",
-            BadClass::OversizedSigLen => "oversized-sig-len",
-            BadClass::MalformedPkcs7 => "malformed-pkcs7",
-            BadClass::MalformedImaHeader => "malformed-ima-header",
-            BadClass::MissingSignature => "missing-signature",
-            BadClass::SignedAttributes => "signed-attributes",
-            BadClass::KeyidCollision => "keyid-collision",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Result<BadClass, String> {
-        BadClass::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| format!("unknown bad class '{s}'"))
-    }
-
-    fn for_modules(self) -> bool {
-        !matches!(
-            self,
-            BadClass::BlacklistedHash | BadClass::MalformedImaHeader | BadClass::KeyidCollision
-        )
-    }
-
-    fn for_files(self) -> bool {
-        !matches!(
-            self,
-            BadClass::TruncatedTrailer
-                | BadClass::BadMagic
-                | BadClass::OversizedSigLen
-                | BadClass::MalformedPkcs7
-                | BadClass::SignedAttributes
-        )
-    }
-}
-
-/// One manifest row.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Expected {
-    pub path: String,
-    pub kind: &'static str,
-    pub class: &'static str,
-    pub verdict: &'static str,
-    pub errno: Option<Errno>,
-}
-
-impl Expected {
-    fn new(path: String, kind: &'static str, class: &'static str, errno: Option<Errno>) -> Self {
-        let verdict = match errno {
-            None => "valid",
-            Some(Errno::ENODATA) => "unsigned",
-            Some(_) => "invalid",
-        };
-        Expected {
-            path,
-            kind,
-            class,
-            verdict,
-            errno,
-        }
-    }
-
-    pub fn tsv_line(&self) -> String {
-        format!(
-            "{}\t{}\t{}\t{}\t{}",
-            self.path,
-            self.kind,
-            self.class,
-            self.verdict,
-            self.errno.map_or("-".into(), |e| e.to_string())
-        )
-    }
-}
-
-/// Parses a `manifest.tsv`.
-pub fn read_manifest(text: &str) -> Result<Vec<Expected>, String> {
-    let mut v = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(e) = parse_manifest_line(i + 1, line)? {
-            v.push(e);
-        }
-    }
-    Ok(v)
-}
-
-/// Parses one manifest line (1-based `number`); `None` for the header, blank lines and
-/// comments. Used line by line when a huge manifest is streamed.
-pub fn parse_manifest_line(number: usize, line: &str) -> Result<Option<Expected>, String> {
-    if number == 1 || line.trim().is_empty() || line.starts_with('#') {
-        return Ok(None);
-    }
-    let f: Vec<&str> = line.split('\t').collect();
-    if f.len() != 5 {
-        return Err(format!("manifest line {number}: expected 5 fields"));
-    }
-    let kind = match f[1] {
-        "module" => "module",
-        "ima" => "ima",
-        k => return Err(format!("manifest line {number}: unknown kind '{k}'")),
-    };
-    let class = match f[2] {
-        "good" => "good",
-        c => BadClass::from_name(c)?.name(),
-    };
-    let errno = match f[4] {
-        "-" => None,
-        e => Some(Errno::from_name(e).ok_or_else(|| format!("manifest: errno '{e}'"))?),
-    };
-    let mut e = Expected::new(f[0].to_string(), kind, class, errno);
-    e.verdict = match f[3] {
-        "valid" => "valid",
-        "unsigned" => "unsigned",
-        "invalid" => "invalid",
-        v => return Err(format!("manifest line {number}: unknown verdict '{v}'")),
-    };
-    Ok(Some(e))
-}
 
 /// Generation summary.
 #[derive(Debug, Default)]
@@ -598,12 +437,7 @@ pub fn generate(
             write(&dir.join(&rel), &file)?;
             bytes.fetch_add(file.len() as u64, Ordering::Relaxed);
             bar.inc(1);
-            Ok(Expected::new(
-                rel,
-                "module",
-                class.map_or("good", BadClass::name),
-                errno,
-            ))
+            Ok(Expected::new(rel, ItemKind::Module, class, errno))
         })
         .collect();
     let modules = modules?;
@@ -630,10 +464,7 @@ pub fn generate(
             }
             bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
             bar.inc(1);
-            Ok((
-                Expected::new(rel, "ima", class.map_or("good", BadClass::name), errno),
-                bl,
-            ))
+            Ok((Expected::new(rel, ItemKind::Ima, class, errno), bl))
         })
         .collect();
     let files = files?;
@@ -650,11 +481,11 @@ pub fn generate(
     }
     write(&dir.join("keyring.script"), script.as_bytes())?;
     write(&dir.join("keyring.expected"), expected.as_bytes())?;
-    let mut manifest = String::from("path\tkind\tclass\tverdict\terrno\n");
+    let mut manifest = format!("{}\n", manifest::HEADER);
     let mut bad = 0;
     for e in modules.iter().chain(files.iter().map(|f| &f.0)) {
-        bad += (e.class != "good") as usize;
-        let _ = writeln!(manifest, "{}", e.tsv_line());
+        bad += e.class.is_some() as usize;
+        let _ = writeln!(manifest, "{e}");
     }
     write(&dir.join("manifest.tsv"), manifest.as_bytes())?;
     // The spec as used (seed overrides included), so `gen --spec DIR/spec.toml`

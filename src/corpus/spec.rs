@@ -131,7 +131,7 @@ impl Default for FilesSpec {
 #[serde(deny_unknown_fields, default)]
 pub struct BadSpec {
     pub percent: f64,
-    /// Classes to use (default: all). See [`super::gen::BadClass`].
+    /// Classes to use (default: all). See [`super::bad::BadClass`].
     pub classes: Vec<String>,
 }
 
@@ -177,7 +177,7 @@ impl Spec {
             return Err("bad.percent must be within 0..=100".into());
         }
         for c in &self.bad.classes {
-            super::gen::BadClass::from_name(c)?;
+            super::bad::BadClass::from_name(c)?;
         }
         Ok(())
     }

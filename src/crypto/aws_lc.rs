@@ -1,17 +1,22 @@
-//! The default backend: aws-lc-rs, keys parsed once into `ParsedPublicKey`.
+//! The default backend: aws-lc, keys parsed once.
 //!
-//! aws-lc-rs binds each parsed RSA key to one digest algorithm, so an RSA key gets one
-//! handle per hash, made on first use and kept. ECDSA does not bind the hash into the
-//! signature, so one handle per curve serves every hash: the digest is brought to the
-//! curve's native length first, which is exact because ECDSA reads the digest as an integer
-//! truncated to the group order's bit length (P-256 and P-384 orders are byte-aligned; P-521
-//! digests are never longer than its native 64 bytes).
+//! An RSA key is parsed once into an aws-lc `RSA*` and only ever asked for the raw public
+//! operation `s^e mod n` ([`PreparedKey::rsa_public`]): the kernel's EMSA-PKCS1-v1_5 checks
+//! then run on the result in [`super::PublicKey::verify`], which gives the exact errno of
+//! every outcome, for every hash, from one exponentiation. A key aws-lc refuses to parse
+//! (the kernel accepts some it does not: e = 1, even or over-33-bit exponents, even moduli)
+//! gets no handle, and the big-integer path ([`super::rsa_raw`]) verifies it.
+//!
+//! ECDSA keys are parsed once into an aws-lc-rs `ParsedPublicKey`. ECDSA does not bind the
+//! hash into the signature, so one handle per curve serves every hash: the digest is brought
+//! to the curve's native length first, which is exact because ECDSA reads the digest as an
+//! integer truncated to the group order's bit length (P-256 and P-384 orders are
+//! byte-aligned; P-521 digests are never longer than its native 64 bytes).
 
 use super::{Backend, Curve, Math, PkeyAlgo, PreparedKey};
-use crate::hash::{Digest, HashAlgo};
+use crate::hash::Digest;
 use aws_lc_rs::digest as d;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
-use std::sync::OnceLock;
 
 /// aws-lc-rs.
 #[derive(Debug, Default, Clone, Copy)]
@@ -24,11 +29,7 @@ impl Backend for AwsLc {
 
     fn prepare(&self, algo: PkeyAlgo, key: &[u8]) -> Option<Box<dyn PreparedKey>> {
         match algo {
-            PkeyAlgo::Rsa => Some(Box::new(RsaKey {
-                der: key.into(),
-                handles: Default::default(),
-                raw: RawRsa::parse(key),
-            })),
+            PkeyAlgo::Rsa => Some(Box::new(RawRsa::parse(key)?)),
             PkeyAlgo::Ecdsa(curve) => {
                 let (alg, native): (&'static dyn VerificationAlgorithm, _) = match curve {
                     Curve::P256 => (&sig::ECDSA_P256_SHA256_ASN1, &d::SHA256),
@@ -41,20 +42,6 @@ impl Backend for AwsLc {
             }
         }
     }
-}
-
-/// RSA hashes aws-lc-rs can verify prehashed, in handle-slot order.
-const RSA_HASHES: [HashAlgo; 4] = [
-    HashAlgo::Sha1,
-    HashAlgo::Sha256,
-    HashAlgo::Sha384,
-    HashAlgo::Sha512,
-];
-
-struct RsaKey {
-    der: Box<[u8]>,
-    handles: [OnceLock<Option<ParsedPublicKey>>; 4],
-    raw: Option<RawRsa>,
 }
 
 /// An aws-lc `RSA*` parsed once from RSAPublicKey DER, for the raw public operation.
@@ -80,26 +67,16 @@ impl Drop for RawRsa {
     }
 }
 
-impl RsaKey {
-    fn params(h: HashAlgo) -> &'static sig::RsaParameters {
-        match h {
-            HashAlgo::Sha1 => &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
-            HashAlgo::Sha256 => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
-            HashAlgo::Sha384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-            _ => &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
-        }
-    }
-}
-
-impl PreparedKey for RsaKey {
+/// RSA keys only do the raw operation; [`PreparedKey::verify`] keeps its default
+/// (unsupported), and nothing asks for it.
+impl PreparedKey for RawRsa {
     fn rsa_public(&self, signature: &[u8], out: &mut [u8]) -> Option<()> {
-        let raw = self.raw.as_ref()?;
         let mut n = 0usize;
         // SAFETY: `out`/`signature` are live slices of the stated lengths; the RSA object
         // outlives the call.
         let ok = unsafe {
             aws_lc_sys::RSA_verify_raw(
-                raw.0.as_ptr(),
+                self.0.as_ptr(),
                 &mut n,
                 out.as_mut_ptr(),
                 out.len(),
@@ -116,27 +93,6 @@ impl PreparedKey for RsaKey {
             return None;
         }
         (n == out.len()).then_some(())
-    }
-
-    fn verify(&self, digest: &Digest, signature: &[u8]) -> Math {
-        let Some(slot) = RSA_HASHES.iter().position(|h| *h == digest.algo()) else {
-            return Math::Unsupported;
-        };
-        let handle = self.handles[slot].get_or_init(|| {
-            ParsedPublicKey::new(RsaKey::params(digest.algo()), &self.der[..]).ok()
-        });
-        let (Some(handle), Some(alg)) = (handle, digest.algo().aws_lc()) else {
-            return Math::Unsupported;
-        };
-        let Ok(dg) = d::Digest::import_less_safe(digest.as_bytes(), alg) else {
-            return Math::Unsupported;
-        };
-        match handle.verify_digest_sig(&dg, signature) {
-            Ok(()) => Math::Valid,
-            // Outside the parameter's key-size range aws-lc says no without looking;
-            // let the exact path decide.
-            Err(_) => Math::Invalid,
-        }
     }
 }
 

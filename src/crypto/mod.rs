@@ -41,15 +41,20 @@ pub enum Math {
 }
 
 /// A key parsed into a backend's native form, made once and used for every verification.
+///
+/// RSA keys are only asked for [`PreparedKey::rsa_public`], ECDSA keys only for
+/// [`PreparedKey::verify`]; each defaults to "not available".
 pub trait PreparedKey: Send + Sync {
-    /// RSA: RSASSA-PKCS1-v1_5 over `digest`; ECDSA: X9.62 DER signature over `digest`.
-    fn verify(&self, digest: &Digest, signature: &[u8]) -> Math;
+    /// ECDSA: an X9.62 DER signature over `digest`.
+    fn verify(&self, _digest: &Digest, _signature: &[u8]) -> Math {
+        Math::Unsupported
+    }
 
-    /// RSA only, where the backend offers it: the raw public operation `s^e mod n`,
-    /// written big-endian into `out` (exactly the modulus length). `None` when not
-    /// available or when `s` is not a valid representative. With it the kernel's
-    /// EMSA-PKCS1-v1_5 checks run on the result directly and give the exact errno from one
-    /// exponentiation.
+    /// RSA: the raw public operation `s^e mod n`, written big-endian into `out` (exactly the
+    /// modulus length). `None` when not available or when `s` is not a valid
+    /// representative. With it the kernel's EMSA-PKCS1-v1_5 checks run on the result
+    /// directly and give the exact errno from one exponentiation; without it
+    /// [`rsa_raw::verify_pkcs1`] does the same with big integers.
     fn rsa_public(&self, _signature: &[u8], _out: &mut [u8]) -> Option<()> {
         None
     }
@@ -195,17 +200,10 @@ impl PublicKey {
                         );
                     }
                 }
-                let math = match &self.prepared {
-                    Some(p) => p.verify(&sig.digest, sig.signature),
-                    None => Math::Unsupported,
-                };
-                match math {
-                    Math::Valid => Ok(()),
-                    // Off the hot path: redo the operation exactly to name the failure.
-                    Math::Invalid | Math::Unsupported => {
-                        rsa_raw::verify_pkcs1(comps, &prefix[..plen], &sig.digest, sig.signature)
-                    }
-                }
+                // Off the hot path: no raw operation from the backend (it could not parse a
+                // key the kernel accepts) or `s` out of range. The same checks with big
+                // integers name the failure.
+                rsa_raw::verify_pkcs1(comps, &prefix[..plen], &sig.digest, sig.signature)
             }
             PkeyAlgo::Ecdsa(curve) => {
                 if sig.encoding != Encoding::X962 {
@@ -264,4 +262,102 @@ fn ecdsa_sig_well_formed(sig: &[u8], curve: Curve) -> bool {
         && [a, b]
             .iter()
             .all(|i| asn1::strip_leading_zeros(i.contents).len() <= curve.field_len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RSAPublicKey DER for `n` = 2^2048 - 1 (odd, 2048 bits) and exponent `e`.
+    fn rsa_key(e: &[u8]) -> Vec<u8> {
+        let mut n = vec![0x02, 0x82, 0x01, 0x01, 0x00];
+        n.extend([0xff; 256]);
+        let mut e_der = vec![0x02, e.len() as u8];
+        e_der.extend_from_slice(e);
+        let len = n.len() + e_der.len();
+        let mut v = vec![0x30, 0x82, (len >> 8) as u8, len as u8];
+        v.extend(n);
+        v.extend(e_der);
+        v
+    }
+
+    /// EMSA-PKCS1-v1_5 of `digest` for a 256-byte modulus: 00 01 FF… 00 DigestInfo digest.
+    fn em(digest: &Digest) -> Vec<u8> {
+        let (prefix, plen) = digest.algo().digest_info_prefix().unwrap();
+        let tail = [&prefix[..plen], digest.as_bytes()].concat();
+        let mut v = vec![0x00, 0x01];
+        v.resize(256 - tail.len() - 1, 0xff);
+        v.push(0x00);
+        v.extend(tail);
+        v
+    }
+
+    fn check(key: &PublicKey, digest: &Digest, signature: &[u8]) -> KResult<()> {
+        let rec = SignatureRecord {
+            algo: Some(SigAlgo::Rsa),
+            encoding: Encoding::Pkcs1,
+            digest: *digest,
+            signature,
+        };
+        key.verify(&rec, &CryptoProfile::full())
+    }
+
+    /// A key aws-lc refuses (e = 1) gets no backend handle; the big-integer path verifies it
+    /// with the kernel's errnos. With e = 1 the encoded message is its own signature.
+    #[test]
+    fn rsa_key_aws_lc_refuses_verifies_through_big_integers() {
+        let der = rsa_key(&[0x01]);
+        assert!(aws_lc::AwsLc.prepare(PkeyAlgo::Rsa, &der).is_none());
+        let key = PublicKey::new(PkeyAlgo::Rsa, &der, &aws_lc::AwsLc);
+        assert_eq!(key.bits(), 2048);
+        let d = HashAlgo::Sha256.digest(b"module").unwrap();
+        let other = HashAlgo::Sha256.digest(b"other").unwrap();
+        let sig = em(&d);
+        assert_eq!(check(&key, &d, &sig), Ok(()));
+        assert_eq!(check(&key, &other, &sig), Err(Errno::EKEYREJECTED));
+        // sha224 and sha3-256 have no aws-lc PKCS#1 verifier; the raw checks cover them.
+        for h in [HashAlgo::Sha224, HashAlgo::Sha3_256] {
+            let d = h.digest(b"module").unwrap();
+            assert_eq!(check(&key, &d, &em(&d)), Ok(()), "{h}");
+        }
+        let mut bad_pad = sig.clone();
+        bad_pad[5] = 0xfe;
+        assert_eq!(check(&key, &d, &bad_pad), Err(Errno::EBADMSG));
+        // s >= n.
+        assert_eq!(check(&key, &d, &[0xff; 256]), Err(Errno::EINVAL));
+    }
+
+    /// The raw operation through aws-lc (e = 3, parsed) and the big-integer path agree on
+    /// every signature, valid or not.
+    #[test]
+    fn rsa_raw_operation_agrees_with_big_integers() {
+        let der = rsa_key(&[0x03]);
+        assert!(aws_lc::AwsLc.prepare(PkeyAlgo::Rsa, &der).is_some());
+        let key = PublicKey::new(PkeyAlgo::Rsa, &der, &aws_lc::AwsLc);
+        let comps = RsaComponents::parse(&der).unwrap();
+        let d = HashAlgo::Sha256.digest(b"module").unwrap();
+        let (prefix, plen) = HashAlgo::Sha256.digest_info_prefix().unwrap();
+        let mut s = [0u8; 256];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..64 {
+            for b in s.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            // A spread of representatives: small, mid, all-ones (>= n).
+            match i % 4 {
+                0 => s[..250].fill(0),
+                1 => s[0] = 0,
+                2 => s.fill(0xff),
+                _ => {}
+            }
+            let want = rsa_raw::verify_pkcs1(&comps, &prefix[..plen], &d, &s);
+            assert_eq!(check(&key, &d, &s), want, "signature {i}");
+            seen.insert(want.err());
+        }
+        assert!(seen.contains(&Some(Errno::EINVAL)), "{seen:?}");
+    }
 }

@@ -1,11 +1,12 @@
 //! RSASSA-PKCS1-v1_5 verification done the kernel's way, step by step.
 //!
-//! The fast path asks the backend for a yes/no. When the answer is no (or the backend has no
-//! verifier for the hash), this module repeats the operation with plain big-integer
-//! arithmetic and walks crypto/rsassa-pkcs1.c's checks in order, so the errno is the one the
-//! kernel gives: `EINVAL` for a representative out of range or a missing leading zero,
-//! `EBADMSG` for bad padding or DigestInfo, `EKEYREJECTED` for a digest mismatch. It is also
-//! the complete verifier for hashes no backend offers (sha224, sha3-* with RSA).
+//! [`check_encoding`] walks crypto/rsassa-pkcs1.c's checks in order on the recovered
+//! representative, so the errno is the one the kernel gives: `EINVAL` for a representative
+//! out of range or a missing leading zero, `EBADMSG` for bad padding or DigestInfo,
+//! `EKEYREJECTED` for a digest mismatch. It runs on the backend's raw public operation (the
+//! hot path, every hash). [`verify_pkcs1`] does that operation with plain big-integer
+//! arithmetic when the backend cannot: a key it refuses to parse but the kernel accepts, or
+//! a signature not below the modulus.
 
 use super::RsaComponents;
 use crate::errno::{Errno, KResult};

@@ -5,8 +5,8 @@
 //! [`MISMATCH_LIST_CAP`] disagreeing rows are kept as they are and named only when the
 //! check finishes, so a corpus where everything disagrees costs no string per item.
 
-use super::expected_shim::Expected;
 use super::report::{ManifestCheck, MISMATCH_LIST_CAP};
+use crate::corpus::manifest::Expected;
 use crate::engine::Outcome;
 use crate::errno::Errno;
 use crate::verify::Verdict;
@@ -47,7 +47,7 @@ fn describe(e: &Expected, v: &Verdict) -> String {
     format!(
         "{} ({}): expected {} {}, got {} {} ({})",
         e.path,
-        e.class,
+        e.class_name(),
         e.verdict.name(),
         errno_text(e.errno),
         v.class.name(),
@@ -63,7 +63,7 @@ fn errno_text(e: Option<Errno>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::expected_shim::parse_manifest_row;
+    use crate::corpus::manifest::parse_manifest_line as parse_manifest_row;
     use crate::verify::ItemKind;
 
     fn outcome(verdict: Verdict) -> Outcome {

@@ -5,7 +5,6 @@
 
 mod bench;
 pub mod calibrate;
-mod expected_shim;
 pub mod export;
 pub mod link;
 mod manifest;

@@ -5,7 +5,7 @@
 //! other directory is walked once up front. Either way only the items of the requested
 //! shard are kept.
 
-use super::expected_shim::{parse_manifest_row, Expected};
+use crate::corpus::manifest::{parse_manifest_line as parse_manifest_row, Expected};
 use crate::engine::{self, Item};
 use crate::error::{Error, Result};
 use crate::verify::ItemKind;
