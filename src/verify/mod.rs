@@ -10,18 +10,63 @@ use crate::errno::Errno;
 use crate::hash::Digest;
 use crate::trust::Serial;
 
-/// Which verifier judged an item.
+/// Which verifier judges an item: the module loader's signature check, or IMA appraisal.
+/// Every item has exactly one kind, decided by [`ItemKind::of_path`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ItemKind {
+    /// A kernel module: the appended PKCS#7 signature, judged against the module keyring.
     Module,
+    /// Any other file: its IMA signature (`security.ima`, else the `.sig` sidecar).
     Ima,
 }
 
+/// File-name endings that make a file a kernel module: `.ko` and the compressed forms
+/// kmod supports.
+pub const MODULE_SUFFIXES: [&str; 4] = [".ko", ".ko.gz", ".ko.xz", ".ko.zst"];
+
 impl ItemKind {
+    /// The one rule for "is this file a module?", used by `discover`, `verify`, `run`
+    /// and to check a manifest's kind column: a file is a module exactly when its name
+    /// ends with `.ko`, `.ko.gz`, `.ko.xz` or `.ko.zst`; anything else is an
+    /// IMA-appraised file.
+    ///
+    /// Why the name and not the content: the kernel never classifies files. `finit_module`
+    /// checks the signature of whatever descriptor it is handed, and IMA appraises a file
+    /// because of the hook that opened it (`MODULE_CHECK` vs `FILE_CHECK`), not because of
+    /// its bytes. Which files reach the module loader is decided in userspace by kmod:
+    /// `depmod` indexes only files whose names end in `.ko` or `.ko` plus a compression
+    /// suffix (libkmod's `kmod_exts`), and `modprobe` loads only what `depmod` indexed.
+    /// So the name is the userspace fact that makes a file a module. Content decides only
+    /// *how* it is read: like `kmod_file_open`, the engine picks the decompressor by magic,
+    /// so a `.ko.xz` that no longer decompresses is a corrupt module (`EBADMSG`), and a
+    /// `.ko` without the signature marker an unsigned module (`ENODATA`) — never an IMA
+    /// file. A signed module under another name is verified as a module only when asked
+    /// (`verify --kind module`). Reads no file: classification costs nothing per item and
+    /// cannot fail.
+    pub fn of_path(path: &std::path::Path) -> ItemKind {
+        use std::os::unix::ffi::OsStrExt;
+        let name = path.file_name().map_or(&[][..], |n| n.as_bytes());
+        if MODULE_SUFFIXES.iter().any(|s| name.ends_with(s.as_bytes())) {
+            ItemKind::Module
+        } else {
+            ItemKind::Ima
+        }
+    }
+
+    /// The name used in reports, JSON records and the manifest's kind column.
     pub fn name(self) -> &'static str {
         match self {
             ItemKind::Module => "module",
             ItemKind::Ima => "ima",
+        }
+    }
+
+    /// The kind named `name` ([`ItemKind::name`]'s inverse), for manifests and arguments.
+    pub fn from_name(name: &str) -> Option<ItemKind> {
+        match name {
+            "module" => Some(ItemKind::Module),
+            "ima" => Some(ItemKind::Ima),
+            _ => None,
         }
     }
 }
@@ -81,7 +126,7 @@ impl Verdict {
         }
     }
 
-    pub fn invalid(kind: ItemKind, errno: Errno, reason: &'static str) -> Verdict {
+    pub const fn invalid(kind: ItemKind, errno: Errno, reason: &'static str) -> Verdict {
         Verdict {
             kind,
             class: VerdictClass::Invalid,
