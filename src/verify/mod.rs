@@ -164,3 +164,52 @@ pub fn reason_for(e: Errno) -> &'static str {
         _ => "verification failed",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn modules_are_the_files_named_like_modules() {
+        for p in [
+            "a.ko",
+            "/lib/modules/6.12/kernel/fs/ext4/ext4.ko.xz",
+            "x.ko.gz",
+            "x.ko.zst",
+            "dir.ko/inner.ko",
+        ] {
+            assert_eq!(ItemKind::of_path(Path::new(p)), ItemKind::Module, "{p}");
+        }
+        for p in [
+            "a.bin",
+            "a.ko.sig",
+            "a.ko.bz2",
+            "a.kO",
+            "a.ko.xz.bak",
+            "ko",
+            "dir.ko/inner.bin",
+            "",
+        ] {
+            assert_eq!(ItemKind::of_path(Path::new(p)), ItemKind::Ima, "{p}");
+        }
+        // Non-UTF-8 names are judged by their bytes.
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"\xff\xfe.ko");
+        assert_eq!(ItemKind::of_path(Path::new(odd)), ItemKind::Module);
+        for k in [ItemKind::Module, ItemKind::Ima] {
+            assert_eq!(ItemKind::from_name(k.name()), Some(k));
+        }
+        assert_eq!(ItemKind::from_name("firmware"), None);
+    }
+
+    #[test]
+    fn the_sidecar_path_is_the_item_path_plus_sig() {
+        assert_eq!(
+            ima::sidecar_path(Path::new("/x/y.bin")),
+            Path::new("/x/y.bin.sig")
+        );
+        assert!(ima::is_sidecar(Path::new("/x/y.bin.sig")));
+        assert!(!ima::is_sidecar(Path::new("/x/y.bin")));
+    }
+}

@@ -134,8 +134,8 @@ impl Hasher for DerHash {
         for c in bytes.chunks(8) {
             let mut w = [0u8; 8];
             w[..c.len()].copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
     }
 }
@@ -260,7 +260,15 @@ pub fn verify_pkcs7_detached(
         return Err((Errno::EKEYREJECTED, None));
     }
     mark(Stage::Lookup);
-    trust_all(store, &msg, embedded, &mut digests, keyring, &supported, seen)
+    trust_all(
+        store,
+        &msg,
+        embedded,
+        &mut digests,
+        keyring,
+        &supported,
+        seen,
+    )
 }
 
 /// pkcs7_verify_one without the trust step: the digest, and for a signer certificate
