@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use trustbench::corpus::gen::{generate, read_manifest, Expected};
 use trustbench::corpus::spec::Spec;
 use trustbench::crypto::{self, CryptoProfile};
-use trustbench::engine::{CachePolicy, Engine, EngineConfig, Item, PassResult};
+use trustbench::engine::{CachePolicy, Engine, EngineConfig, IoCause, Item, PassResult, Which};
 use trustbench::measure::link;
 use trustbench::trust::blacklist::HashKind;
 use trustbench::trust::{KernelConfig, Serial, Store};
@@ -127,16 +127,13 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .expect("thread pool")
 }
 
+/// The manifest's items, each kind checked against the one is-module rule.
 fn items_of(dir: &Path, manifest: &[Expected]) -> Vec<Item> {
     manifest
         .iter()
-        .map(|e| Item {
-            path: dir.join(&e.path),
-            kind: if e.kind == "module" {
-                ItemKind::Module
-            } else {
-                ItemKind::Ima
-            },
+        .map(|e| {
+            let kind = ItemKind::from_name(e.kind).expect("manifest kind");
+            Item::declared(dir.join(&e.path), kind).unwrap_or_else(|m| panic!("{m}"))
         })
         .collect()
 }
@@ -862,6 +859,167 @@ fn an_unreadable_sig_sidecar_is_eio_not_unsigned() {
         errno_name(v.errno),
         v.reason
     );
+}
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+/// A readable item whose `.sig` sidecar exists but cannot be read (a directory, a FIFO):
+/// EIO in every cache mode, and the outcome says it was the sidecar, not the item, so
+/// `verify` names the `.sig` path instead of guessing from the item.
+#[test]
+fn an_unreadable_sidecar_is_reported_as_the_sidecar_in_every_cache_mode() {
+    let (dir, manifest) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let good = items_of(dir, manifest)
+        .into_iter()
+        .find(|i| i.kind == ItemKind::Ima)
+        .unwrap();
+    let with_dir = t.join("sig-is-a-dir.bin");
+    std::fs::copy(&good.path, &with_dir).unwrap();
+    std::fs::create_dir(t.join("sig-is-a-dir.bin.sig")).unwrap();
+    let with_fifo = t.join("sig-is-a-fifo.bin");
+    std::fs::copy(&good.path, &with_fifo).unwrap();
+    mkfifo(&t.join("sig-is-a-fifo.bin.sig"));
+    // Control: the item itself is unreadable (a directory named like a file).
+    let item_dir = t.join("item-is-a-dir.bin");
+    std::fs::create_dir(&item_dir).unwrap();
+    let items = vec![
+        Item::from_path(with_dir.clone()),
+        Item::from_path(with_fifo.clone()),
+        Item::from_path(item_dir.clone()),
+        good.clone(),
+    ];
+    for policy in [CachePolicy::Bypass, CachePolicy::Use] {
+        let engine = engine_for(dir, true);
+        let r = engine.begin_pass(policy).run(&items, &pool(2));
+        for (it, o) in items.iter().zip(&r.outcomes).take(3) {
+            let v = o.verdict;
+            assert_eq!(
+                (v.class, v.errno),
+                (VerdictClass::Invalid, Some(Errno::EIO)),
+                "{policy:?}: {}: got {} {} ({})",
+                it.path.display(),
+                v.class.name(),
+                errno_name(v.errno),
+                v.reason
+            );
+            assert!(!o.cache_hit);
+        }
+        let io: Vec<_> = r.outcomes.iter().map(|o| o.io).collect();
+        for (k, it) in items[..2].iter().enumerate() {
+            let f = io[k]
+                .unwrap_or_else(|| panic!("{policy:?}: {}: no I/O failure", it.path.display()));
+            assert_eq!(f.file, Which::Sidecar, "{policy:?}: {}", it.path.display());
+            assert_eq!(
+                f.path(&it.path),
+                PathBuf::from(format!("{}.sig", it.path.display()))
+            );
+        }
+        let f = io[2].expect("the directory item is an I/O failure");
+        assert_eq!(
+            (f.file, f.cause),
+            (Which::Item, IoCause::NotRegularFile),
+            "{policy:?}"
+        );
+        assert_eq!(f.path(&item_dir), item_dir);
+        assert_eq!(r.outcomes[3].verdict.class, VerdictClass::Valid);
+        assert_eq!(io[3], None, "a valid item has no I/O failure");
+    }
+
+    // `verify` reports the sidecar (exit 2), not the readable item.
+    let out = run_cli(&["verify", "--kind", "ima", with_dir.to_str().unwrap()]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    let sig = format!("{}.sig", with_dir.display());
+    assert!(
+        out.stderr.contains(&sig),
+        "verify should name {sig}: {}",
+        out.stderr
+    );
+    let out = run_cli(&["verify", with_fifo.to_str().unwrap()]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{}.sig: not a regular file", with_fifo.display())),
+        "{}",
+        out.stderr
+    );
+    // A missing item is the item's failure, with the OS's words.
+    let missing = t.join("missing.ko");
+    let out = run_cli(&["verify", missing.to_str().unwrap()]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{}: No such file or directory", missing.display())),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `discover` and `verify --kind auto` use one rule: modules are the files named `.ko`,
+/// `.ko.gz`, `.ko.xz`, `.ko.zst`, whatever their content (an unsigned or corrupt `.ko` is
+/// a module, not an IMA file).
+#[test]
+fn discover_and_verify_classify_by_the_same_rule() {
+    let (dir, manifest) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let module = items_of(dir, manifest)
+        .into_iter()
+        .find(|i| i.kind == ItemKind::Module)
+        .unwrap();
+    let body = std::fs::read(&module.path).unwrap();
+    // A module without its trailer, a "compressed" module that is not, a signed module
+    // under a non-module name, and a plain file.
+    std::fs::write(t.join("stripped.ko"), &body[..1000]).unwrap();
+    std::fs::write(t.join("corrupt.ko.xz"), b"\xfd7zXZ\0 not really xz").unwrap();
+    std::fs::write(t.join("signed-module.bin"), &body).unwrap();
+    std::fs::write(t.join("plain.txt"), b"hello").unwrap();
+    std::fs::write(t.join("plain.txt.sig"), b"").unwrap();
+    let found = trustbench::engine::discover(t).unwrap();
+    let kinds: Vec<(String, ItemKind)> = found
+        .iter()
+        .map(|i| {
+            (
+                i.path.file_name().unwrap().to_string_lossy().into_owned(),
+                i.kind,
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("corrupt.ko.xz".to_string(), ItemKind::Module),
+            ("plain.txt".to_string(), ItemKind::Ima),
+            ("signed-module.bin".to_string(), ItemKind::Ima),
+            ("stripped.ko".to_string(), ItemKind::Module),
+        ],
+        "the .sig is not an item"
+    );
+    let mut args = vec!["verify".to_string(), "--json".to_string()];
+    args.extend(found.iter().map(|i| i.path.display().to_string()));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_cli(&a);
+    assert_eq!(out.code(), 1, "{out:?}");
+    let recs = parse_json_lines(&out.stdout);
+    assert_eq!(recs.len(), found.len());
+    for (r, i) in recs.iter().zip(&found) {
+        assert_eq!(r["kind"], i.kind.name(), "{r}");
+    }
+    let by_name = |n: &str| {
+        recs.iter()
+            .find(|r| r["path"].as_str().unwrap().ends_with(n))
+            .unwrap()
+    };
+    assert_eq!(by_name("corrupt.ko.xz")["errno"], "EBADMSG");
+    assert_eq!(by_name("stripped.ko")["errno"], "ENODATA");
+    assert_eq!(by_name("signed-module.bin")["errno"], "ENODATA");
+    assert_eq!(by_name("plain.txt")["errno"], "ENODATA");
 }
 
 // =======================================================================================
