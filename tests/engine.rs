@@ -1331,3 +1331,68 @@ fn signatures_from_security_ima_of_any_size_are_read() {
         v.reason
     );
 }
+
+/// `security.ima` is read through the open descriptor into a reused buffer, growing it for
+/// values larger than its first size (2 KiB): whatever the size, the verdict is the one the
+/// same bytes give as a `.sig` sidecar, in every cache mode.
+#[test]
+fn security_ima_and_sidecar_give_the_same_verdict_at_any_size() {
+    let (dir, manifest) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let src = items_of(dir, manifest)
+        .into_iter()
+        .find(|i| i.kind == ItemKind::Ima)
+        .unwrap();
+    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let probe = t.join("probe.bin");
+    std::fs::copy(&src.path, &probe).unwrap();
+    if !set_security_ima(&probe, &real_sig) {
+        let why = format!(
+            "cannot set security.ima here ({})",
+            std::io::Error::last_os_error()
+        );
+        if in_ci() {
+            panic!("{why} (CI=true: refusing to skip)");
+        }
+        eprintln!("\n*** SKIP security_ima_and_sidecar_give_the_same_verdict_at_any_size: {why}\n");
+        return;
+    }
+    let mut values = vec![("real", real_sig.clone())];
+    for n in [1024usize, 2100, 3000] {
+        let mut v = real_sig[..7].to_vec();
+        v.extend_from_slice(&(n as u16).to_be_bytes());
+        v.extend(std::iter::repeat_n(0x5au8, n));
+        values.push(("long", v));
+    }
+    let mut xattr_items = Vec::new();
+    let mut sidecar_items = Vec::new();
+    for (k, (what, v)) in values.iter().enumerate() {
+        let x = t.join(format!("x{k}-{what}.bin"));
+        std::fs::copy(&src.path, &x).unwrap();
+        assert!(set_security_ima(&x, v), "{} bytes", v.len());
+        xattr_items.push(Item::from_path(x));
+        let s = t.join(format!("s{k}-{what}.bin"));
+        std::fs::copy(&src.path, &s).unwrap();
+        std::fs::write(format!("{}.sig", s.display()), v).unwrap();
+        sidecar_items.push(Item::from_path(s));
+    }
+    for policy in [CachePolicy::Bypass, CachePolicy::Use] {
+        let engine = engine_for(dir, true);
+        let p = pool(2);
+        let x = engine.begin_pass(policy).run(&xattr_items, &p);
+        let s = engine.begin_pass(policy).run(&sidecar_items, &p);
+        for (k, (a, b)) in x.outcomes.iter().zip(&s.outcomes).enumerate() {
+            assert_eq!(
+                a.verdict,
+                b.verdict,
+                "{policy:?}: {}-byte value: security.ima vs .sig",
+                values[k].1.len()
+            );
+        }
+        assert_eq!(x.outcomes[0].verdict.class, VerdictClass::Valid);
+        assert!(x.outcomes[1..]
+            .iter()
+            .all(|o| o.verdict.class == VerdictClass::Invalid));
+    }
+}

@@ -25,6 +25,7 @@ pub enum KindArg {
 /// `trustbench verify` arguments.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
+    /// The trust store: `--trust` certificates and `--keyring-setup` scripts.
     #[command(flatten)]
     pub trust: TrustArgs,
     /// What the paths are.

@@ -16,14 +16,20 @@ use std::sync::Mutex;
 /// Identity of a file's content as the filesystem reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct FileId {
+    /// Device.
     pub dev: u64,
+    /// Inode.
     pub ino: u64,
+    /// Size in bytes.
     pub size: u64,
+    /// Modification time, ns since the epoch.
     pub mtime_ns: i64,
+    /// Status change time, ns since the epoch (moves even when mtime is forged back).
     pub ctime_ns: i64,
 }
 
 impl FileId {
+    /// The identity in `meta` (from `fstat` or `stat`).
     pub fn of(meta: &std::fs::Metadata) -> FileId {
         use std::os::unix::fs::MetadataExt;
         FileId {
@@ -90,14 +96,18 @@ impl BuildHasher for KeyHasher {
 /// The cache key: the item and, for IMA, its signature sidecar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct CacheKey {
+    /// The item.
     pub file: FileId,
+    /// Its `.sig` sidecar, when it has one.
     pub sig: Option<FileId>,
 }
 
 /// Hit/miss counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheCounters {
+    /// Lookups answered.
     pub hits: u64,
+    /// Items verified because the cache could not answer (including items not looked up).
     pub misses: u64,
     /// Entries found but computed under an older epoch.
     pub stale: u64,
@@ -216,6 +226,7 @@ impl VerdictCache {
         self.entries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Entries, counted under each shard's lock.
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -223,6 +234,7 @@ impl VerdictCache {
             .sum()
     }
 
+    /// Whether the cache holds nothing.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -8,8 +8,10 @@
 //! The per-item hot path reads top to bottom in [`pipeline`]: probe, open, read, judge,
 //! remember.
 
+/// The verdict cache.
 pub mod cache;
 mod pipeline;
+/// Reading items, and the per-worker scratch.
 pub mod read;
 
 use crate::timing::STAGES;
@@ -17,6 +19,7 @@ use crate::trust::Store;
 use crate::verify::{ima, ItemKind, Verdict};
 use cache::{CacheCounters, VerdictCache};
 use rayon::prelude::*;
+/// Re-exported: the per-worker scratch and the path-based `security.ima` reader.
 pub use read::{read_ima_xattr, Scratch};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;

@@ -37,8 +37,11 @@ pub struct Scratch {
 /// The scratch buffers the read step fills, borrowed apart from the certificate cache the
 /// judge step uses, so both can be held at once.
 pub(crate) struct Buffers<'s> {
+    /// The item's bytes.
     pub content: &'s mut Vec<u8>,
+    /// The sidecar's bytes or the `security.ima` value.
     pub signature: &'s mut Vec<u8>,
+    /// Decompressed module bytes.
     pub plain: &'s mut Vec<u8>,
 }
 
@@ -181,27 +184,28 @@ const IMA_XATTR: &std::ffi::CStr = c"security.ima";
 /// header) fits, so the size query is only needed for larger values.
 const XATTR_FIRST_TRY: usize = 2048;
 
-/// Reads an xattr into `buf` with `get(ptr, len)` (a `getxattr`-like call returning the
-/// value's length or -1), growing `buf` when the value is larger than it (any size is
-/// read, as the kernel's `vfs_getxattr_alloc` does). `None` when there is no value or it
-/// cannot be read; retries when the value grows between the size query and the read.
+/// Reads an xattr into `buf` with `get` (a `getxattr`-like call on a buffer, or a size
+/// query on `None`; it returns the value's length or -1), growing `buf` when the value is
+/// larger than it (any size is read, as the kernel's `vfs_getxattr_alloc` does). `None`
+/// when there is no value or it cannot be read; retries when the value grows between the
+/// size query and the read.
 fn xattr_into(
     buf: &mut Vec<u8>,
-    get: impl Fn(*mut libc::c_void, usize) -> libc::ssize_t,
+    get: impl Fn(Option<&mut [u8]>) -> libc::ssize_t,
 ) -> Option<usize> {
     if buf.len() < XATTR_FIRST_TRY {
         buf.resize(XATTR_FIRST_TRY, 0);
     }
     for _ in 0..3 {
-        let r = get(buf.as_mut_ptr().cast(), buf.len());
+        let r = get(Some(&mut buf[..]));
         if r >= 0 {
             return Some(r as usize);
         }
         if std::io::Error::last_os_error().raw_os_error() != Some(libc::ERANGE) {
             return None;
         }
-        // Larger than the buffer: ask for the size (a NULL buffer of size 0).
-        let n = get(std::ptr::null_mut(), 0);
+        // Larger than the buffer: ask for the size.
+        let n = get(None);
         if n <= 0 {
             return None;
         }
@@ -212,14 +216,24 @@ fn xattr_into(
     None
 }
 
+/// A buffer as `getxattr` takes it: NULL and 0 for a size query.
+fn raw(b: Option<&mut [u8]>) -> (*mut libc::c_void, usize) {
+    match b {
+        Some(b) => (b.as_mut_ptr().cast(), b.len()),
+        None => (std::ptr::null_mut(), 0),
+    }
+}
+
 /// `security.ima` of an open file into `buf` (which only grows): the value's length, or
 /// `None` when the file has none. Reads through the descriptor, so no path is resolved
 /// and nothing is allocated once `buf` is large enough.
 pub fn read_ima_xattr_fd(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
     let fd = file.as_raw_fd();
-    xattr_into(buf, |ptr, len| {
-        // SAFETY: `fd` is open for the duration of the call; the name is NUL-terminated;
-        // `ptr` is either NULL with `len` 0 (size query) or `buf`'s storage of `len` bytes.
+    xattr_into(buf, |b| {
+        let (ptr, len) = raw(b);
+        // SAFETY: `fd` is open for the duration of the call (`file` is borrowed); the name
+        // is NUL-terminated; `ptr` is NULL with `len` 0 (a size query) or a live, exclusively
+        // borrowed buffer of `len` bytes.
         unsafe { libc::fgetxattr(fd, IMA_XATTR.as_ptr(), ptr, len) }
     })
 }
@@ -230,9 +244,10 @@ pub fn read_ima_xattr(path: &Path) -> Option<Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;
     let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut buf = Vec::new();
-    let n = xattr_into(&mut buf, |ptr, len| {
-        // SAFETY: both strings are NUL-terminated; `ptr` is either NULL with `len` 0 (size
-        // query) or `buf`'s storage of `len` bytes.
+    let n = xattr_into(&mut buf, |b| {
+        let (ptr, len) = raw(b);
+        // SAFETY: both strings are NUL-terminated; `ptr` is NULL with `len` 0 (a size
+        // query) or a live, exclusively borrowed buffer of `len` bytes.
         unsafe { libc::getxattr(p.as_ptr(), IMA_XATTR.as_ptr(), ptr, len) }
     })?;
     // As before: an empty value is no value.

@@ -1,9 +1,13 @@
 //! Item → verdict, with the kernel's procedures: module signatures through PKCS#7 trust
 //! against the selected keyring, IMA signatures through a 32-bit keyid lookup in `.ima`.
 
+/// fs-verity digests (IMA v3 signatures).
 pub mod fsverity;
+/// IMA appraisal.
 pub mod ima;
+/// Signature inputs for the measurement ceiling.
 pub mod inputs;
+/// Module signatures.
 pub mod module;
 
 use crate::errno::Errno;
@@ -74,12 +78,17 @@ impl ItemKind {
 /// The three verdict classes users act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VerdictClass {
+    /// The signature verified against a trusted key.
     Valid,
+    /// No signature at all (`ENODATA`): the kernel refuses it only when signatures are
+    /// enforced.
     Unsigned,
+    /// A signature that failed, or an item that could not be judged.
     Invalid,
 }
 
 impl VerdictClass {
+    /// The name used in reports and JSON records.
     pub fn name(self) -> &'static str {
         match self {
             VerdictClass::Valid => "valid",
@@ -92,10 +101,13 @@ impl VerdictClass {
 /// One item's outcome. Allocation-free: the reason is static text, the signer a serial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
+    /// Which verifier judged the item.
     pub kind: ItemKind,
+    /// Valid, unsigned or invalid.
     pub class: VerdictClass,
     /// `None` when valid.
     pub errno: Option<Errno>,
+    /// A short human reason.
     pub reason: &'static str,
     /// The key that verified (or that was found and rejected the signature).
     pub signer: Option<Serial>,
@@ -104,6 +116,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A verified signature by `signer`.
     pub fn valid(kind: ItemKind, signer: Serial, digest: Option<Digest>) -> Verdict {
         Verdict {
             kind,
@@ -115,6 +128,7 @@ impl Verdict {
         }
     }
 
+    /// No signature (`ENODATA`).
     pub fn unsigned(kind: ItemKind, reason: &'static str) -> Verdict {
         Verdict {
             kind,
@@ -126,6 +140,7 @@ impl Verdict {
         }
     }
 
+    /// A failed verification with the kernel's errno.
     pub const fn invalid(kind: ItemKind, errno: Errno, reason: &'static str) -> Verdict {
         Verdict {
             kind,
@@ -137,11 +152,13 @@ impl Verdict {
         }
     }
 
+    /// The same verdict, carrying the content digest.
     pub fn with_digest(mut self, d: Option<Digest>) -> Verdict {
         self.digest = d;
         self
     }
 
+    /// The same verdict, naming the key found.
     pub fn with_signer(mut self, s: Option<Serial>) -> Verdict {
         self.signer = s;
         self
