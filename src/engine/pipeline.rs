@@ -162,9 +162,13 @@ fn probe(
         CacheMode::LookupAndFill => match key_by_path(item, &mut s.sig_path) {
             Some(key) => {
                 timing::mark(Stage::Cache);
-                let hit = cache.get(&key, epoch);
-                timing::mark(Stage::Read);
-                hit.map_or(Probe::Miss, Probe::Hit)
+                match cache.get(&key, epoch) {
+                    Some(v) => Probe::Hit(v),
+                    None => {
+                        timing::mark(Stage::Read);
+                        Probe::Miss
+                    }
+                }
             }
             None => {
                 cache.note_miss();
