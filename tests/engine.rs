@@ -18,7 +18,7 @@ use trustbench::corpus::gen::generate;
 use trustbench::corpus::manifest::{read_manifest, Expected};
 use trustbench::corpus::spec::Spec;
 use trustbench::crypto::{self, CryptoProfile};
-use trustbench::engine::{CachePolicy, Engine, EngineConfig, Item, PassResult};
+use trustbench::engine::{CachePolicy, Engine, EngineConfig, IoCause, Item, PassResult, Which};
 use trustbench::measure::link;
 use trustbench::trust::blacklist::HashKind;
 use trustbench::trust::{KernelConfig, Serial, Store};
@@ -128,13 +128,11 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .expect("thread pool")
 }
 
+/// The manifest's items, each kind checked against the one is-module rule.
 fn items_of(dir: &Path, manifest: &[Expected]) -> Vec<Item> {
     manifest
         .iter()
-        .map(|e| Item {
-            path: dir.join(&e.path),
-            kind: e.kind,
-        })
+        .map(|e| Item::declared(dir.join(&e.path), e.kind).unwrap_or_else(|m| panic!("{m}")))
         .collect()
 }
 
@@ -861,6 +859,167 @@ fn an_unreadable_sig_sidecar_is_eio_not_unsigned() {
     );
 }
 
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+/// A readable item whose `.sig` sidecar exists but cannot be read (a directory, a FIFO):
+/// EIO in every cache mode, and the outcome says it was the sidecar, not the item, so
+/// `verify` names the `.sig` path instead of guessing from the item.
+#[test]
+fn an_unreadable_sidecar_is_reported_as_the_sidecar_in_every_cache_mode() {
+    let (dir, manifest) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let good = items_of(dir, manifest)
+        .into_iter()
+        .find(|i| i.kind == ItemKind::Ima)
+        .unwrap();
+    let with_dir = t.join("sig-is-a-dir.bin");
+    std::fs::copy(&good.path, &with_dir).unwrap();
+    std::fs::create_dir(t.join("sig-is-a-dir.bin.sig")).unwrap();
+    let with_fifo = t.join("sig-is-a-fifo.bin");
+    std::fs::copy(&good.path, &with_fifo).unwrap();
+    mkfifo(&t.join("sig-is-a-fifo.bin.sig"));
+    // Control: the item itself is unreadable (a directory named like a file).
+    let item_dir = t.join("item-is-a-dir.bin");
+    std::fs::create_dir(&item_dir).unwrap();
+    let items = vec![
+        Item::from_path(with_dir.clone()),
+        Item::from_path(with_fifo.clone()),
+        Item::from_path(item_dir.clone()),
+        good.clone(),
+    ];
+    for policy in [CachePolicy::Bypass, CachePolicy::Use] {
+        let engine = engine_for(dir, true);
+        let r = engine.begin_pass(policy).run(&items, &pool(2));
+        for (it, o) in items.iter().zip(&r.outcomes).take(3) {
+            let v = o.verdict;
+            assert_eq!(
+                (v.class, v.errno),
+                (VerdictClass::Invalid, Some(Errno::EIO)),
+                "{policy:?}: {}: got {} {} ({})",
+                it.path.display(),
+                v.class.name(),
+                errno_name(v.errno),
+                v.reason
+            );
+            assert!(!o.cache_hit);
+        }
+        let io: Vec<_> = r.outcomes.iter().map(|o| o.io).collect();
+        for (k, it) in items[..2].iter().enumerate() {
+            let f = io[k]
+                .unwrap_or_else(|| panic!("{policy:?}: {}: no I/O failure", it.path.display()));
+            assert_eq!(f.file, Which::Sidecar, "{policy:?}: {}", it.path.display());
+            assert_eq!(
+                f.path(&it.path),
+                PathBuf::from(format!("{}.sig", it.path.display()))
+            );
+        }
+        let f = io[2].expect("the directory item is an I/O failure");
+        assert_eq!(
+            (f.file, f.cause),
+            (Which::Item, IoCause::NotRegularFile),
+            "{policy:?}"
+        );
+        assert_eq!(f.path(&item_dir), item_dir);
+        assert_eq!(r.outcomes[3].verdict.class, VerdictClass::Valid);
+        assert_eq!(io[3], None, "a valid item has no I/O failure");
+    }
+
+    // `verify` reports the sidecar (exit 2), not the readable item.
+    let out = run_cli(&["verify", "--kind", "ima", with_dir.to_str().unwrap()]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    let sig = format!("{}.sig", with_dir.display());
+    assert!(
+        out.stderr.contains(&sig),
+        "verify should name {sig}: {}",
+        out.stderr
+    );
+    let out = run_cli(&["verify", with_fifo.to_str().unwrap()]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{}.sig: not a regular file", with_fifo.display())),
+        "{}",
+        out.stderr
+    );
+    // A missing item is the item's failure, with the OS's words.
+    let missing = t.join("missing.ko");
+    let out = run_cli(&["verify", missing.to_str().unwrap()]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{}: No such file or directory", missing.display())),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `discover` and `verify --kind auto` use one rule: modules are the files named `.ko`,
+/// `.ko.gz`, `.ko.xz`, `.ko.zst`, whatever their content (an unsigned or corrupt `.ko` is
+/// a module, not an IMA file).
+#[test]
+fn discover_and_verify_classify_by_the_same_rule() {
+    let (dir, manifest) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let module = items_of(dir, manifest)
+        .into_iter()
+        .find(|i| i.kind == ItemKind::Module)
+        .unwrap();
+    let body = std::fs::read(&module.path).unwrap();
+    // A module without its trailer, a "compressed" module that is not, a signed module
+    // under a non-module name, and a plain file.
+    std::fs::write(t.join("stripped.ko"), &body[..1000]).unwrap();
+    std::fs::write(t.join("corrupt.ko.xz"), b"\xfd7zXZ\0 not really xz").unwrap();
+    std::fs::write(t.join("signed-module.bin"), &body).unwrap();
+    std::fs::write(t.join("plain.txt"), b"hello").unwrap();
+    std::fs::write(t.join("plain.txt.sig"), b"").unwrap();
+    let found = trustbench::engine::discover(t).unwrap();
+    let kinds: Vec<(String, ItemKind)> = found
+        .iter()
+        .map(|i| {
+            (
+                i.path.file_name().unwrap().to_string_lossy().into_owned(),
+                i.kind,
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("corrupt.ko.xz".to_string(), ItemKind::Module),
+            ("plain.txt".to_string(), ItemKind::Ima),
+            ("signed-module.bin".to_string(), ItemKind::Ima),
+            ("stripped.ko".to_string(), ItemKind::Module),
+        ],
+        "the .sig is not an item"
+    );
+    let mut args = vec!["verify".to_string(), "--json".to_string()];
+    args.extend(found.iter().map(|i| i.path.display().to_string()));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_cli(&a);
+    assert_eq!(out.code(), 1, "{out:?}");
+    let recs = parse_json_lines(&out.stdout);
+    assert_eq!(recs.len(), found.len());
+    for (r, i) in recs.iter().zip(&found) {
+        assert_eq!(r["kind"], i.kind.name(), "{r}");
+    }
+    let by_name = |n: &str| {
+        recs.iter()
+            .find(|r| r["path"].as_str().unwrap().ends_with(n))
+            .unwrap()
+    };
+    assert_eq!(by_name("corrupt.ko.xz")["errno"], "EBADMSG");
+    assert_eq!(by_name("stripped.ko")["errno"], "ENODATA");
+    assert_eq!(by_name("signed-module.bin")["errno"], "ENODATA");
+    assert_eq!(by_name("plain.txt")["errno"], "ENODATA");
+}
+
 // =======================================================================================
 // 8. exporters and exit codes (CLI)
 // =======================================================================================
@@ -1177,4 +1336,69 @@ fn signatures_from_security_ima_of_any_size_are_read() {
         errno_name(v.errno),
         v.reason
     );
+}
+
+/// `security.ima` is read through the open descriptor into a reused buffer, growing it for
+/// values larger than its first size (2 KiB): whatever the size, the verdict is the one the
+/// same bytes give as a `.sig` sidecar, in every cache mode.
+#[test]
+fn security_ima_and_sidecar_give_the_same_verdict_at_any_size() {
+    let (dir, manifest) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let src = items_of(dir, manifest)
+        .into_iter()
+        .find(|i| i.kind == ItemKind::Ima)
+        .unwrap();
+    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let probe = t.join("probe.bin");
+    std::fs::copy(&src.path, &probe).unwrap();
+    if !set_security_ima(&probe, &real_sig) {
+        let why = format!(
+            "cannot set security.ima here ({})",
+            std::io::Error::last_os_error()
+        );
+        if in_ci() {
+            panic!("{why} (CI=true: refusing to skip)");
+        }
+        eprintln!("\n*** SKIP security_ima_and_sidecar_give_the_same_verdict_at_any_size: {why}\n");
+        return;
+    }
+    let mut values = vec![("real", real_sig.clone())];
+    for n in [1024usize, 2100, 3000] {
+        let mut v = real_sig[..7].to_vec();
+        v.extend_from_slice(&(n as u16).to_be_bytes());
+        v.extend(std::iter::repeat_n(0x5au8, n));
+        values.push(("long", v));
+    }
+    let mut xattr_items = Vec::new();
+    let mut sidecar_items = Vec::new();
+    for (k, (what, v)) in values.iter().enumerate() {
+        let x = t.join(format!("x{k}-{what}.bin"));
+        std::fs::copy(&src.path, &x).unwrap();
+        assert!(set_security_ima(&x, v), "{} bytes", v.len());
+        xattr_items.push(Item::from_path(x));
+        let s = t.join(format!("s{k}-{what}.bin"));
+        std::fs::copy(&src.path, &s).unwrap();
+        std::fs::write(format!("{}.sig", s.display()), v).unwrap();
+        sidecar_items.push(Item::from_path(s));
+    }
+    for policy in [CachePolicy::Bypass, CachePolicy::Use] {
+        let engine = engine_for(dir, true);
+        let p = pool(2);
+        let x = engine.begin_pass(policy).run(&xattr_items, &p);
+        let s = engine.begin_pass(policy).run(&sidecar_items, &p);
+        for (k, (a, b)) in x.outcomes.iter().zip(&s.outcomes).enumerate() {
+            assert_eq!(
+                a.verdict,
+                b.verdict,
+                "{policy:?}: {}-byte value: security.ima vs .sig",
+                values[k].1.len()
+            );
+        }
+        assert_eq!(x.outcomes[0].verdict.class, VerdictClass::Valid);
+        assert!(x.outcomes[1..]
+            .iter()
+            .all(|o| o.verdict.class == VerdictClass::Invalid));
+    }
 }

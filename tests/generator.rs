@@ -911,8 +911,7 @@ fn verify_command_agrees_with_the_manifest_for_every_item() {
             );
         }
     }
-    // --kind auto (the default) must agree too, except that modules whose trailer is gone
-    // are then read as unsigned IMA files: same verdict either way.
+    // --kind auto (the default) must agree too: the kind comes from the name alone.
     let all: Vec<&String> = m.keys().collect();
     let out = run_output(
         trustbench()

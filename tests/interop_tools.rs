@@ -393,9 +393,9 @@ fn run_rows(explicit_kind: bool) {
         );
         let trust: Vec<PathBuf> = row.trust.iter().map(|t| dir.join(t)).collect();
         let kind = explicit_kind.then_some(row.kind.as_str());
-        // In auto mode only a file that still ends with the marker is a module; the
-        // others go down the IMA path (no .sig → unsigned/ENODATA, same verdict).
-        let check_kind = explicit_kind || row.kind == "ima" || read(&path).ends_with(MARKER);
+        // In auto mode the kind comes from the name alone (`ItemKind::of_path`), so every
+        // row's kind is checked: a fixture's name must say what it is.
+        let check_kind = true;
         let v = verify_json(&trust, kind, &[&path]);
         let probs = row_problems(row, &v, check_kind);
         if !probs.is_empty() {

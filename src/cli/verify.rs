@@ -7,21 +7,25 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trustbench::engine::{Engine, EngineConfig, Item};
-use trustbench::formats::modsig;
 use trustbench::trust::Store;
 use trustbench::verify::{ima, ItemKind, Verdict, VerdictClass};
 
-/// How to treat each path.
+/// How to treat each path (`verify --kind`, also `run --kind` to filter a tree).
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum KindArg {
-    /// A module if it ends with the signature marker, else an IMA-appraised file.
+    /// By name: `.ko`, `.ko.gz`, `.ko.xz`, `.ko.zst` are modules, anything else an
+    /// IMA-appraised file (the names kmod's depmod indexes as modules).
     Auto,
+    /// Every path is a module (its appended signature is checked, whatever its name).
     Module,
+    /// Every path is an IMA-appraised file.
     Ima,
 }
 
+/// `trustbench verify` arguments.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
+    /// The trust store: `--trust` certificates and `--keyring-setup` scripts.
     #[command(flatten)]
     pub trust: TrustArgs,
     /// What the paths are.
@@ -54,27 +58,22 @@ pub fn verdict_json(store: &Store, path: &Path, v: &Verdict) -> serde_json::Valu
     })
 }
 
+/// Runs `verify`: one verdict per path, in argument order; exit 0 when all are valid, 1
+/// otherwise, and an error (exit 2) when a file cannot be read.
 pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
     let store = a.trust.build()?;
-    // A path that cannot be read is a usage/I-O error (exit 2), not a verdict.
-    let mut items = Vec::with_capacity(a.paths.len());
-    for p in &a.paths {
-        let kind = match a.kind {
-            KindArg::Module => ItemKind::Module,
-            KindArg::Ima => ItemKind::Ima,
-            KindArg::Auto => {
-                if has_module_trailer(p).map_err(|e| format!("{}: {e}", p.display()))? {
-                    ItemKind::Module
-                } else {
-                    ItemKind::Ima
-                }
-            }
-        };
-        items.push(Item {
+    let items: Vec<Item> = a
+        .paths
+        .iter()
+        .map(|p| Item {
             path: p.clone(),
-            kind,
-        });
-    }
+            kind: match a.kind {
+                KindArg::Module => ItemKind::Module,
+                KindArg::Ima => ItemKind::Ima,
+                KindArg::Auto => ItemKind::of_path(p),
+            },
+        })
+        .collect();
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -98,15 +97,14 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
     let r = engine.pass(&items, &pool);
     let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if let Some((item, _)) = items
+    // A file that cannot be read is a usage/I-O error (exit 2), not a verdict; the engine
+    // says which file (the item or its `.sig` sidecar) and how.
+    if let Some((item, f)) = items
         .iter()
         .zip(&r.outcomes)
-        .find(|(_, o)| o.verdict.errno == Some(trustbench::Errno::EIO))
+        .find_map(|(i, o)| o.io.map(|f| (i, f)))
     {
-        let why = std::fs::File::open(&item.path)
-            .err()
-            .map_or("not a readable regular file".to_string(), |e| e.to_string());
-        return Err(format!("{}: {why}", item.path.display()));
+        return Err(format!("{}: {}", f.path(&item.path).display(), f.cause));
     }
     let mut all_valid = true;
     for (item, o) in items.iter().zip(&r.outcomes) {
@@ -124,39 +122,6 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Whether the file ends with the module signature marker (reads only the tail; a
-/// compressed module is recognised by its magic and decompressed first).
-fn has_module_trailer(p: &Path) -> std::io::Result<bool> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(p)?;
-    let len = f.metadata()?.len();
-    let mut head = [0u8; 6];
-    let n = f.read(&mut head)?;
-    if trustbench::formats::decompress::Compression::detect(&head[..n]).is_some() {
-        let mut all = Vec::new();
-        f.seek(SeekFrom::Start(0))?;
-        f.read_to_end(&mut all)?;
-        let mut plain = Vec::new();
-        let c = trustbench::formats::decompress::Compression::detect(&all).expect("detected");
-        // A compressed `.ko.*` is a module even when it no longer decompresses (then it is
-        // a corrupt module, not an unsigned file).
-        let named_module = p
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().contains(".ko"));
-        return Ok(named_module
-            || (trustbench::formats::decompress::decompress(c, &all, &mut plain).is_ok()
-                && modsig::has_marker(&plain)));
-    }
-    let m = modsig::MARKER.len() as u64;
-    if len <= m {
-        return Ok(false);
-    }
-    let mut tail = vec![0u8; m as usize];
-    f.seek(SeekFrom::Start(len - m))?;
-    f.read_exact(&mut tail)?;
-    Ok(tail == modsig::MARKER)
 }
 
 /// Writes the human line for a verdict straight into `out` (no intermediate strings).

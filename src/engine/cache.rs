@@ -10,19 +10,26 @@
 use crate::verify::Verdict;
 use lru::LruCache;
 use std::hash::BuildHasher;
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 /// Identity of a file's content as the filesystem reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct FileId {
+    /// Device.
     pub dev: u64,
+    /// Inode.
     pub ino: u64,
+    /// Size in bytes.
     pub size: u64,
+    /// Modification time, ns since the epoch.
     pub mtime_ns: i64,
+    /// Status change time, ns since the epoch (moves even when mtime is forged back).
     pub ctime_ns: i64,
 }
 
 impl FileId {
+    /// The identity in `meta` (from `fstat` or `stat`).
     pub fn of(meta: &std::fs::Metadata) -> FileId {
         use std::os::unix::fs::MetadataExt;
         FileId {
@@ -89,25 +96,29 @@ impl BuildHasher for KeyHasher {
 /// The cache key: the item and, for IMA, its signature sidecar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct CacheKey {
+    /// The item.
     pub file: FileId,
+    /// Its `.sig` sidecar, when it has one.
     pub sig: Option<FileId>,
 }
 
 /// Hit/miss counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheCounters {
+    /// Lookups answered.
     pub hits: u64,
+    /// Items verified because the cache could not answer (including items not looked up).
     pub misses: u64,
     /// Entries found but computed under an older epoch.
     pub stale: u64,
 }
 
 struct Shard {
-    /// Unbounded map trimmed to `cap` by hand: `LruCache::new(cap)` would reserve the
-    /// whole capacity up front (hundreds of MB for a million entries) and fault it in on
-    /// the hot path.
+    /// Bounded at the shard's capacity, so that once the shard is full an insert reuses the
+    /// evicted entry's node and allocates nothing. Built with capacity 1 and then resized:
+    /// `LruCache::new(cap)` would reserve the whole capacity up front (hundreds of MB for
+    /// a million entries) and fault it in on the hot path; resizing only sets the bound.
     map: LruCache<CacheKey, (u64, Verdict), KeyHasher>,
-    cap: usize,
     counters: CacheCounters,
 }
 
@@ -126,11 +137,13 @@ impl VerdictCache {
     pub fn new(capacity: usize, threads: usize) -> VerdictCache {
         let n = (threads.max(1) * 4).next_power_of_two();
         let per = capacity.div_ceil(n);
+        let per = NonZeroUsize::new(per).unwrap_or(NonZeroUsize::MIN);
         let shards = (0..n)
             .map(|_| {
+                let mut map = LruCache::with_hasher(NonZeroUsize::MIN, KeyHasher);
+                map.resize(per);
                 Mutex::new(Shard {
-                    map: LruCache::unbounded_with_hasher(KeyHasher),
-                    cap: per.max(1),
+                    map,
                     counters: CacheCounters::default(),
                 })
             })
@@ -172,15 +185,16 @@ impl VerdictCache {
         }
     }
 
+    /// Remembers `v` for `k`, computed under `epoch`; a full shard evicts its least
+    /// recently used entry (and reuses its node: no allocation).
     pub fn put(&self, k: CacheKey, epoch: u64, v: Verdict) {
         if let Some(shard) = self.shard(&k) {
             let mut s = shard.lock().unwrap_or_else(|p| p.into_inner());
-            use std::sync::atomic::Ordering::Relaxed;
-            if s.map.put(k, (epoch, v)).is_none() {
-                self.entries.fetch_add(1, Relaxed);
-            }
-            if s.map.len() > s.cap && s.map.pop_lru().is_some() {
-                self.entries.fetch_sub(1, Relaxed);
+            // `push` returns the entry it displaced: the old value of the same key, or the
+            // evicted least recently used entry; only a new key in a shard with room adds one.
+            if s.map.push(k, (epoch, v)).is_none() {
+                self.entries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
@@ -212,6 +226,7 @@ impl VerdictCache {
         self.entries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Entries, counted under each shard's lock.
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -219,6 +234,7 @@ impl VerdictCache {
             .sum()
     }
 
+    /// Whether the cache holds nothing.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -230,6 +246,27 @@ mod tests {
     use crate::verify::{ItemKind, Verdict};
 
     #[test]
+    fn a_full_cache_evicts_the_least_recently_used_and_keeps_its_count() {
+        // One thread: 4 shards; capacity 4: one entry per shard.
+        let c = VerdictCache::new(4, 1);
+        let v = Verdict::unsigned(ItemKind::Module, "x");
+        let keys: Vec<CacheKey> = (0..64u64)
+            .map(|i| {
+                let mut k = CacheKey::default();
+                k.file.ino = i;
+                k
+            })
+            .collect();
+        for k in &keys {
+            c.put(*k, 1, v);
+        }
+        assert_eq!(c.approx_len(), c.len());
+        assert!(c.len() <= 4, "bounded: {}", c.len());
+        let last = keys[63];
+        assert_eq!(c.get(&last, 1), Some(v), "the newest entry is kept");
+    }
+
+    #[test]
     fn entries_answer_only_their_epoch() {
         let c = VerdictCache::new(16, 2);
         let k = CacheKey::default();
@@ -239,6 +276,9 @@ mod tests {
         assert_eq!(c.get(&k, 4), None);
         let n = c.take_counters();
         assert_eq!((n.hits, n.misses, n.stale), (1, 1, 1));
+        assert_eq!(c.approx_len(), 1);
+        c.put(k, 4, v);
+        assert_eq!(c.approx_len(), 1, "same key: replaced, not added");
         let off = VerdictCache::new(0, 2);
         off.put(k, 3, v);
         assert_eq!(off.get(&k, 3), None);

@@ -4,50 +4,90 @@
 //! input order). The trust store sits behind a read-write lock: a pass holds a read lock
 //! per item, so keyring changes (revoke, blacklist, unlink) can happen between or during
 //! passes, and each verdict is computed and cached under one consistent epoch.
+//!
+//! The per-item hot path reads top to bottom in [`pipeline`]: probe, open, read, judge,
+//! remember.
 
+/// The verdict cache.
 pub mod cache;
+mod pipeline;
+/// Reading items, and the per-worker scratch.
 pub mod read;
 
-use crate::formats::{decompress, imasig};
-use crate::timing::{self, Stage, STAGES};
+use crate::timing::STAGES;
 use crate::trust::Store;
-use crate::verify::{ima, module, ItemKind, Verdict};
-use cache::{CacheCounters, CacheKey, FileId, VerdictCache};
+use crate::verify::{ima, ItemKind, Verdict};
+use cache::{CacheCounters, VerdictCache};
 use rayon::prelude::*;
-use read::Scratch;
+/// Re-exported: the per-worker scratch and the path-based `security.ima` reader.
+pub use read::{read_ima_xattr, Scratch};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-/// One thing to verify.
+/// One thing to verify: a path and the verifier that judges it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
+    /// The file (for IMA items, the sidecar is this path plus `.sig`).
     pub path: PathBuf,
+    /// Which verifier judges it.
     pub kind: ItemKind,
 }
 
 impl Item {
-    /// Kind from the file name: `.ko` (and compressed variants) are modules.
+    /// An item whose kind follows from its name ([`ItemKind::of_path`], the one rule).
     pub fn from_path(path: PathBuf) -> Item {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let module = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
-            .iter()
-            .any(|s| name.ends_with(s));
-        Item {
-            path,
-            kind: if module {
-                ItemKind::Module
-            } else {
-                ItemKind::Ima
-            },
+        let kind = ItemKind::of_path(&path);
+        Item { path, kind }
+    }
+
+    /// An item whose kind was declared elsewhere (a manifest's kind column), checked
+    /// against the one rule: a manifest that calls a `.ko` an IMA file, or the other way
+    /// round, would have `run` judge it differently from `verify` and `discover`.
+    pub fn declared(path: PathBuf, kind: ItemKind) -> Result<Item, KindMismatch> {
+        let by_name = ItemKind::of_path(&path);
+        if by_name != kind {
+            return Err(KindMismatch {
+                path,
+                declared: kind,
+                by_name,
+            });
         }
+        Ok(Item { path, kind })
     }
 }
 
-/// Walks `dir` for items: every regular file except `.sig` sidecars, sorted by path.
+/// A declared kind that the file's name contradicts (see [`Item::declared`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KindMismatch {
+    /// The item.
+    pub path: PathBuf,
+    /// The kind it was declared as.
+    pub declared: ItemKind,
+    /// The kind its name gives it.
+    pub by_name: ItemKind,
+}
+
+impl std::fmt::Display for KindMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: declared {}, but its name makes it {} (modules are the files named {})",
+            self.path.display(),
+            self.declared.name(),
+            match self.by_name {
+                ItemKind::Module => "a module",
+                ItemKind::Ima => "an IMA file",
+            },
+            crate::verify::MODULE_SUFFIXES.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for KindMismatch {}
+
+/// Walks `dir` for items: every regular file except `.sig` sidecars, sorted by path, each
+/// with the kind its name gives it.
 pub fn discover(dir: &Path) -> std::io::Result<Vec<Item>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -58,7 +98,7 @@ pub fn discover(dir: &Path) -> std::io::Result<Vec<Item>> {
             let p = e.path();
             if t.is_dir() {
                 stack.push(p);
-            } else if t.is_file() && p.extension().is_none_or(|x| x != "sig") {
+            } else if t.is_file() && !ima::is_sidecar(&p) {
                 out.push(Item::from_path(p));
             }
         }
@@ -70,8 +110,11 @@ pub fn discover(dir: &Path) -> std::io::Result<Vec<Item>> {
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
+    /// Verdict cache entries in total (0: no cache).
     pub cache_size: usize,
+    /// Files at least this large are mapped instead of read.
     pub mmap_threshold: u64,
+    /// IMA policy choices that change verdicts.
     pub ima_policy: ima::ImaPolicy,
     /// Per-stage timing (a few clock reads per item); off for plain verification.
     pub timing: bool,
@@ -88,34 +131,131 @@ impl Default for EngineConfig {
     }
 }
 
-/// One item's outcome.
+/// One item's outcome: the verdict and what it cost.
 #[derive(Clone, Copy, Debug)]
 pub struct Outcome {
+    /// The kernel's verdict.
     pub verdict: Verdict,
     /// Nanoseconds per stage; they sum to `total_ns`.
     pub stage_ns: [u64; STAGES],
+    /// Wall time of the item.
     pub total_ns: u64,
+    /// Bytes of the item read (0 when served from the cache or not read).
     pub bytes: u64,
+    /// Served from the verdict cache.
     pub cache_hit: bool,
+    /// Set when the verdict is `EIO` because a file could not be opened or read: which
+    /// file and how, so that a caller can report it without reopening anything.
+    pub io: Option<IoFailure>,
 }
 
-/// A whole pass.
+impl Outcome {
+    /// A slot for an item not verified yet (a pass overwrites every slot).
+    const PENDING: Outcome = Outcome {
+        verdict: Verdict::invalid(ItemKind::Ima, crate::Errno::EIO, "not verified"),
+        stage_ns: [0; STAGES],
+        total_ns: 0,
+        bytes: 0,
+        cache_hit: false,
+        io: None,
+    };
+}
+
+/// Which of an item's files could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// The item itself.
+    Item,
+    /// The IMA item's `.sig` sidecar ([`ima::sidecar_path`] of the item's path).
+    Sidecar,
+}
+
+/// Why an item's verdict is `EIO`: which file failed and how. `Copy` and allocation-free;
+/// the path is the caller's ([`IoFailure::path`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoFailure {
+    /// The file that failed.
+    pub file: Which,
+    /// How it failed.
+    pub cause: IoCause,
+}
+
+impl IoFailure {
+    /// The path of the file that failed, for the item at `item`.
+    pub fn path(&self, item: &Path) -> PathBuf {
+        match self.file {
+            Which::Item => item.to_path_buf(),
+            Which::Sidecar => ima::sidecar_path(item),
+        }
+    }
+}
+
+/// How opening or reading a file failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoCause {
+    /// It exists but is not a regular file (directory, FIFO, device, socket): the kernel
+    /// appraises regular files only, and reading the others could block or never end.
+    NotRegularFile,
+    /// A system call failed with this OS error number.
+    Os(i32),
+    /// A failure without an OS error number.
+    Other(std::io::ErrorKind),
+}
+
+impl IoCause {
+    /// The cause of an I/O error.
+    pub fn of(e: &std::io::Error) -> IoCause {
+        match e.raw_os_error() {
+            Some(n) => IoCause::Os(n),
+            None => IoCause::Other(e.kind()),
+        }
+    }
+
+    /// The standard error kind.
+    pub fn kind(self) -> std::io::ErrorKind {
+        match self {
+            IoCause::NotRegularFile => std::io::ErrorKind::InvalidInput,
+            IoCause::Os(n) => std::io::Error::from_raw_os_error(n).kind(),
+            IoCause::Other(k) => k,
+        }
+    }
+}
+
+impl std::fmt::Display for IoCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IoCause::NotRegularFile => f.write_str("not a regular file"),
+            IoCause::Os(n) => std::io::Error::from_raw_os_error(*n).fmt(f),
+            IoCause::Other(k) => k.fmt(f),
+        }
+    }
+}
+
+/// A whole pass (or one chunk of a streamed pass).
 #[derive(Debug)]
 pub struct PassResult {
+    /// One outcome per item, in input order.
     pub outcomes: Vec<Outcome>,
+    /// Wall time of the pass.
     pub wall: Duration,
+    /// Threads of the pool it ran on.
     pub threads: usize,
+    /// Cache hits and misses during the pass.
     pub cache: CacheCounters,
 }
 
 /// The verifier with its trust store and cache.
 pub struct Engine {
+    /// The trust state; passes take a read lock per item, keyring changes a write lock.
     pub store: RwLock<Store>,
+    /// Verdicts by file identity, tagged with the trust epoch.
     pub cache: VerdictCache,
+    /// Settings fixed for the engine's life.
     pub config: EngineConfig,
 }
 
 impl Engine {
+    /// An engine over `store`; `threads` sizes the cache's sharding.
     pub fn new(store: Store, config: EngineConfig, threads: usize) -> Engine {
         Engine {
             store: RwLock::new(store),
@@ -144,134 +284,6 @@ impl Engine {
         };
         Pass { engine: self, mode }
     }
-
-    fn verify_item_with(
-        &self,
-        item: &Item,
-        s: &mut Scratch,
-        cached: bool,
-        lookup: bool,
-    ) -> Outcome {
-        let t0 = Instant::now();
-        if self.config.timing {
-            timing::begin(Stage::Read);
-        }
-        let store = self.store.read().unwrap_or_else(|p| p.into_inner());
-        let (verdict, bytes, hit) = self.verify_locked(&store, item, s, cached, lookup);
-        drop(store);
-        let stage_ns = timing::end();
-        Outcome {
-            verdict,
-            stage_ns,
-            total_ns: t0.elapsed().as_nanos() as u64,
-            bytes,
-            cache_hit: hit,
-        }
-    }
-
-    fn verify_locked(
-        &self,
-        store: &Store,
-        item: &Item,
-        s: &mut Scratch,
-        cached: bool,
-        lookup: bool,
-    ) -> (Verdict, u64, bool) {
-        let epoch = store.epoch();
-        if item.kind == ItemKind::Ima {
-            s.sig_path.clear();
-            s.sig_path.push(item.path.as_os_str());
-            s.sig_path.push(".sig");
-        }
-        // Warm path: when the cache holds entries, look the item up by its path's identity
-        // before opening anything (one stat, plus one for an IMA sidecar).
-        if cached {
-            let looked = lookup
-                && match key_by_path(item, &s.sig_path) {
-                    Some(key) => {
-                        timing::mark(Stage::Cache);
-                        if let Some(v) = self.cache.get(&key, epoch) {
-                            return (v, 0, true);
-                        }
-                        timing::mark(Stage::Read);
-                        true
-                    }
-                    None => false,
-                };
-            if !looked {
-                self.cache.note_miss();
-            }
-        }
-        // Cold path: open first and take the identity from the descriptor, so each path is
-        // resolved once. Only regular files are read (a FIFO or device would block or never
-        // end); a sidecar that exists but cannot be read is an I/O error, never "unsigned".
-        let Ok(mut file) = read::open_in_dir(s, &item.path, b"") else {
-            return (io_error(item.kind), 0, false);
-        };
-        let meta = match file.metadata() {
-            Ok(m) if m.is_file() => m,
-            _ => return (io_error(item.kind), 0, false),
-        };
-        let mut key = CacheKey {
-            file: FileId::of(&meta),
-            sig: None,
-        };
-        let sig_file = match item.kind {
-            ItemKind::Ima => match read::open_in_dir(s, &item.path, b".sig") {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(_) => return (io_error(item.kind), 0, false),
-                Ok(f) => Some(f),
-            },
-            ItemKind::Module => None,
-        };
-        let Scratch {
-            buf, sig, plain, ..
-        } = s;
-        let mut sig_len = None;
-        if let Some(mut f) = sig_file {
-            // With the cache on, the sidecar's identity is part of the key (fstat). Without
-            // it, one bounded read is enough: a signature header limits the value to
-            // 9 + 65535 bytes.
-            let read = if cached {
-                f.metadata().and_then(|m| {
-                    if !m.is_file() {
-                        return Err(std::io::ErrorKind::InvalidInput.into());
-                    }
-                    key.sig = Some(FileId::of(&m));
-                    read::read_into(&mut f, m.len() as usize, sig)
-                })
-            } else {
-                read::read_once(&mut f, imasig::HEADER_LEN + 65536, sig)
-            };
-            match read {
-                Ok(n) => sig_len = Some(n),
-                Err(_) => return (io_error(item.kind), 0, false),
-            }
-        }
-        let len = meta.len();
-        let verdict = match read::read_file(&mut file, len, self.config.mmap_threshold, buf) {
-            Err(_) => io_error(item.kind),
-            Ok(data) => match item.kind {
-                ItemKind::Module => Self::module(store, data.bytes(), plain),
-                ItemKind::Ima => {
-                    let policy = self.config.ima_policy;
-                    match sig_len {
-                        Some(n) => ima::verify_ima(store, data.bytes(), Some(&sig[..n]), policy),
-                        None => {
-                            let x = read_ima_xattr(&item.path);
-                            ima::verify_ima(store, data.bytes(), x.as_deref(), policy)
-                        }
-                    }
-                }
-            },
-        };
-        drop(file);
-        if cached {
-            timing::mark(Stage::Cache);
-            self.cache.put(key, epoch, verdict);
-        }
-        (verdict, len, false)
-    }
 }
 
 /// What the caller of a pass wants from the cache.
@@ -296,19 +308,27 @@ pub enum CacheMode {
 }
 
 impl CacheMode {
-    fn fills(self) -> bool {
+    /// Whether the pass remembers its verdicts.
+    pub fn fills(self) -> bool {
         self != CacheMode::Off
     }
-    fn looks_up(self) -> bool {
+
+    /// Whether the pass looks items up before opening them.
+    pub fn looks_up(self) -> bool {
         self == CacheMode::LookupAndFill
     }
 }
 
-/// One pass of the engine over a corpus, possibly streamed in chunks.
+/// One pass of the engine over a corpus, possibly streamed in chunks: the cache mode is
+/// decided once, when it begins.
 pub struct Pass<'e> {
     engine: &'e Engine,
     mode: CacheMode,
 }
+
+/// Items per worker chunk, at most: a chunk is the unit a worker takes at once (and the
+/// unit a batched verify stage will work on).
+const CHUNK_MAX: usize = 64;
 
 impl Pass<'_> {
     /// The cache mode this pass decided on.
@@ -317,101 +337,33 @@ impl Pass<'_> {
     }
 
     /// Verifies every item of one chunk once on `pool`; every item yields exactly one
-    /// outcome, in input order.
+    /// outcome, in input order. Workers take the items in chunks (several per thread, for
+    /// balance) and run each chunk with their own scratch.
     pub fn run(&self, items: &[Item], pool: &rayon::ThreadPool) -> PassResult {
         let e = self.engine;
         e.cache.take_counters();
         let t = Instant::now();
-        let outcomes = pool.install(|| {
-            items
-                .par_iter()
-                .map_init(Scratch::default, |s, item| {
-                    e.verify_item_with(item, s, self.mode.fills(), self.mode.looks_up())
+        let threads = pool.current_num_threads();
+        let chunk = (items.len() / (threads * 4).max(1)).clamp(1, CHUNK_MAX);
+        let mut outcomes = vec![Outcome::PENDING; items.len()];
+        pool.install(|| {
+            outcomes
+                .par_chunks_mut(chunk)
+                .zip(items.par_chunks(chunk))
+                .for_each_init(Scratch::default, |s, (out, chunk)| {
+                    e.run_chunk(self.mode, chunk, out, s)
                 })
-                .collect()
         });
         PassResult {
             outcomes,
             wall: t.elapsed(),
-            threads: pool.current_num_threads(),
+            threads,
             cache: e.cache.take_counters(),
         }
     }
 
     /// Verifies one item with the caller's scratch (benches, single-item callers).
     pub fn verify_item(&self, item: &Item, s: &mut Scratch) -> Outcome {
-        self.engine
-            .verify_item_with(item, s, self.mode.fills(), self.mode.looks_up())
+        self.engine.verify_one(self.mode, item, s)
     }
-}
-
-impl Engine {
-    /// A module file, decompressed first when it is `.ko.gz`/`.xz`/`.zst` (by magic).
-    fn module(store: &Store, data: &[u8], plain: &mut Vec<u8>) -> Verdict {
-        let ring = store.system().secondary.unwrap_or(store.system().builtin);
-        let Some(c) = decompress::Compression::detect(data) else {
-            return module::verify_module(store, data, ring);
-        };
-        timing::mark(Stage::Decompress);
-        match decompress::decompress(c, data, plain) {
-            Ok(()) => module::verify_module(store, plain, ring),
-            Err(_) => Verdict::invalid(
-                ItemKind::Module,
-                crate::Errno::EBADMSG,
-                "corrupt compressed module",
-            ),
-        }
-    }
-}
-
-/// The cache key from path lookups only (no open): the item and its sidecar, if any.
-fn key_by_path(item: &Item, sig_path: &std::ffi::OsStr) -> Option<CacheKey> {
-    let m = std::fs::metadata(&item.path).ok().filter(|m| m.is_file())?;
-    let sig = match item.kind {
-        ItemKind::Module => None,
-        ItemKind::Ima => match std::fs::metadata(Path::new(sig_path)) {
-            Ok(m) => Some(FileId::of(&m)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(_) => return None,
-        },
-    };
-    Some(CacheKey {
-        file: FileId::of(&m),
-        sig,
-    })
-}
-
-fn io_error(kind: ItemKind) -> Verdict {
-    Verdict::invalid(kind, crate::Errno::EIO, "cannot read the file")
-}
-
-/// `security.ima`, if set.
-pub fn read_ima_xattr(path: &Path) -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
-    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let name = c"security.ima";
-    // Ask for the size first: signatures of large RSA keys exceed any fixed buffer. Retry
-    // if the value grew in between (ERANGE).
-    for _ in 0..3 {
-        // SAFETY: valid C strings; a NULL buffer with size 0 only queries the length.
-        let n = unsafe { libc::getxattr(p.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
-        if n <= 0 {
-            return None;
-        }
-        let mut buf = vec![0u8; n as usize];
-        // SAFETY: valid C strings and a buffer of the stated size.
-        let r = unsafe {
-            libc::getxattr(
-                p.as_ptr(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        if r >= 0 {
-            buf.truncate(r as usize);
-            return Some(buf);
-        }
-    }
-    None
 }

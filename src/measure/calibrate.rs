@@ -8,7 +8,7 @@ use crate::formats::decompress::{decompress, Compression};
 use crate::hash::HashAlgo;
 use crate::trust::Store;
 use crate::verify::inputs::{self, VerifyInputs};
-use crate::verify::ItemKind;
+use crate::verify::{ima, module, ItemKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -97,7 +97,7 @@ pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
         };
         let inp = match item.kind {
             ItemKind::Module => {
-                let ring = store.system().secondary.unwrap_or(store.system().builtin);
+                let ring = module::keyring(store);
                 match Compression::detect(&data) {
                     None => inputs::module(store, &data, ring),
                     Some(c) => {
@@ -111,13 +111,9 @@ pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
                     }
                 }
             }
-            ItemKind::Ima => {
-                let mut p = item.path.as_os_str().to_owned();
-                p.push(".sig");
-                std::fs::read(&p)
-                    .ok()
-                    .and_then(|sig| inputs::ima(store, &data, &sig))
-            }
+            ItemKind::Ima => std::fs::read(ima::sidecar_path(&item.path))
+                .ok()
+                .and_then(|sig| inputs::ima(store, &data, &sig)),
         };
         if let Some(i) = inp {
             // Keep only signatures that verify: failures take the slow exact path.
@@ -193,10 +189,9 @@ pub fn calibrate(
         .flat_map(|i| {
             let mut v = vec![i.path.clone()];
             if i.kind == ItemKind::Ima {
-                let mut p = i.path.as_os_str().to_owned();
-                p.push(".sig");
-                if std::path::Path::new(&p).exists() {
-                    v.push(p.into());
+                let p = ima::sidecar_path(&i.path);
+                if p.exists() {
+                    v.push(p);
                 }
             }
             v

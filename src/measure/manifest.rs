@@ -73,6 +73,7 @@ mod tests {
             total_ns: 0,
             bytes: 0,
             cache_hit: false,
+            io: None,
         }
     }
 

@@ -780,6 +780,7 @@ pub(crate) mod tests {
             total_ns: ns,
             bytes: ns / 10,
             cache_hit: false,
+            io: None,
         }
     }
 

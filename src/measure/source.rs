@@ -149,10 +149,14 @@ impl Source {
                     if !shard.is_none_or(|s| s.contains(&e.path)) {
                         continue;
                     }
-                    items.push(Item {
-                        path: dir.join(&e.path),
-                        kind: e.kind,
-                    });
+                    // The manifest's kind must be the one rule's (`ItemKind::of_path`), or
+                    // `run` would judge the item differently from `verify`.
+                    let item =
+                        Item::declared(dir.join(&e.path), e.kind).map_err(|m| Error::Manifest {
+                            line: i + 1,
+                            message: m.to_string(),
+                        })?;
+                    items.push(item);
                     expected.push(e);
                     if items.len() == CHUNK {
                         f(&items, &expected)?;

@@ -295,12 +295,20 @@ impl Store {
         self.is_hash_blacklisted(HashKind::Tbs, d.as_bytes())
     }
 
-    /// Whether `kind:hex(hash)` is in `.blacklist`.
+    /// Whether `kind:hex(hash)` is in `.blacklist`. The description is formatted on the
+    /// stack (this runs per IMA item and per certificate parse); a hash longer than any
+    /// storable entry takes the allocating path and, like the kernel's lookup, finds nothing
+    /// that `add_blacklist_hash` could have stored.
     pub fn is_hash_blacklisted(&self, kind: HashKind, hash: &[u8]) -> bool {
-        let desc = blacklist::description(kind, hash);
-        self.keyring(self.system.blacklist)
-            .and_then(|k| k.by_description(&desc))
-            .is_some()
+        let Some(ring) = self.keyring(self.system.blacklist) else {
+            return false;
+        };
+        match blacklist::Description::new(kind, hash) {
+            Some(d) => ring.by_description(d.as_str()).is_some(),
+            None => ring
+                .by_description(&blacklist::description(kind, hash))
+                .is_some(),
+        }
     }
 
     /// Parses a certificate as the asymmetric key type's preparse does.

@@ -15,6 +15,32 @@ use crate::trust::blacklist::HashKind;
 use crate::trust::store::{IdMatch, Store};
 use crate::trust::Serial;
 
+/// What evmctl appends to a file's name for its detached signature (`evmctl ima_sign
+/// --sigfile`). The one place the sidecar's name is made: [`sidecar_path`] and the engine's
+/// directory-relative open both use it.
+pub const SIDECAR_SUFFIX: &str = ".sig";
+
+/// The `.sig` sidecar of `item`, written into `out` (cleared first; its capacity is reused,
+/// so the hot path does not allocate).
+pub fn sidecar_path_into(item: &std::path::Path, out: &mut std::ffi::OsString) {
+    out.clear();
+    out.push(item.as_os_str());
+    out.push(SIDECAR_SUFFIX);
+}
+
+/// The `.sig` sidecar of `item` (for messages and tools; the hot path uses
+/// [`sidecar_path_into`]).
+pub fn sidecar_path(item: &std::path::Path) -> std::path::PathBuf {
+    let mut p = std::ffi::OsString::new();
+    sidecar_path_into(item, &mut p);
+    p.into()
+}
+
+/// Whether `path` names a sidecar (such files are signatures, never items themselves).
+pub fn is_sidecar(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|x| x == &SIDECAR_SUFFIX[1..])
+}
+
 /// IMA policy choices that change the verdict.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ImaPolicy {

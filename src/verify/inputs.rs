@@ -11,14 +11,20 @@ use crate::trust::Serial;
 /// A signature with the key that should verify it.
 #[derive(Clone, Debug)]
 pub struct VerifyInputs {
+    /// The key that should verify it.
     pub key: Serial,
+    /// The signerInfo's algorithm (modules); `None` for IMA (taken from the key).
     pub algo: Option<SigAlgo>,
+    /// How the signature is encoded.
     pub encoding: Encoding,
+    /// The digest that was signed.
     pub digest: Digest,
+    /// The signature bytes.
     pub signature: Vec<u8>,
 }
 
 impl VerifyInputs {
+    /// The record the crypto layer verifies.
     pub fn record(&self) -> SignatureRecord<'_> {
         SignatureRecord {
             algo: self.algo,

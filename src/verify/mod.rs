@@ -1,27 +1,76 @@
 //! Item → verdict, with the kernel's procedures: module signatures through PKCS#7 trust
 //! against the selected keyring, IMA signatures through a 32-bit keyid lookup in `.ima`.
 
+/// fs-verity digests (IMA v3 signatures).
 pub mod fsverity;
+/// IMA appraisal.
 pub mod ima;
+/// Signature inputs for the measurement ceiling.
 pub mod inputs;
+/// Module signatures.
 pub mod module;
 
 use crate::errno::Errno;
 use crate::hash::Digest;
 use crate::trust::Serial;
 
-/// Which verifier judged an item.
+/// Which verifier judges an item: the module loader's signature check, or IMA appraisal.
+/// Every item has exactly one kind, decided by [`ItemKind::of_path`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ItemKind {
+    /// A kernel module: the appended PKCS#7 signature, judged against the module keyring.
     Module,
+    /// Any other file: its IMA signature (`security.ima`, else the `.sig` sidecar).
     Ima,
 }
 
+/// File-name endings that make a file a kernel module: `.ko` and the compressed forms
+/// kmod supports.
+pub const MODULE_SUFFIXES: [&str; 4] = [".ko", ".ko.gz", ".ko.xz", ".ko.zst"];
+
 impl ItemKind {
+    /// The one rule for "is this file a module?", used by `discover`, `verify`, `run`
+    /// and to check a manifest's kind column: a file is a module exactly when its name
+    /// ends with `.ko`, `.ko.gz`, `.ko.xz` or `.ko.zst`; anything else is an
+    /// IMA-appraised file.
+    ///
+    /// Why the name and not the content: the kernel never classifies files. `finit_module`
+    /// checks the signature of whatever descriptor it is handed, and IMA appraises a file
+    /// because of the hook that opened it (`MODULE_CHECK` vs `FILE_CHECK`), not because of
+    /// its bytes. Which files reach the module loader is decided in userspace by kmod:
+    /// `depmod` indexes only files whose names end in `.ko` or `.ko` plus a compression
+    /// suffix (libkmod's `kmod_exts`), and `modprobe` loads only what `depmod` indexed.
+    /// So the name is the userspace fact that makes a file a module. Content decides only
+    /// *how* it is read: like `kmod_file_open`, the engine picks the decompressor by magic,
+    /// so a `.ko.xz` that no longer decompresses is a corrupt module (`EBADMSG`), and a
+    /// `.ko` without the signature marker an unsigned module (`ENODATA`) — never an IMA
+    /// file. A signed module under another name is verified as a module only when asked
+    /// (`verify --kind module`). Reads no file: classification costs nothing per item and
+    /// cannot fail.
+    pub fn of_path(path: &std::path::Path) -> ItemKind {
+        use std::os::unix::ffi::OsStrExt;
+        let name = path.file_name().map_or(&[][..], |n| n.as_bytes());
+        if MODULE_SUFFIXES.iter().any(|s| name.ends_with(s.as_bytes())) {
+            ItemKind::Module
+        } else {
+            ItemKind::Ima
+        }
+    }
+
+    /// The name used in reports, JSON records and the manifest's kind column.
     pub fn name(self) -> &'static str {
         match self {
             ItemKind::Module => "module",
             ItemKind::Ima => "ima",
+        }
+    }
+
+    /// The kind named `name` ([`ItemKind::name`]'s inverse), for manifests and arguments.
+    pub fn from_name(name: &str) -> Option<ItemKind> {
+        match name {
+            "module" => Some(ItemKind::Module),
+            "ima" => Some(ItemKind::Ima),
+            _ => None,
         }
     }
 }
@@ -29,12 +78,17 @@ impl ItemKind {
 /// The three verdict classes users act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VerdictClass {
+    /// The signature verified against a trusted key.
     Valid,
+    /// No signature at all (`ENODATA`): the kernel refuses it only when signatures are
+    /// enforced.
     Unsigned,
+    /// A signature that failed, or an item that could not be judged.
     Invalid,
 }
 
 impl VerdictClass {
+    /// The name used in reports and JSON records.
     pub fn name(self) -> &'static str {
         match self {
             VerdictClass::Valid => "valid",
@@ -47,10 +101,13 @@ impl VerdictClass {
 /// One item's outcome. Allocation-free: the reason is static text, the signer a serial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
+    /// Which verifier judged the item.
     pub kind: ItemKind,
+    /// Valid, unsigned or invalid.
     pub class: VerdictClass,
     /// `None` when valid.
     pub errno: Option<Errno>,
+    /// A short human reason.
     pub reason: &'static str,
     /// The key that verified (or that was found and rejected the signature).
     pub signer: Option<Serial>,
@@ -59,6 +116,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A verified signature by `signer`.
     pub fn valid(kind: ItemKind, signer: Serial, digest: Option<Digest>) -> Verdict {
         Verdict {
             kind,
@@ -70,6 +128,7 @@ impl Verdict {
         }
     }
 
+    /// No signature (`ENODATA`).
     pub fn unsigned(kind: ItemKind, reason: &'static str) -> Verdict {
         Verdict {
             kind,
@@ -81,7 +140,8 @@ impl Verdict {
         }
     }
 
-    pub fn invalid(kind: ItemKind, errno: Errno, reason: &'static str) -> Verdict {
+    /// A failed verification with the kernel's errno.
+    pub const fn invalid(kind: ItemKind, errno: Errno, reason: &'static str) -> Verdict {
         Verdict {
             kind,
             class: VerdictClass::Invalid,
@@ -92,11 +152,13 @@ impl Verdict {
         }
     }
 
+    /// The same verdict, carrying the content digest.
     pub fn with_digest(mut self, d: Option<Digest>) -> Verdict {
         self.digest = d;
         self
     }
 
+    /// The same verdict, naming the key found.
     pub fn with_signer(mut self, s: Option<Serial>) -> Verdict {
         self.signer = s;
         self
@@ -117,5 +179,54 @@ pub fn reason_for(e: Errno) -> &'static str {
         Errno::EPERM => "content hash is blacklisted",
         Errno::EMSGSIZE => "message too large",
         _ => "verification failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn modules_are_the_files_named_like_modules() {
+        for p in [
+            "a.ko",
+            "/lib/modules/6.12/kernel/fs/ext4/ext4.ko.xz",
+            "x.ko.gz",
+            "x.ko.zst",
+            "dir.ko/inner.ko",
+        ] {
+            assert_eq!(ItemKind::of_path(Path::new(p)), ItemKind::Module, "{p}");
+        }
+        for p in [
+            "a.bin",
+            "a.ko.sig",
+            "a.ko.bz2",
+            "a.kO",
+            "a.ko.xz.bak",
+            "ko",
+            "dir.ko/inner.bin",
+            "",
+        ] {
+            assert_eq!(ItemKind::of_path(Path::new(p)), ItemKind::Ima, "{p}");
+        }
+        // Non-UTF-8 names are judged by their bytes.
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"\xff\xfe.ko");
+        assert_eq!(ItemKind::of_path(Path::new(odd)), ItemKind::Module);
+        for k in [ItemKind::Module, ItemKind::Ima] {
+            assert_eq!(ItemKind::from_name(k.name()), Some(k));
+        }
+        assert_eq!(ItemKind::from_name("firmware"), None);
+    }
+
+    #[test]
+    fn the_sidecar_path_is_the_item_path_plus_sig() {
+        assert_eq!(
+            ima::sidecar_path(Path::new("/x/y.bin")),
+            Path::new("/x/y.bin.sig")
+        );
+        assert!(ima::is_sidecar(Path::new("/x/y.bin.sig")));
+        assert!(!ima::is_sidecar(Path::new("/x/y.bin")));
     }
 }

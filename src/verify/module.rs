@@ -17,9 +17,34 @@ use crate::timing::{mark, Stage};
 use crate::trust::store::Store;
 use crate::trust::x509::ParsedCert;
 use crate::trust::Serial;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
 
-/// Verifies a whole module file against `keyring` (normally the secondary keyring).
+/// The keyring module signatures are judged against, chosen here and nowhere else:
+/// `mod_verify_sig` passes `VERIFY_USE_SECONDARY_KEYRING`, which
+/// `verify_pkcs7_message_sig` (certs/system_keyring.c) resolves to the secondary keyring
+/// when the kernel has one (`CONFIG_SECONDARY_TRUSTED_KEYRING`), else the builtin keyring.
+pub fn keyring(store: &Store) -> Serial {
+    let sys = store.system();
+    sys.secondary.unwrap_or(sys.builtin)
+}
+
+/// Verifies a whole module file against `keyring` (normally [`keyring`]). Convenience for
+/// one-off callers (benches, fuzzing): embedded certificates are parsed afresh; the
+/// engine uses [`verify_module_with`] and a per-worker [`CertCache`].
 pub fn verify_module(store: &Store, file: &[u8], keyring: Serial) -> Verdict {
+    verify_module_with(store, file, keyring, &mut CertCache::default())
+}
+
+/// Verifies a whole module file against `keyring`, reusing the certificates `certs`
+/// already parsed (same verdict and errno as a fresh parse).
+pub fn verify_module_with(
+    store: &Store,
+    file: &[u8],
+    keyring: Serial,
+    certs: &mut CertCache,
+) -> Verdict {
     let k = ItemKind::Module;
     mark(Stage::Parse);
     let m = match modsig::locate(file) {
@@ -28,11 +53,97 @@ pub fn verify_module(store: &Store, file: &[u8], keyring: Serial) -> Verdict {
         Err(e) => return Verdict::invalid(k, e, "malformed module signature trailer"),
     };
     let mut digest = None;
-    match verify_pkcs7_detached(store, m.content, m.pkcs7, keyring, &mut digest) {
+    match verify_pkcs7_detached(store, m.content, m.pkcs7, keyring, &mut digest, certs) {
         Ok(signer) => Verdict::valid(k, signer, digest),
         Err((e, signer)) => Verdict::invalid(k, e, reason_for(e))
             .with_digest(digest)
             .with_signer(signer),
+    }
+}
+
+/// Parsed certificates per worker, so that a certificate embedded in many modules' PKCS#7
+/// messages is parsed (and its key prepared, its self-signature checked) once rather than
+/// per module.
+///
+/// A parse depends on the DER bytes, the store's crypto profile and backend, and the
+/// `tbs:` blacklist; the last can change, and every change bumps the store's trust epoch.
+/// So entries are keyed by the exact DER bytes (compared in full on a hit: no digest
+/// collisions to reason about) and the whole cache answers only for the store and epoch it
+/// was filled under; any other store or epoch empties it first. Failures are remembered
+/// too, with their errno, so a message that fails to parse fails the same way every time.
+/// Bounded: at [`CertCache::CAPACITY`] entries it starts over.
+#[derive(Default)]
+pub struct CertCache {
+    /// The store (by address) and the epoch the entries were parsed under.
+    tag: Option<(usize, u64)>,
+    parsed: HashMap<Box<[u8]>, Result<Arc<ParsedCert>, Errno>, DerHasher>,
+    /// The current message's certificates, in message order (reused between messages).
+    embedded: Vec<Arc<ParsedCert>>,
+    /// Chain-walk marks, one per embedded certificate (reused between messages).
+    seen: Vec<bool>,
+}
+
+impl CertCache {
+    /// Entries kept per worker before the cache starts over.
+    pub const CAPACITY: usize = 256;
+
+    /// Forgets everything unless the entries belong to `store` at its current epoch.
+    fn serve(&mut self, store: &Store) {
+        let tag = (store as *const Store as usize, store.epoch());
+        if self.tag != Some(tag) {
+            self.parsed.clear();
+            self.tag = Some(tag);
+        }
+    }
+
+    /// The parsed form of `der`, from the cache or parsed now (and remembered).
+    fn get(
+        parsed: &mut HashMap<Box<[u8]>, Result<Arc<ParsedCert>, Errno>, DerHasher>,
+        store: &Store,
+        der: &[u8],
+    ) -> Result<Arc<ParsedCert>, Errno> {
+        if let Some(r) = parsed.get(der) {
+            return r.clone();
+        }
+        let r = store.parse_cert(der).map(Arc::new);
+        if parsed.len() >= CertCache::CAPACITY {
+            parsed.clear();
+        }
+        parsed.insert(der.into(), r.clone());
+        r
+    }
+}
+
+/// Hashing for [`CertCache`] keys: DER is attacker-chosen, but the cache is per worker and
+/// bounded and every hit compares the full bytes, so collisions cost time, never a wrong
+/// answer; a word-at-a-time multiply-rotate mix is enough.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DerHasher;
+
+/// State of [`DerHasher`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DerHash(u64);
+
+impl Hasher for DerHash {
+    fn finish(&self) -> u64 {
+        let z = (self.0 ^ (self.0 >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z ^ (z >> 32)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+}
+
+impl BuildHasher for DerHasher {
+    type Hasher = DerHash;
+    fn build_hasher(&self) -> DerHash {
+        DerHash::default()
     }
 }
 
@@ -64,24 +175,41 @@ impl<'a> Digests<'a> {
 
 type Failure = (Errno, Option<Serial>);
 
+/// Marks for one walk over the embedded certificates (a reused buffer).
+fn fresh_marks(seen: &mut Vec<bool>, n: usize) -> &mut [bool] {
+    seen.clear();
+    seen.resize(n, false);
+    seen
+}
+
 /// `verify_pkcs7_message_sig` with detached `content` and usage MODULE. Returns the
 /// trusted key that verified the first trusted signerInfo. `digest_out` receives the
-/// content digest of the first signerInfo whose digest was computed.
+/// content digest of the first signerInfo whose digest was computed. Embedded
+/// certificates come from (and go into) `certs`.
 pub fn verify_pkcs7_detached(
     store: &Store,
     content: &[u8],
     der: &[u8],
     keyring: Serial,
     digest_out: &mut Option<Digest>,
+    certs: &mut CertCache,
 ) -> Result<Serial, Failure> {
+    certs.serve(store);
+    let CertCache {
+        parsed,
+        embedded,
+        seen,
+        ..
+    } = certs;
+    embedded.clear();
     // Embedded certificates are parsed while the message is (pkcs7_extract_cert), so their
     // errors come before the detached-content check.
-    let mut embedded: Vec<ParsedCert> = Vec::new();
     let msg = Pkcs7::parse_with(der, &mut |c| {
-        embedded.push(store.parse_cert(c)?);
+        embedded.push(CertCache::get(parsed, store, c)?);
         Ok(())
     })
     .map_err(|e| (e, None))?;
+    let embedded: &[Arc<ParsedCert>] = embedded;
     if msg.embedded_content.is_some() {
         return Err((Errno::EBADMSG, None));
     }
@@ -99,7 +227,7 @@ pub fn verify_pkcs7_detached(
     let mut supported = [true; 64];
     for (i, s) in msg.signers().enumerate() {
         let s = s.map_err(|e| (e, None))?;
-        match verify_one_internal(store, &s, &embedded, &mut digests) {
+        match verify_one_internal(store, &s, embedded, &mut digests, seen) {
             Ok((d, bl)) => {
                 if digest_out.is_none() {
                     *digest_out = Some(d);
@@ -127,12 +255,20 @@ pub fn verify_pkcs7_detached(
     mark(Stage::Blacklist);
     let bl = store.system().blacklist;
     if store.has_revocation_certs()
-        && trust_all(store, &msg, &embedded, &mut digests, bl, &supported).is_ok()
+        && trust_all(store, &msg, embedded, &mut digests, bl, &supported, seen).is_ok()
     {
         return Err((Errno::EKEYREJECTED, None));
     }
     mark(Stage::Lookup);
-    trust_all(store, &msg, &embedded, &mut digests, keyring, &supported)
+    trust_all(
+        store,
+        &msg,
+        embedded,
+        &mut digests,
+        keyring,
+        &supported,
+        seen,
+    )
 }
 
 /// pkcs7_verify_one without the trust step: the digest, and for a signer certificate
@@ -142,8 +278,9 @@ pub fn verify_pkcs7_detached(
 fn verify_one_internal(
     store: &Store,
     s: &SignerInfo<'_>,
-    embedded: &[ParsedCert],
+    embedded: &[Arc<ParsedCert>],
     digests: &mut Digests<'_>,
+    seen: &mut Vec<bool>,
 ) -> KResult<(Digest, bool)> {
     let d = digests.get(store, s.digest)?;
     let mut buf = [0u8; 512];
@@ -156,7 +293,7 @@ fn verify_one_internal(
         .key
         .public
         .verify(&record(s, d), store.profile())?;
-    let mut seen = vec![false; embedded.len()];
+    let seen = fresh_marks(seen, embedded.len());
     loop {
         seen[x] = true;
         let cert = &embedded[x];
@@ -216,10 +353,11 @@ fn record<'a>(s: &SignerInfo<'a>, d: Digest) -> SignatureRecord<'a> {
 fn trust_all(
     store: &Store,
     msg: &Pkcs7<'_>,
-    embedded: &[ParsedCert],
+    embedded: &[Arc<ParsedCert>],
     digests: &mut Digests<'_>,
     keyring: Serial,
     supported: &[bool; 64],
+    seen: &mut Vec<bool>,
 ) -> Result<Serial, Failure> {
     let mut cached: Result<Serial, Errno> = Err(Errno::ENOKEY);
     for (i, s) in msg.signers().enumerate() {
@@ -230,7 +368,7 @@ fn trust_all(
             }
             continue;
         }
-        match trust_one(store, &s, embedded, digests, keyring) {
+        match trust_one(store, &s, embedded, digests, keyring, seen) {
             Ok(k) => {
                 if cached.is_err() {
                     cached = Ok(k);
@@ -253,9 +391,10 @@ fn trust_all(
 fn trust_one(
     store: &Store,
     s: &SignerInfo<'_>,
-    embedded: &[ParsedCert],
+    embedded: &[Arc<ParsedCert>],
     digests: &mut Digests<'_>,
     keyring: Serial,
+    seen: &mut Vec<bool>,
 ) -> Result<Serial, Failure> {
     let d = digests.get(store, s.digest).map_err(|e| (e, None))?;
     let mut buf = [0u8; 512];
@@ -264,7 +403,7 @@ fn trust_one(
 
     // Embedded chain: signer certificate, then issuers found by AKID.
     let mut cur = embedded.iter().position(|c| &*c.key.ids.id == id0);
-    let mut seen = vec![false; embedded.len()];
+    let seen = fresh_marks(seen, embedded.len());
     let mut last: Option<usize> = None;
     while let Some(i) = cur {
         if seen[i] {
