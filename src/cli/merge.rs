@@ -23,17 +23,16 @@ pub struct MergeArgs {
     pub markdown: Option<PathBuf>,
 }
 
-pub fn run(a: MergeArgs) -> Result<ExitCode, String> {
+pub fn run(a: MergeArgs) -> Result<ExitCode, Error> {
     let reports = a.reports.iter().map(|p| Json.read(p));
     let merged = reports
         .collect::<Result<Vec<_>, Error>>()
-        .and_then(RunReport::merge)
-        .map_err(|e| e.to_string())?;
+        .and_then(RunReport::merge)?;
     let asked: [(&dyn Exporter, &Option<PathBuf>); 3] =
         [(&Json, &a.json), (&Csv, &a.csv), (&Markdown, &a.markdown)];
     for (e, path) in asked {
         if let Some(p) = path {
-            export::write(e, &merged, p).map_err(|e| e.to_string())?;
+            export::write(e, &merged, p)?;
         }
     }
     println!("{}", Markdown.render(&merged));

@@ -55,22 +55,22 @@ pub enum Cmd {
 }
 
 /// Runs a parsed command line.
-pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
+pub fn dispatch(cli: Cli) -> Result<ExitCode, trustbench::Error> {
     let command = match cli.command {
         Some(c) => c,
         // No subcommand: exactly `trustbench run` with its defaults.
         None => Cli::try_parse_from(["trustbench", "run"])
-            .map_err(|e| e.to_string())?
+            .map_err(|e| trustbench::Error::usage(e.to_string()))?
             .command
-            .ok_or("internal: run has no defaults")?,
+            .ok_or_else(|| trustbench::Error::usage("internal: run has no defaults"))?,
     };
     match command {
         Cmd::Verify(a) => verify::run(a),
-        Cmd::Keyring(k) => keyring::run(k).map_err(|e| e.to_string()),
+        Cmd::Keyring(k) => keyring::run(k),
         Cmd::Run(a) => run::run(a),
         #[cfg(feature = "generator")]
-        Cmd::Gen(a) => gen::run(a),
-        Cmd::Certs(c) => certs::run(c).map_err(|e| e.to_string()),
+        Cmd::Gen(a) => gen::run(a).map_err(trustbench::Error::usage),
+        Cmd::Certs(c) => certs::run(c),
         Cmd::Merge(a) => merge::run(a),
     }
 }

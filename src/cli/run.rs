@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use trustbench::measure::export::{self, Csv, Exporter, Json, Markdown};
 use trustbench::measure::{self, BenchConfig, NotValid, RunReport, Shard};
 use trustbench::verify::ItemKind;
+use trustbench::Error;
 
 /// The default spec, compiled in: `trustbench run` works from any directory.
 #[cfg(feature = "generator")]
@@ -130,7 +131,7 @@ fn name_of(dir: &Path) -> String {
 }
 
 /// The corpus to run and its spec hash: `--corpus`, or a spec generated on first use.
-fn resolve_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
+fn resolve_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
     match &a.corpus {
         Some(d) => Ok((d.clone(), None)),
         None => spec_corpus(a),
@@ -140,15 +141,16 @@ fn resolve_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
 /// The corpus of `--spec` (default: the built-in corpora/default.toml), generated into the
 /// corpus cache on first use, and its spec hash.
 #[cfg(feature = "generator")]
-fn spec_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
+fn spec_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
     use super::gen::{cache_dir, default_cache_root, generate, load_spec, parse_spec};
     let l = match &a.spec {
-        Some(path) => load_spec(path, None)?,
+        Some(path) => load_spec(path, None).map_err(Error::usage)?,
         None => parse_spec(
             DEFAULT_SPEC.into(),
             Path::new("corpora/default.toml (built in)"),
             None,
-        )?,
+        )
+        .map_err(Error::usage)?,
     };
     let root = a.corpus_cache.clone().unwrap_or_else(default_cache_root);
     let dir = cache_dir(&root, &l);
@@ -157,21 +159,20 @@ fn spec_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
             let (name, d) = (&l.spec.name, dir.display());
             eprintln!("generating corpus '{name}' (first use) into {d}");
         }
-        generate(&l, &dir, a.quiet)?;
+        generate(&l, &dir, a.quiet).map_err(Error::usage)?;
     }
     Ok((dir, Some(l.hash)))
 }
 
 #[cfg(not(feature = "generator"))]
-fn spec_corpus(_: &RunArgs) -> Result<(PathBuf, Option<String>), String> {
-    Err(
+fn spec_corpus(_: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
+    Err(Error::usage(
         "this build has no corpus generator (built without the `generator` feature); \
-         use --corpus DIR"
-            .into(),
-    )
+         use --corpus DIR",
+    ))
 }
 
-pub fn run(a: RunArgs) -> Result<ExitCode, String> {
+pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     let (corpus, spec_hash) = resolve_corpus(&a)?;
     let store = a.trust.build()?;
     let flamegraph = a.out.flamegraph_for(&corpus);
@@ -194,12 +195,12 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
         flamegraph: flamegraph.clone(),
     };
     let mut not_valid = NotValid::default();
-    let report = measure::bench(&config, store, &mut not_valid).map_err(|e| e.to_string())?;
+    let report = measure::bench(&config, store, &mut not_valid)?;
 
     // Outputs: the saved JSON report, then whatever the options ask for.
     let saved = a.out.saved_report(&report, &corpus);
     let write = |e: &dyn Exporter, p: &Path| export::write(e, &report, p);
-    write(&Json, &saved).map_err(|e| e.to_string())?;
+    write(&Json, &saved)?;
     let asked: [(&dyn Exporter, &Option<PathBuf>); 3] = [
         (&Json, &a.out.json),
         (&Csv, &a.out.csv),
@@ -207,7 +208,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, String> {
     ];
     for (e, path) in asked {
         if let Some(p) = path {
-            write(e, p).map_err(|e| e.to_string())?;
+            write(e, p)?;
         }
     }
     if !a.quiet {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use trustbench::engine::{Engine, EngineConfig, Item};
 use trustbench::trust::Store;
 use trustbench::verify::{ima, ItemKind, Verdict, VerdictClass};
+use trustbench::Error;
 
 /// How to treat each path (`verify --kind`, also `run --kind` to filter a tree).
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -58,9 +59,14 @@ pub fn verdict_json(store: &Store, path: &Path, v: &Verdict) -> serde_json::Valu
     })
 }
 
+/// A failed write of the verdicts.
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::io("<stdout>", e)
+}
+
 /// Runs `verify`: one verdict per path, in argument order; exit 0 when all are valid, 1
 /// otherwise, and an error (exit 2) when a file cannot be read.
-pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
+pub fn run(a: VerifyArgs) -> Result<ExitCode, Error> {
     let store = a.trust.build()?;
     let items: Vec<Item> = a
         .paths
@@ -81,7 +87,7 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| format!("thread pool: {e}"))?;
+        .map_err(|e| Error::usage(format!("thread pool: {e}")))?;
     let engine = Engine::new(
         store,
         EngineConfig {
@@ -104,19 +110,19 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, String> {
         .zip(&r.outcomes)
         .find_map(|(i, o)| o.io.map(|f| (i, f)))
     {
-        return Err(format!("{}: {}", f.path(&item.path).display(), f.cause));
+        return Err(Error::io(f.path(&item.path), f.cause.into()));
     }
     let mut all_valid = true;
     for (item, o) in items.iter().zip(&r.outcomes) {
         let v = &o.verdict;
         all_valid &= v.class == VerdictClass::Valid;
         if a.json {
-            writeln!(out, "{}", verdict_json(&store, &item.path, v)).map_err(|e| e.to_string())?;
+            writeln!(out, "{}", verdict_json(&store, &item.path, v)).map_err(stdout_error)?;
         } else {
-            human(&mut out, &store, &item.path, v).map_err(|e| e.to_string())?;
+            human(&mut out, &store, &item.path, v).map_err(stdout_error)?;
         }
     }
-    out.flush().map_err(|e| e.to_string())?;
+    out.flush().map_err(stdout_error)?;
     Ok(if all_valid {
         ExitCode::SUCCESS
     } else {

@@ -221,6 +221,20 @@ impl IoCause {
     }
 }
 
+impl From<IoCause> for std::io::Error {
+    /// The standard error for a cause, so callers can report it with its path
+    /// (`Error::Io`) as any other I/O failure.
+    fn from(c: IoCause) -> std::io::Error {
+        match c {
+            IoCause::NotRegularFile => {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")
+            }
+            IoCause::Os(n) => std::io::Error::from_raw_os_error(n),
+            IoCause::Other(k) => k.into(),
+        }
+    }
+}
+
 impl std::fmt::Display for IoCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
