@@ -211,6 +211,43 @@ fn rsa_modules(t: &Path) -> Case {
     }
 }
 
+/// (e) Compressed RSA-signed modules: `.ko.xz` and `.ko.zst` (as Debian ships them) and
+/// `.ko.gz`, decompressed in the worker's buffer.
+fn compressed_modules(t: &Path) -> Case {
+    use std::io::Write;
+    let d = t.join("mods-compressed");
+    std::fs::create_dir_all(&d).unwrap();
+    let plain = read(&fixture("mod-rsa2048-sha256.ko"));
+    let mut items = Vec::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).unwrap();
+    let mut xz = xz2::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&plain).unwrap();
+    let formats = [
+        ("ko.gz", gz.finish().unwrap()),
+        ("ko.xz", xz.finish().unwrap()),
+        ("ko.zst", zstd::encode_all(&plain[..], 3).unwrap()),
+    ];
+    // Two copies of each, so that a small cache evicts (the Fill mode's premise).
+    for copy in 0..2 {
+        for (ext, bytes) in &formats {
+            let p = d.join(format!("m{copy}.{ext}"));
+            std::fs::write(&p, bytes).unwrap();
+            items.push(Item {
+                path: p,
+                kind: ItemKind::Module,
+            });
+        }
+    }
+    Case {
+        name: "(e) compressed modules",
+        expect: vec![VerdictClass::Valid; items.len()],
+        items,
+        trust: signer_certs(),
+        policy: ImaPolicy::default(),
+    }
+}
+
 const IMA_FILES: [&str; 4] = [
     "ima-rsa2048-sha256.bin",
     "ima-rsa2048-sha512.bin",
@@ -431,6 +468,7 @@ fn cold_items_allocate_nothing_after_warm_up() {
     let mut cases = vec![rsa_modules(t), ima_sidecars(t)];
     cases.extend(ima_xattrs(t));
     cases.push(embedded_cert_modules(t));
+    cases.push(compressed_modules(t));
 
     let mut rows = Vec::new();
     for case in &cases {

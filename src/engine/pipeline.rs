@@ -354,7 +354,7 @@ fn read(o: Opened, b: Buffers<'_>, mmap_threshold: u64) -> Result<Loaded<'_>, Io
                 return Ok(Loaded::Module(ModuleImage::Plain(data)));
             };
             timing::mark(Stage::Decompress);
-            Loaded::Module(match decompress::decompress(c, data.bytes(), b.plain) {
+            Loaded::Module(match b.decompressor.decompress(c, data.bytes(), b.plain) {
                 Ok(()) => ModuleImage::Decompressed(b.plain),
                 Err(_) => ModuleImage::Corrupt,
             })

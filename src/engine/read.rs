@@ -3,6 +3,7 @@
 //! `security.ima` value from the open descriptor, and the per-thread scratch that makes
 //! all of it allocation-free once warmed up.
 
+use crate::formats::decompress::Decompressor;
 use crate::verify::module::CertCache;
 use memmap2::Mmap;
 use std::ffi::OsString;
@@ -23,6 +24,8 @@ pub struct Scratch {
     signature: Vec<u8>,
     /// Decompressed module bytes.
     plain: Vec<u8>,
+    /// Decoder state for compressed modules, reset per module rather than rebuilt.
+    decompressor: Decompressor,
     /// The sidecar's path, for the path-based cache probe.
     pub(crate) sig_path: OsString,
     /// Certificates embedded in PKCS#7 messages, parsed once per trust epoch.
@@ -43,6 +46,8 @@ pub(crate) struct Buffers<'s> {
     pub signature: &'s mut Vec<u8>,
     /// Decompressed module bytes.
     pub plain: &'s mut Vec<u8>,
+    /// The worker's decoder state for compressed modules.
+    pub decompressor: &'s mut Decompressor,
 }
 
 impl Scratch {
@@ -53,6 +58,7 @@ impl Scratch {
                 content: &mut self.content,
                 signature: &mut self.signature,
                 plain: &mut self.plain,
+                decompressor: &mut self.decompressor,
             },
             &mut self.certs,
         )

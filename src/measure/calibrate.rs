@@ -4,7 +4,7 @@
 
 use crate::engine::read::read_into;
 use crate::engine::{Item, Outcome};
-use crate::formats::decompress::{decompress, Compression};
+use crate::formats::decompress::{decompress, Compression, Decompressor};
 use crate::hash::HashAlgo;
 use crate::trust::Store;
 use crate::verify::inputs::{self, VerifyInputs};
@@ -226,11 +226,13 @@ pub fn calibrate(
             }
         }
         c.decompress_ratio = plain_bytes as f64 / packed_bytes as f64;
+        // The engine keeps one decoder per worker: so does the ceiling.
         let ns = concurrent_ns_per_op(pool, budget, &|| {
             let mut out = Vec::new();
+            let mut d = Decompressor::default();
             for p in &packed {
                 if let Some(c) = Compression::detect(p) {
-                    let _ = decompress(c, p, &mut out);
+                    let _ = d.decompress(c, p, &mut out);
                 }
             }
             1
