@@ -69,7 +69,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Keyring(k) => keyring::run(k).map_err(|e| e.to_string()),
         Cmd::Run(a) => run::run(a),
         #[cfg(feature = "generator")]
-        Cmd::Gen(a) => gen::run(a),
+        Cmd::Gen(a) => gen::run(a).map_err(|e| e.to_string()),
         Cmd::Certs(c) => certs::run(c).map_err(|e| e.to_string()),
         Cmd::Merge(a) => merge::run(a),
     }
