@@ -87,14 +87,6 @@ impl std::error::Error for Error {
     }
 }
 
-// TRANSITIONAL: lets code that still returns `String` errors use `?` on this type while
-// the conversion to `Error` finishes; removed once nothing returns `Result<_, String>`.
-impl From<Error> for String {
-    fn from(e: Error) -> String {
-        e.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,7 +61,7 @@ fn corpus() -> &'static (PathBuf, Vec<Expected>) {
     C.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("engine-corpus");
         let _ = std::fs::remove_dir_all(&dir);
-        let spec = Spec::parse(SPEC).expect("test spec parses");
+        let spec = Spec::parse(SPEC, "test spec").expect("test spec parses");
         generate(&spec, SPEC, &dir, false).expect("corpus generation");
         let manifest = manifest_of(&dir);
         assert_eq!(manifest.len(), 120, "60 modules + 60 files in the manifest");

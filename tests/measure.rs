@@ -51,7 +51,7 @@ fn corpus() -> &'static PathBuf {
     C.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("measure-corpus");
         let _ = std::fs::remove_dir_all(&dir);
-        let spec = Spec::parse(SPEC).expect("test spec parses");
+        let spec = Spec::parse(SPEC, "test spec").expect("test spec parses");
         generate(&spec, SPEC, &dir, false).expect("corpus generation");
         dir
     })

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 use trustbench::corpus::gen;
 use trustbench::corpus::spec::Spec;
-use trustbench::hash::HashAlgo;
+use trustbench::hash::hex;
+use trustbench::Error;
 
+/// `trustbench gen`'s options.
 #[derive(Args, Debug)]
 pub struct GenArgs {
     /// Corpus spec (TOML); see corpora/default.toml for every field.
@@ -27,21 +29,24 @@ pub struct GenArgs {
 
 /// A loaded spec with its identity.
 pub struct LoadedSpec {
+    /// The parsed, checked spec (seed override applied).
     pub spec: Spec,
+    /// The spec text as read (kept in the corpus's `spec.toml`).
     pub text: String,
     /// SHA-256 of the spec text and seed: names the cache directory.
     pub hash: String,
 }
 
-/// Reads a spec, applying a seed override.
-pub fn load_spec(path: &Path, seed: Option<u64>) -> Result<LoadedSpec, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+/// Reads a spec, applying a seed override: [`Error::Io`] if it cannot be read,
+/// [`Error::Spec`] naming `path` if it is not a valid spec.
+pub fn load_spec(path: &Path, seed: Option<u64>) -> Result<LoadedSpec, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse_spec(text, path, seed)
 }
 
 /// A spec from its text (`origin` names it in errors), applying a seed override.
-pub fn parse_spec(text: String, origin: &Path, seed: Option<u64>) -> Result<LoadedSpec, String> {
-    let mut spec = Spec::parse(&text).map_err(|e| format!("{}: {e}", origin.display()))?;
+pub fn parse_spec(text: String, origin: &Path, seed: Option<u64>) -> Result<LoadedSpec, Error> {
+    let mut spec = Spec::parse(&text, origin)?;
     if let Some(s) = seed {
         spec.seed = s;
     }
@@ -51,10 +56,7 @@ pub fn parse_spec(text: String, origin: &Path, seed: Option<u64>) -> Result<Load
         spec.seed,
         env!("CARGO_PKG_VERSION")
     );
-    let hash = HashAlgo::Sha256
-        .digest(id.as_bytes())
-        .map_err(|e| e.to_string())?
-        .hex();
+    let hash = hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes()).as_ref());
     Ok(LoadedSpec { spec, text, hash })
 }
 
@@ -68,11 +70,12 @@ pub fn default_cache_root() -> PathBuf {
 
 /// The directory of a spec's corpus under the cache `root`: NAME-SPECHASH.
 pub fn cache_dir(root: &Path, l: &LoadedSpec) -> PathBuf {
-    root.join(format!("{}-{}", l.spec.name, &l.hash[..16]))
+    let short = l.hash.get(..16).unwrap_or(&l.hash);
+    root.join(format!("{}-{short}", l.spec.name))
 }
 
 /// Generates `l` into `dir`, printing a summary.
-pub fn generate(l: &LoadedSpec, dir: &Path, quiet: bool) -> Result<(), String> {
+pub fn generate(l: &LoadedSpec, dir: &Path, quiet: bool) -> Result<(), Error> {
     let t = Instant::now();
     let s = gen::generate(&l.spec, &l.text, dir, !quiet)?;
     if !quiet {
@@ -90,7 +93,8 @@ pub fn generate(l: &LoadedSpec, dir: &Path, quiet: bool) -> Result<(), String> {
     Ok(())
 }
 
-pub fn run(a: GenArgs) -> Result<ExitCode, String> {
+/// `trustbench gen`: generates the spec's corpus and prints its directory.
+pub fn run(a: GenArgs) -> Result<ExitCode, Error> {
     let l = load_spec(&a.spec, a.seed)?;
     let dir = a
         .out

@@ -69,7 +69,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, trustbench::Error> {
         Cmd::Keyring(k) => keyring::run(k),
         Cmd::Run(a) => run::run(a),
         #[cfg(feature = "generator")]
-        Cmd::Gen(a) => gen::run(a).map_err(trustbench::Error::usage),
+        Cmd::Gen(a) => gen::run(a),
         Cmd::Certs(c) => certs::run(c),
         Cmd::Merge(a) => merge::run(a),
     }

@@ -144,13 +144,12 @@ fn resolve_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
 fn spec_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
     use super::gen::{cache_dir, default_cache_root, generate, load_spec, parse_spec};
     let l = match &a.spec {
-        Some(path) => load_spec(path, None).map_err(Error::usage)?,
+        Some(path) => load_spec(path, None)?,
         None => parse_spec(
             DEFAULT_SPEC.into(),
             Path::new("corpora/default.toml (built in)"),
             None,
-        )
-        .map_err(Error::usage)?,
+        )?,
     };
     let root = a.corpus_cache.clone().unwrap_or_else(default_cache_root);
     let dir = cache_dir(&root, &l);
@@ -159,7 +158,7 @@ fn spec_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
             let (name, d) = (&l.spec.name, dir.display());
             eprintln!("generating corpus '{name}' (first use) into {d}");
         }
-        generate(&l, &dir, a.quiet).map_err(Error::usage)?;
+        generate(&l, &dir, a.quiet)?;
     }
     Ok((dir, Some(l.hash)))
 }

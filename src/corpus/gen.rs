@@ -10,10 +10,11 @@ use super::keys::{self, KeyAlgo};
 use super::manifest::{self, Expected};
 use super::pki::{self, CertRequest, Issued, Role};
 use super::sign::{self, Pkcs7Quirks, SignerIdKind};
-use super::spec::{pick, weighted_hashes, Sizes, Spec};
+use super::spec::{pick, Spec};
 use crate::errno::Errno;
+use crate::error::Error;
 use crate::formats::modsig;
-use crate::hash::HashAlgo;
+use crate::hash::{Digest, HashAlgo};
 use crate::verify::ItemKind;
 use rand_core::RngCore;
 use rayon::prelude::*;
@@ -21,13 +22,18 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Generation summary.
+/// Generation summary: what `gen` reports when it is done.
 #[derive(Debug, Default)]
 pub struct Summary {
+    /// Modules written.
     pub modules: usize,
+    /// IMA files written.
     pub files: usize,
+    /// Items of any bad class, modules and files together.
     pub bad: usize,
+    /// Certificates issued.
     pub certs: usize,
+    /// Bytes of module and file content written (signatures included, sidecars not).
     pub bytes: u64,
 }
 
@@ -46,55 +52,76 @@ struct Hierarchy {
     expected: String,
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-/// Generates keys in parallel (RSA key generation dominates hierarchy set-up).
-fn gen_keys(seed: u64, reqs: &[(String, KeyAlgo)]) -> Result<Vec<Vec<u8>>, String> {
+fn create_dir(path: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))
+}
+
+/// `hash` of `data`; a hash the library cannot compute is an [`Error::Input`] naming the
+/// item (`path`) being made.
+fn hash_of(hash: HashAlgo, data: &[u8], path: &Path) -> Result<Digest, Error> {
+    hash.digest(data).map_err(|e| Error::Input {
+        path: path.to_path_buf(),
+        message: format!("{hash}: {e}"),
+    })
+}
+
+/// Generates keys in parallel (RSA key generation dominates hierarchy set-up): one PKCS#8
+/// key and its algorithm per request, in request order.
+fn gen_keys(seed: u64, reqs: &[(String, KeyAlgo)]) -> Result<Vec<(Vec<u8>, KeyAlgo)>, Error> {
     reqs.par_iter()
-        .map(|(label, algo)| pki::key(seed, label, *algo))
+        .map(|(label, algo)| Ok((pki::key(seed, label, *algo)?, *algo)))
         .collect()
 }
 
-fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
+fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, Error> {
     let seed = spec.seed;
     let k = &spec.keys;
     let issuers: Vec<&str> = ["root", "secondary", "machine"]
         .into_iter()
         .filter(|i| spec.modules.issuers.get(*i).copied().unwrap_or(0) > 0)
         .collect();
-    // Every key the hierarchy needs, generated in parallel.
-    let mut reqs: Vec<(String, KeyAlgo)> = vec![
-        ("root".into(), k.root),
-        ("secondary-ca".into(), k.secondary_ca),
-        ("machine-ca".into(), k.machine_ca),
-        ("unknown".into(), KeyAlgo::Rsa(2048)),
-        ("revoked".into(), KeyAlgo::Rsa(2048)),
-        ("blacklisted".into(), KeyAlgo::Rsa(2048)),
-        ("collide-first".into(), KeyAlgo::Rsa(3072)),
-        ("collide-second".into(), KeyAlgo::Rsa(2048)),
-    ];
-    for (i, a) in k.module_signers.iter().enumerate() {
-        reqs.push((format!("modsign{i}"), *a));
-    }
-    for (i, a) in k.ima_signers.iter().enumerate() {
-        reqs.push((format!("imasign{i}"), *a));
-    }
-    for i in 0..k.extra_key_pool.max(1) {
-        reqs.push((format!("pool{i}"), k.extra_key_algo));
-    }
-    let keys = gen_keys(seed, &reqs)?;
-    let key_of = |label: &str| -> (&[u8], KeyAlgo) {
-        let i = reqs
-            .iter()
-            .position(|r| r.0 == label)
-            .expect("key requested");
-        (&keys[i], reqs[i].1)
+    // Every key the hierarchy needs, generated in parallel. `want` returns the key's
+    // handle: its index in `reqs`, and so in `keys`. A key is derived from its label alone
+    // (`key/LABEL`), never from its position.
+    let mut reqs: Vec<(String, KeyAlgo)> = Vec::new();
+    let mut want = |label: String, algo: KeyAlgo| {
+        reqs.push((label, algo));
+        reqs.len() - 1
     };
+    let root_key = want("root".into(), k.root);
+    let secondary_key = want("secondary-ca".into(), k.secondary_ca);
+    let machine_key = want("machine-ca".into(), k.machine_ca);
+    let unknown_key = want("unknown".into(), KeyAlgo::Rsa(2048));
+    let revoked_key = want("revoked".into(), KeyAlgo::Rsa(2048));
+    let blacklisted_key = want("blacklisted".into(), KeyAlgo::Rsa(2048));
+    let collide_first_key = want("collide-first".into(), KeyAlgo::Rsa(3072));
+    let collide_second_key = want("collide-second".into(), KeyAlgo::Rsa(2048));
+    let modsign_keys: Vec<usize> = k
+        .module_signers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| want(format!("modsign{i}"), *a))
+        .collect();
+    let imasign_keys: Vec<usize> = k
+        .ima_signers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| want(format!("imasign{i}"), *a))
+        .collect();
+    // At least one pool key, so `i % pool_keys.len()` below never divides by zero.
+    let pool_keys: Vec<usize> = (0..k.extra_key_pool.max(1))
+        .map(|i| want(format!("pool{i}"), k.extra_key_algo))
+        .collect();
+    let keys = gen_keys(seed, &reqs)?;
+    // In range: every handle came from `want`, and `gen_keys` returns one key per request.
+    let key_of = |handle: usize| -> (&[u8], KeyAlgo) { (&keys[handle].0, keys[handle].1) };
 
     let certs = dir.join("certs");
-    std::fs::create_dir_all(&certs).map_err(|e| format!("{}: {e}", certs.display()))?;
+    create_dir(&certs)?;
     let serial = std::cell::Cell::new(0x1000u64);
     let next = |c: &std::cell::Cell<u64>| {
         c.set(c.get() + 1);
@@ -107,7 +134,7 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
         let _ = writeln!(script, "{line}");
         let _ = writeln!(expected, "{outcome}");
     };
-    let make = |name: &str, cn: &str, role: Role, key: &str, issuer: Option<&Issued>| {
+    let make = |name: &str, cn: &str, role: Role, key: usize, issuer: Option<&Issued>| {
         let (pk, algo) = key_of(key);
         let c = pki::issue(CertRequest {
             name,
@@ -120,10 +147,16 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
             issuer,
         })?;
         write(&certs.join(format!("{name}.der")), &c.der)?;
-        Ok::<Issued, String>(c)
+        Ok::<Issued, Error>(c)
     };
 
-    let root = make("root", "trustbench builtin root CA", Role::Ca, "root", None)?;
+    let root = make(
+        "root",
+        "trustbench builtin root CA",
+        Role::Ca,
+        root_key,
+        None,
+    )?;
     emit(
         &mut script,
         "load root .builtin_trusted_keys certs/root.der".into(),
@@ -133,7 +166,7 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
         "secondary-ca",
         "trustbench secondary CA",
         Role::Ca,
-        "secondary-ca",
+        secondary_key,
         Some(&root),
     )?;
     emit(
@@ -145,7 +178,7 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
         "machine-ca",
         "trustbench machine owner CA",
         Role::Ca,
-        "machine-ca",
+        machine_key,
         None,
     )?;
     emit(
@@ -155,7 +188,7 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
     );
 
     let mut module_certs = Vec::new();
-    for i in 0..k.module_signers.len() {
+    for (i, &key) in modsign_keys.iter().enumerate() {
         for iss in &issuers {
             let issuer = match *iss {
                 "root" => &root,
@@ -167,7 +200,7 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
                 &name,
                 &format!("trustbench module signer {i} ({iss})"),
                 Role::Signer,
-                &format!("modsign{i}"),
+                key,
                 Some(issuer),
             )?;
             emit(
@@ -179,13 +212,13 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
         }
     }
     let mut ima_certs = Vec::new();
-    for i in 0..k.ima_signers.len() {
+    for (i, &key) in imasign_keys.iter().enumerate() {
         let name = format!("imasign{i}");
         let c = make(
             &name,
             &format!("trustbench IMA signer {i}"),
             Role::Signer,
-            &name,
+            key,
             Some(&root),
         )?;
         emit(
@@ -198,16 +231,15 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
     // Link-time load: many `.ima` certificates issued by the root, keys from a pool.
     if k.ima_extra_certs > 0 {
         let extra_dir = certs.join("extra");
-        std::fs::create_dir_all(&extra_dir).map_err(|e| e.to_string())?;
+        create_dir(&extra_dir)?;
         // A separate serial and keyid range, so parallel issuance needs no shared counter.
         let base_serial = 0x0100_0000u64;
         let base_tail = 0x7c00_0000u32;
-        let pool = k.extra_key_pool.max(1);
-        let made: Result<Vec<()>, String> = (0..k.ima_extra_certs)
+        let made: Result<Vec<()>, Error> = (0..k.ima_extra_certs)
             .into_par_iter()
             .map(|i| {
                 let name = format!("ima-extra-{i}");
-                let (pk, algo) = key_of(&format!("pool{}", i % pool));
+                let (pk, algo) = key_of(pool_keys[i % pool_keys.len()]);
                 let c = pki::issue(CertRequest {
                     name: &name,
                     cn: &format!("trustbench IMA extra {i}"),
@@ -236,14 +268,14 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
         "unknown",
         "trustbench unknown signer",
         Role::Signer,
-        "unknown",
+        unknown_key,
         None,
     )?;
     let revoked_mod = make(
         "revoked-mod",
         "trustbench revoked module signer",
         Role::Signer,
-        "revoked",
+        revoked_key,
         Some(&root),
     )?;
     emit(
@@ -256,7 +288,7 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
         "revoked-ima",
         "trustbench revoked IMA signer",
         Role::Signer,
-        "revoked",
+        revoked_key,
         Some(&root),
     )?;
     emit(
@@ -269,21 +301,23 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
         "blacklisted-mod",
         "trustbench blacklisted module signer",
         Role::Signer,
-        "blacklisted",
+        blacklisted_key,
         Some(&root),
     )?;
     let blacklisted_ima = make(
         "blacklisted-ima",
         "trustbench blacklisted IMA signer",
         Role::Signer,
-        "blacklisted",
+        blacklisted_key,
         Some(&root),
     )?;
     for c in [&blacklisted_mod, &blacklisted_ima] {
-        let (_, x) = x509_parser::parse_x509_certificate(&c.der).map_err(|e| e.to_string())?;
-        let tbs = HashAlgo::Sha256
-            .digest(x.tbs_certificate.as_ref())
-            .map_err(|e| e.to_string())?;
+        let path = certs.join(format!("{}.der", c.name));
+        let (_, x) = x509_parser::parse_x509_certificate(&c.der).map_err(|e| Error::Input {
+            path: path.clone(),
+            message: format!("re-parse: {e}"),
+        })?;
+        let tbs = hash_of(HashAlgo::Sha256, x.tbs_certificate.as_ref(), &path)?;
         emit(&mut script, format!("blacklist tbs:{}", tbs.hex()), "ok");
     }
     emit(
@@ -299,7 +333,7 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
     // Keyid collision: an RSA-3072 key linked first with the same 32-bit keyid as the
     // RSA-2048 key that signs the colliding files; first match wins and fails (EINVAL:
     // signature length differs from the modulus length).
-    let (pk, algo) = key_of("collide-second");
+    let (pk, algo) = key_of(collide_second_key);
     let collide_second = pki::issue(CertRequest {
         name: "collide-second",
         cn: "trustbench colliding keyid (second)",
@@ -310,10 +344,14 @@ fn build_hierarchy(spec: &Spec, dir: &Path) -> Result<Hierarchy, String> {
         algo,
         issuer: Some(&root),
     })?;
-    write(&certs.join("collide-second.der"), &collide_second.der)?;
-    let s2 = &collide_second.signer.skid;
-    let collide_tail = u32::from_be_bytes([s2[16], s2[17], s2[18], s2[19]]);
-    let (pk, algo) = key_of("collide-first");
+    let collide_second_path = certs.join("collide-second.der");
+    write(&collide_second_path, &collide_second.der)?;
+    let collide_tail =
+        sign::ima_keyid(&collide_second.signer.skid).ok_or_else(|| Error::Input {
+            path: collide_second_path,
+            message: "SKID shorter than 4 bytes".into(),
+        })?;
+    let (pk, algo) = key_of(collide_first_key);
     let first = pki::issue(CertRequest {
         name: "collide-first",
         cn: "trustbench colliding keyid (first)",
@@ -364,38 +402,30 @@ fn choose_class(r: &mut impl RngCore, percent: f64, classes: &[BadClass]) -> Opt
     Some(classes[(r.next_u64() % classes.len() as u64) as usize])
 }
 
-fn classes(spec: &Spec, keep: fn(BadClass) -> bool) -> Result<Vec<BadClass>, String> {
-    let all: Vec<BadClass> = if spec.bad.classes.is_empty() {
-        BadClass::ALL.to_vec()
-    } else {
-        spec.bad
-            .classes
-            .iter()
-            .map(|c| BadClass::from_name(c))
-            .collect::<Result<_, _>>()?
-    };
-    Ok(all.into_iter().filter(|c| keep(*c)).collect())
-}
-
-/// Generates the corpus into `dir` (created; existing files are overwritten).
+/// Generates the corpus into `dir` (created; an earlier corpus there is replaced).
+///
+/// The spec is checked first ([`Spec::plan`]), so an invalid one writes nothing; its
+/// errors name it `spec 'NAME'` (a spec from [`Spec::parse`] was already checked there,
+/// naming its file). Files that cannot be written are [`Error::Io`]; keys, certificates
+/// and signatures the libraries fail to make are [`Error::Input`] naming the key,
+/// certificate or item.
 pub fn generate(
     spec: &Spec,
     spec_text: &str,
     dir: &Path,
     progress: bool,
-) -> Result<Summary, String> {
+) -> Result<Summary, Error> {
+    let origin = PathBuf::from(format!("spec '{}'", spec.name));
+    let plan = spec.plan(&origin)?;
     prepare_dir(dir)?;
-    std::fs::create_dir_all(dir.join("modules")).map_err(|e| format!("{}: {e}", dir.display()))?;
-    std::fs::create_dir_all(dir.join("files")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    create_dir(&dir.join("modules"))?;
+    create_dir(&dir.join("files"))?;
     let _ = std::fs::remove_file(dir.join("COMPLETE"));
     let h = build_hierarchy(spec, dir)?;
     let seed = spec.seed;
-    let mod_sizes = Sizes::parse(&spec.modules.sizes, spec.modules.max_size)?;
-    let file_sizes = Sizes::parse(&spec.files.sizes, spec.files.max_size)?;
-    let mod_hashes = weighted_hashes(&spec.modules.hashes)?;
-    let file_hashes = weighted_hashes(&spec.files.hashes)?;
-    let mod_classes = classes(spec, BadClass::for_modules)?;
-    let file_classes = classes(spec, BadClass::for_files)?;
+    let (mod_sizes, file_sizes) = (&plan.module_sizes, &plan.file_sizes);
+    let (mod_hashes, file_hashes) = (&plan.module_hashes, &plan.file_hashes);
+    let (mod_classes, file_classes) = (&plan.module_classes, &plan.file_classes);
     let issuer_weights: Vec<(usize, u32)> = ["root", "secondary", "machine"]
         .iter()
         .filter_map(|i| spec.modules.issuers.get(*i).copied())
@@ -418,23 +448,24 @@ pub fn generate(
     };
     let bytes = AtomicU64::new(0);
 
-    let modules: Result<Vec<Expected>, String> = (0..spec.modules.count)
+    let modules: Result<Vec<Expected>, Error> = (0..spec.modules.count)
         .into_par_iter()
         .map(|i| {
             let mut r = keys::rng(seed, &format!("module/{i}"));
             let size = mod_sizes.sample(uniform(&mut r));
-            let hash = pick(&mod_hashes, uniform(&mut r));
+            let hash = pick(mod_hashes, uniform(&mut r));
             let key_i = (r.next_u64() % spec.keys.module_signers.len() as u64) as usize;
             let iss_i = pick(&issuer_weights, uniform(&mut r));
             let skid = (r.next_u64() % 100) < spec.modules.skid_percent as u64;
-            let class = choose_class(&mut r, spec.bad.percent, &mod_classes);
+            let class = choose_class(&mut r, spec.bad.percent, mod_classes);
             let body_len = size.saturating_sub(600).max(64) as usize;
             let mut content = vec![0u8; body_len];
             r.fill_bytes(&mut content);
             let rel = format!("modules/m{i:06}.ko");
-            let (file, errno) =
-                make_module(&h, key_i * n_issuers + iss_i, content, hash, skid, class)?;
-            write(&dir.join(&rel), &file)?;
+            let path = dir.join(&rel);
+            let signer_i = key_i * n_issuers + iss_i;
+            let (file, errno) = make_module(&h, signer_i, content, hash, skid, class, &path)?;
+            write(&path, &file)?;
             bytes.fetch_add(file.len() as u64, Ordering::Relaxed);
             bar.inc(1);
             Ok(Expected::new(rel, ItemKind::Module, class, errno))
@@ -442,19 +473,19 @@ pub fn generate(
         .collect();
     let modules = modules?;
 
-    let files: Result<Vec<(Expected, Option<String>)>, String> = (0..spec.files.count)
+    let files: Result<Vec<(Expected, Option<String>)>, Error> = (0..spec.files.count)
         .into_par_iter()
         .map(|i| {
             let mut r = keys::rng(seed, &format!("file/{i}"));
             let size = file_sizes.sample(uniform(&mut r)) as usize;
-            let hash = pick(&file_hashes, uniform(&mut r));
+            let hash = pick(file_hashes, uniform(&mut r));
             let key_i = (r.next_u64() % h.ima_certs.len() as u64) as usize;
-            let class = choose_class(&mut r, spec.bad.percent, &file_classes);
+            let class = choose_class(&mut r, spec.bad.percent, file_classes);
             let mut content = vec![0u8; size];
             r.fill_bytes(&mut content);
             let rel = format!("files/f{i:06}.bin");
-            let (content, sig, errno, bl) = make_file(&h, key_i, content, hash, class)?;
             let path = dir.join(&rel);
+            let (content, sig, errno, bl) = make_file(&h, key_i, content, hash, class, &path)?;
             write(&path, &content)?;
             if let Some(sig) = &sig {
                 write(&PathBuf::from(format!("{}.sig", path.display())), sig)?;
@@ -490,7 +521,10 @@ pub fn generate(
     write(&dir.join("manifest.tsv"), manifest.as_bytes())?;
     // The spec as used (seed overrides included), so `gen --spec DIR/spec.toml`
     // reproduces this corpus; the original text follows as comments.
-    let used = toml::to_string(spec).map_err(|e| format!("spec: {e}"))?;
+    let used = toml::to_string(spec).map_err(|e| Error::Spec {
+        path: origin,
+        message: format!("cannot record the spec: {e}"),
+    })?;
     let original: String = spec_text.lines().map(|l| format!("# {l}\n")).collect();
     write(
         &dir.join("spec.toml"),
@@ -509,27 +543,30 @@ pub fn generate(
 /// Makes `dir` ready: created if missing; an earlier corpus there is removed entirely (so
 /// no stale signature, sidecar or xattr survives); any other non-empty directory is refused
 /// rather than overwritten.
-fn prepare_dir(dir: &Path) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("{}: {e}", dir.display());
+///
+/// A refusal is [`Error::Usage`] (the request, not the file system, is at fault).
+fn prepare_dir(dir: &Path) -> Result<(), Error> {
+    let err = |e: std::io::Error| Error::io(dir, e);
     match std::fs::read_dir(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),
         Ok(mut entries) => {
             if entries.next().is_some() {
                 if !dir.join("manifest.tsv").exists() && !dir.join("keyring.script").exists() {
-                    return Err(format!(
+                    return Err(Error::usage(format!(
                         "{}: not empty and not a trustbench corpus; refusing to write into it",
                         dir.display()
-                    ));
+                    )));
                 }
                 std::fs::remove_dir_all(dir).map_err(err)?;
             }
         }
     }
-    std::fs::create_dir_all(dir).map_err(err)
+    create_dir(dir)
 }
 
-/// One module: content ‖ PKCS#7 ‖ trailer, with the bad class applied.
+/// One module: content ‖ PKCS#7 ‖ trailer, with the bad class applied. `path` (where it
+/// goes) names it in errors.
 fn make_module(
     h: &Hierarchy,
     signer_i: usize,
@@ -537,7 +574,8 @@ fn make_module(
     hash: HashAlgo,
     skid: bool,
     class: Option<BadClass>,
-) -> Result<(Vec<u8>, Option<Errno>), String> {
+    path: &Path,
+) -> Result<(Vec<u8>, Option<Errno>), Error> {
     let signer = match class {
         Some(BadClass::UnknownSigner) => &h.unknown,
         Some(BadClass::Revoked) => &h.revoked_mod,
@@ -547,7 +585,7 @@ fn make_module(
     if class == Some(BadClass::MissingSignature) {
         return Ok((content, Some(Errno::ENODATA)));
     }
-    let digest = hash.digest(&content).map_err(|e| e.to_string())?;
+    let digest = hash_of(hash, &content, path)?;
     let quirks = Pkcs7Quirks {
         declared_hash: (class == Some(BadClass::WrongHash)).then_some(
             if hash == HashAlgo::Sha512 {
@@ -593,21 +631,23 @@ fn make_module(
             content[content_len] = 0x31;
             Some(Errno::EBADMSG)
         }
-        Some(other) => return Err(format!("class {} does not apply to modules", other.name())),
+        Some(other) => return Err(not_applicable(other, "modules", path)),
     };
     Ok((content, errno))
 }
 
 type FileOut = (Vec<u8>, Option<Vec<u8>>, Option<Errno>, Option<String>);
 
-/// One IMA file: content and its `.sig`, with the bad class applied.
+/// One IMA file: content and its `.sig`, with the bad class applied. `path` (where it
+/// goes) names it in errors.
 fn make_file(
     h: &Hierarchy,
     key_i: usize,
     mut content: Vec<u8>,
     hash: HashAlgo,
     class: Option<BadClass>,
-) -> Result<FileOut, String> {
+    path: &Path,
+) -> Result<FileOut, Error> {
     let signer = match class {
         Some(BadClass::UnknownSigner) => &h.unknown,
         Some(BadClass::Revoked) => &h.revoked_ima,
@@ -618,7 +658,7 @@ fn make_file(
     if class == Some(BadClass::MissingSignature) {
         return Ok((content, None, Some(Errno::ENODATA), None));
     }
-    let digest = hash.digest(&content).map_err(|e| e.to_string())?;
+    let digest = hash_of(hash, &content, path)?;
     let mut sig = sign::ima_v2(&signer.key, &signer.signer.skid, &digest)?;
     let is_rsa = matches!(signer.algo, KeyAlgo::Rsa(_));
     let mut bl = None;
@@ -658,10 +698,19 @@ fn make_file(
             Some(Errno::EBADMSG)
         }
         Some(BadClass::KeyidCollision) => Some(Errno::EINVAL),
-        Some(other) => return Err(format!("class {} does not apply to files", other.name())),
+        Some(other) => return Err(not_applicable(other, "files", path)),
     };
     let _ = &h.root;
     Ok((content, Some(sig), errno, bl))
+}
+
+/// A class reached an item kind it does not apply to (the plan keeps such classes away,
+/// so this is the generator's own bug, reported rather than panicking).
+fn not_applicable(class: BadClass, kind: &str, path: &Path) -> Error {
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!("bad class {} does not apply to {kind}", class.name()),
+    }
 }
 
 fn set_xattr(path: &Path, name: &str, value: &[u8]) {

@@ -2,25 +2,42 @@
 //! corpus is reproducible byte for byte (ECDSA signatures excepted: they are randomised).
 
 use crate::crypto::Curve;
-use crate::hash::HashAlgo;
+use crate::error::Error;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// A key algorithm a spec can ask for.
+/// A key algorithm a spec can ask for: the RSA sizes and curves the kernel's signature
+/// paths see in practice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum KeyAlgo {
+    /// RSA with a modulus of this many bits (1024..=8192, a multiple of 8).
     Rsa(u32),
+    /// ECDSA on NIST P-256.
     P256,
+    /// ECDSA on NIST P-384.
     P384,
 }
 
+/// Why a string is not a [`KeyAlgo`]. Its message names the string and what is accepted;
+/// a spec error carries it with the spec's path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseKeyAlgoError(String);
+
+impl fmt::Display for ParseKeyAlgoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseKeyAlgoError {}
+
 impl FromStr for KeyAlgo {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseKeyAlgoError;
+    fn from_str(s: &str) -> Result<Self, ParseKeyAlgoError> {
         match s {
             "p256" | "ecdsa-p256" => Ok(KeyAlgo::P256),
             "p384" | "ecdsa-p384" => Ok(KeyAlgo::P384),
@@ -29,12 +46,14 @@ impl FromStr for KeyAlgo {
                     .strip_prefix("rsa")
                     .and_then(|b| b.trim_start_matches('-').parse::<u32>().ok())
                     .ok_or_else(|| {
-                        format!(
+                        ParseKeyAlgoError(format!(
                             "unknown key algorithm '{s}' (rsa2048, rsa3072, rsa4096, p256, p384)"
-                        )
+                        ))
                     })?;
                 if !(1024..=8192).contains(&bits) || bits % 8 != 0 {
-                    return Err(format!("RSA size {bits} out of range 1024..=8192"));
+                    return Err(ParseKeyAlgoError(format!(
+                        "RSA size {bits} out of range 1024..=8192"
+                    )));
                 }
                 Ok(KeyAlgo::Rsa(bits))
             }
@@ -43,8 +62,8 @@ impl FromStr for KeyAlgo {
 }
 
 impl TryFrom<String> for KeyAlgo {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = ParseKeyAlgoError;
+    fn try_from(s: String) -> Result<Self, ParseKeyAlgoError> {
         s.parse()
     }
 }
@@ -66,6 +85,7 @@ impl fmt::Display for KeyAlgo {
 }
 
 impl KeyAlgo {
+    /// The curve of an ECDSA key; `None` for RSA.
     pub fn curve(self) -> Option<Curve> {
         match self {
             KeyAlgo::Rsa(_) => None,
@@ -79,24 +99,29 @@ impl KeyAlgo {
 pub fn rng(seed: u64, label: &str) -> ChaCha20Rng {
     let mut material = seed.to_le_bytes().to_vec();
     material.extend_from_slice(label.as_bytes());
-    let d = HashAlgo::Sha256
-        .digest(&material)
-        .expect("sha256 is always available");
+    // SHA-256 of the material is the ChaCha20 seed (both 32 bytes).
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &material);
     let mut s = [0u8; 32];
-    s.copy_from_slice(d.as_bytes());
+    for (to, from) in s.iter_mut().zip(d.as_ref()) {
+        *to = *from;
+    }
     ChaCha20Rng::from_seed(s)
 }
 
-/// Generates a PKCS#8 private key deterministically.
-pub fn generate_pkcs8(algo: KeyAlgo, seed: u64, label: &str) -> Result<Vec<u8>, String> {
+/// Generates a PKCS#8 private key deterministically. `label` names the key in errors.
+pub fn generate_pkcs8(algo: KeyAlgo, seed: u64, label: &str) -> Result<Vec<u8>, Error> {
+    let err = |message: String| Error::Input {
+        path: label.into(),
+        message,
+    };
     let mut r = rng(seed, label);
     match algo {
         KeyAlgo::Rsa(bits) => {
             use rsa::pkcs8::EncodePrivateKey;
             let k = rsa::RsaPrivateKey::new(&mut r, bits as usize)
-                .map_err(|e| format!("RSA keygen: {e}"))?;
+                .map_err(|e| err(format!("RSA keygen: {e}")))?;
             Ok(k.to_pkcs8_der()
-                .map_err(|e| format!("RSA PKCS#8: {e}"))?
+                .map_err(|e| err(format!("RSA PKCS#8: {e}")))?
                 .as_bytes()
                 .to_vec())
         }
@@ -104,7 +129,7 @@ pub fn generate_pkcs8(algo: KeyAlgo, seed: u64, label: &str) -> Result<Vec<u8>, 
             use p256::pkcs8::EncodePrivateKey;
             let k = p256::SecretKey::random(&mut r);
             Ok(k.to_pkcs8_der()
-                .map_err(|e| format!("P-256 PKCS#8: {e}"))?
+                .map_err(|e| err(format!("P-256 PKCS#8: {e}")))?
                 .as_bytes()
                 .to_vec())
         }
@@ -112,9 +137,44 @@ pub fn generate_pkcs8(algo: KeyAlgo, seed: u64, label: &str) -> Result<Vec<u8>, 
             use p384::pkcs8::EncodePrivateKey;
             let k = p384::SecretKey::random(&mut r);
             Ok(k.to_pkcs8_der()
-                .map_err(|e| format!("P-384 PKCS#8: {e}"))?
+                .map_err(|e| err(format!("P-384 PKCS#8: {e}")))?
                 .as_bytes()
                 .to_vec())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_bad_names_say_why() {
+        for k in [
+            KeyAlgo::Rsa(2048),
+            KeyAlgo::Rsa(4096),
+            KeyAlgo::P256,
+            KeyAlgo::P384,
+        ] {
+            assert_eq!(k.to_string().parse::<KeyAlgo>(), Ok(k));
+        }
+        assert_eq!("ecdsa-p384".parse::<KeyAlgo>(), Ok(KeyAlgo::P384));
+        assert_eq!("rsa-3072".parse::<KeyAlgo>(), Ok(KeyAlgo::Rsa(3072)));
+        let e = "dsa1024".parse::<KeyAlgo>().unwrap_err();
+        assert!(e.to_string().contains("'dsa1024'"), "{e}");
+        let e = "rsa512".parse::<KeyAlgo>().unwrap_err();
+        assert!(e.to_string().contains("512"), "{e}");
+    }
+
+    #[test]
+    fn the_stream_is_seeded_by_sha256_of_seed_and_label() {
+        use rand_core::RngCore;
+        let mut material = 5u64.to_le_bytes().to_vec();
+        material.extend_from_slice(b"key/x");
+        let d = crate::hash::HashAlgo::Sha256.digest(&material).unwrap();
+        let mut seed = [0u8; 32];
+        seed.copy_from_slice(d.as_bytes());
+        let (mut a, mut b) = (rng(5, "key/x"), ChaCha20Rng::from_seed(seed));
+        assert_eq!(a.next_u64(), b.next_u64());
     }
 }

@@ -18,9 +18,11 @@ pub const HEADER: &str = "path\tkind\tclass\tverdict\terrno";
 pub struct Expected {
     /// Relative to the corpus directory.
     pub path: String,
+    /// Module or IMA file: which verifier the item goes to.
     pub kind: ItemKind,
     /// What the generator broke; `None` for a good item (written `good`).
     pub class: Option<BadClass>,
+    /// The verdict the kernel would reach.
     pub verdict: VerdictClass,
     /// `None` when valid (written `-`).
     pub errno: Option<Errno>,
@@ -114,7 +116,7 @@ pub fn parse_manifest_line(number: usize, line: &str) -> Result<Option<Expected>
         .ok_or_else(|| err(format!("unknown kind '{kind}'")))?;
     let class = match class {
         "good" => None,
-        c => Some(BadClass::from_name(c).map_err(err)?),
+        c => Some(BadClass::from_name(c).ok_or_else(|| err(format!("unknown bad class '{c}'")))?),
     };
     let verdict = [
         VerdictClass::Valid,

@@ -5,75 +5,100 @@
 //! Keys are aws-lc-rs key pairs; the content is digested once and the digest is signed.
 
 use super::der;
+use super::keys::KeyAlgo;
 use crate::crypto::Curve;
+use crate::error::Error;
 use crate::formats::{imasig, modsig};
 use crate::hash::{Digest, HashAlgo};
+use crate::oid;
 use aws_lc_rs::digest as d;
 use aws_lc_rs::rsa::KeyPair as RsaKeyPair;
 use aws_lc_rs::signature::{self as sig, EcdsaKeyPair};
 
-const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
-const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
-const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+/// A private key able to sign prehashed digests, with the name of its certificate, which
+/// its errors carry ([`Error::Input`] naming the key).
+pub struct SigningKey {
+    name: String,
+    kind: KeyKind,
+}
 
-/// A private key able to sign prehashed digests.
-pub enum SigningKey {
+enum KeyKind {
     Rsa(RsaKeyPair),
     Ecdsa(Curve, EcdsaKeyPair),
 }
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SigningKey::Rsa(k) => write!(f, "Rsa({} bits)", k.public_modulus_len() * 8),
-            SigningKey::Ecdsa(c, _) => write!(f, "Ecdsa({c:?})"),
+        match &self.kind {
+            KeyKind::Rsa(k) => write!(f, "{}: Rsa({} bits)", self.name, k.public_modulus_len() * 8),
+            KeyKind::Ecdsa(c, _) => write!(f, "{}: Ecdsa({c:?})", self.name),
         }
     }
 }
 
 impl SigningKey {
-    /// From PKCS#8 DER.
-    pub fn from_pkcs8(pkcs8: &[u8], ec: Option<Curve>) -> Result<SigningKey, String> {
-        match ec {
-            None => RsaKeyPair::from_pkcs8(pkcs8)
-                .map(SigningKey::Rsa)
-                .map_err(|e| format!("RSA key: {e}")),
-            Some(c) => {
-                let alg = match c {
-                    Curve::P256 => &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
-                    Curve::P384 => &sig::ECDSA_P384_SHA384_ASN1_SIGNING,
-                    _ => return Err(format!("curve {c:?} not supported for signing")),
+    /// From PKCS#8 DER of an `algo` key; `name` (the certificate's) names it in errors.
+    pub fn from_pkcs8(name: &str, pkcs8: &[u8], algo: KeyAlgo) -> Result<SigningKey, Error> {
+        let err = |message: String| Error::Input {
+            path: name.into(),
+            message,
+        };
+        let kind = match algo {
+            KeyAlgo::Rsa(_) => RsaKeyPair::from_pkcs8(pkcs8)
+                .map(KeyKind::Rsa)
+                .map_err(|e| err(format!("RSA key: {e}")))?,
+            KeyAlgo::P256 | KeyAlgo::P384 => {
+                let (c, alg) = if algo == KeyAlgo::P256 {
+                    (Curve::P256, &sig::ECDSA_P256_SHA256_ASN1_SIGNING)
+                } else {
+                    (Curve::P384, &sig::ECDSA_P384_SHA384_ASN1_SIGNING)
                 };
                 EcdsaKeyPair::from_pkcs8(alg, pkcs8)
-                    .map(|k| SigningKey::Ecdsa(c, k))
-                    .map_err(|e| format!("EC key: {e}"))
+                    .map(|k| KeyKind::Ecdsa(c, k))
+                    .map_err(|e| err(format!("EC key: {e}")))?
             }
+        };
+        Ok(SigningKey {
+            name: name.to_string(),
+            kind,
+        })
+    }
+
+    /// The name of the key's certificate.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn err(&self, message: String) -> Error {
+        Error::Input {
+            path: self.name.as_str().into(),
+            message,
         }
     }
 
     /// Signs a digest: RSASSA-PKCS1-v1_5 with the digest's DigestInfo, or ECDSA over the
     /// digest (brought to the curve's length, as verification reads it).
-    pub fn sign_digest(&self, digest: &Digest) -> Result<Vec<u8>, String> {
+    pub fn sign_digest(&self, digest: &Digest) -> Result<Vec<u8>, Error> {
         let alg = digest
             .algo()
             .aws_lc()
-            .ok_or_else(|| format!("cannot sign with {}", digest.algo()))?;
-        match self {
-            SigningKey::Rsa(k) => {
+            .ok_or_else(|| self.err(format!("cannot sign with {}", digest.algo())))?;
+        match &self.kind {
+            KeyKind::Rsa(k) => {
                 let enc: &'static dyn sig::RsaEncoding = match digest.algo() {
                     HashAlgo::Sha256 => &sig::RSA_PKCS1_SHA256,
                     HashAlgo::Sha384 => &sig::RSA_PKCS1_SHA384,
                     HashAlgo::Sha512 => &sig::RSA_PKCS1_SHA512,
-                    h => return Err(format!("RSA signing with {h} is not supported")),
+                    h => return Err(self.err(format!("RSA signing with {h} is not supported"))),
                 };
                 let dg = d::Digest::import_less_safe(digest.as_bytes(), alg)
-                    .map_err(|_| "digest length".to_string())?;
+                    .map_err(|e| self.err(format!("{} digest: {e}", digest.algo())))?;
                 let mut out = vec![0u8; k.public_modulus_len()];
                 k.sign_digest(enc, &dg, &mut out)
-                    .map_err(|_| "RSA signing failed".to_string())?;
+                    .map_err(|e| self.err(format!("RSA signing failed: {e}")))?;
                 Ok(out)
             }
-            SigningKey::Ecdsa(c, k) => {
+            KeyKind::Ecdsa(c, k) => {
                 let native = match c {
                     Curve::P256 => &d::SHA256,
                     _ => &d::SHA384,
@@ -87,18 +112,20 @@ impl SigningKey {
                     buf[want - got.len()..].copy_from_slice(got);
                 }
                 let dg = d::Digest::import_less_safe(&buf, native)
-                    .map_err(|_| "digest length".to_string())?;
+                    .map_err(|e| self.err(format!("{} digest: {e}", digest.algo())))?;
                 k.sign_digest(&dg)
                     .map(|s| s.as_ref().to_vec())
-                    .map_err(|_| "ECDSA signing failed".to_string())
+                    .map_err(|e| self.err(format!("ECDSA signing failed: {e}")))
             }
         }
     }
 
+    /// The signerInfo's signature AlgorithmIdentifier: rsaEncryption with NULL, as
+    /// sign-file writes it, or ecdsa-with-`hash` without parameters.
     fn signature_alg(&self, hash: HashAlgo) -> Vec<u8> {
-        match self {
-            SigningKey::Rsa(_) => der::alg_null(OID_RSA_ENCRYPTION),
-            SigningKey::Ecdsa(..) => {
+        match self.kind {
+            KeyKind::Rsa(_) => der::alg_null(oid::RSA_ENCRYPTION),
+            KeyKind::Ecdsa(..) => {
                 let last = match hash {
                     HashAlgo::Sha224 => 1,
                     HashAlgo::Sha384 => 3,
@@ -106,9 +133,9 @@ impl SigningKey {
                     _ => 2,
                 };
                 if hash == HashAlgo::Sha1 {
-                    der::alg(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01])
+                    der::alg(oid::ECDSA_SHA1)
                 } else {
-                    der::alg(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, last])
+                    der::alg(&[oid::ECDSA_SHA2, &[last]].concat())
                 }
             }
         }
@@ -131,6 +158,8 @@ pub struct SignerRef {
     pub issuer_der: Vec<u8>,
     /// serialNumber INTEGER contents.
     pub serial: Vec<u8>,
+    /// The subjectKeyIdentifier (sign-file `-k` names the signer by it; its last four
+    /// bytes are the IMA keyid).
     pub skid: Vec<u8>,
 }
 
@@ -144,9 +173,6 @@ pub struct Pkcs7Quirks {
     pub signed_attributes: bool,
 }
 
-const OID_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
-const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
-
 /// Builds the detached SignedData for `digest` (sign-file's output).
 pub fn pkcs7(
     key: &SigningKey,
@@ -154,25 +180,27 @@ pub fn pkcs7(
     id: SignerIdKind,
     digest: &Digest,
     quirks: Pkcs7Quirks,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Error> {
     let hash = digest.algo();
     let declared = quirks.declared_hash.unwrap_or(hash);
-    let hash_oid = declared.oid().ok_or("hash without OID")?;
+    let hash_oid = declared
+        .oid()
+        .ok_or_else(|| key.err(format!("{declared} has no OID")))?;
     let (attrs, signature) = if quirks.signed_attributes {
         let set_body = [
             der::seq(&[
-                &der::oid(OID_CONTENT_TYPE),
-                &der::tlv(0x31, &der::oid(OID_DATA)),
+                &der::oid(oid::CONTENT_TYPE),
+                &der::tlv(0x31, &der::oid(oid::DATA)),
             ]),
             der::seq(&[
-                &der::oid(OID_MESSAGE_DIGEST),
+                &der::oid(oid::MESSAGE_DIGEST),
                 &der::tlv(0x31, &der::tlv(0x04, digest.as_bytes())),
             ]),
         ]
         .concat();
         let signed = hash
             .digest(&der::tlv(0x31, &set_body))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| key.err(format!("{hash} of the attributes: {e}")))?;
         (der::tlv(0xa0, &set_body), key.sign_digest(&signed)?)
     } else {
         (Vec::new(), key.sign_digest(digest)?)
@@ -198,11 +226,11 @@ pub fn pkcs7(
     let signed_data = der::seq(&[
         &der::small_int(version),
         &der::tlv(0x31, &digest_alg),
-        &der::seq(&[&der::oid(OID_DATA)]),
+        &der::seq(&[&der::oid(oid::DATA)]),
         &der::tlv(0x31, &signer_info),
     ]);
     Ok(der::seq(&[
-        &der::oid(OID_SIGNED_DATA),
+        &der::oid(oid::SIGNED_DATA),
         &der::tlv(0xa0, &signed_data),
     ]))
 }
@@ -213,17 +241,52 @@ pub fn append_module_signature(content: &mut Vec<u8>, pkcs7: &[u8]) {
     content.extend_from_slice(&modsig::trailer(pkcs7.len()));
 }
 
+/// The IMA keyid of a certificate: the last four bytes of its SKID, as evmctl derives it;
+/// `None` for a SKID shorter than that.
+pub fn ima_keyid(skid: &[u8]) -> Option<u32> {
+    match skid {
+        [.., a, b, c, d] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => None,
+    }
+}
+
 /// An IMA v2 xattr value (evmctl's `.sig` file): keyid = last 4 bytes of the SKID.
-pub fn ima_v2(key: &SigningKey, skid: &[u8], digest: &Digest) -> Result<Vec<u8>, String> {
+pub fn ima_v2(key: &SigningKey, skid: &[u8], digest: &Digest) -> Result<Vec<u8>, Error> {
     let s = key.sign_digest(digest)?;
-    let tail: [u8; 4] = skid[skid.len().saturating_sub(4)..]
-        .try_into()
-        .map_err(|_| "SKID shorter than 4 bytes")?;
+    let keyid = ima_keyid(skid).ok_or_else(|| key.err("SKID shorter than 4 bytes".into()))?;
     Ok(imasig::encode(
         imasig::TYPE_DIGSIG,
         2,
         digest.algo(),
-        u32::from_be_bytes(tail),
+        keyid,
         &s,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ima_keyid_is_the_skid_tail() {
+        assert_eq!(
+            ima_keyid(&[9, 9, 0x12, 0x34, 0x56, 0x78]),
+            Some(0x1234_5678)
+        );
+        assert_eq!(ima_keyid(&[0x12, 0x34, 0x56, 0x78]), Some(0x1234_5678));
+        assert_eq!(ima_keyid(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn ecdsa_algorithm_identifiers_are_the_x962_oids() {
+        let pkcs8 = super::super::keys::generate_pkcs8(KeyAlgo::P256, 1, "t").unwrap();
+        let k = SigningKey::from_pkcs8("t", &pkcs8, KeyAlgo::P256).unwrap();
+        let sha384 = [oid::ECDSA_SHA2, &[3]].concat();
+        assert_eq!(k.signature_alg(HashAlgo::Sha384), der::alg(&sha384));
+        assert_eq!(k.signature_alg(HashAlgo::Sha1), der::alg(oid::ECDSA_SHA1));
+        let md4 = Digest::new(HashAlgo::Md4, &[0; 16]).unwrap();
+        let e = k.sign_digest(&md4).unwrap_err();
+        assert!(matches!(e, Error::Input { .. }), "{e:?}");
+        assert!(e.to_string().starts_with("t: "), "{e}");
+    }
 }

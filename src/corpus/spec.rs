@@ -1,24 +1,33 @@
 //! Corpus specifications (TOML). Every field has a default, so a spec names only what it
 //! changes; `corpora/default.toml` documents each field.
 
+use super::bad::BadClass;
 use super::keys::KeyAlgo;
+use crate::error::Error;
 use crate::hash::HashAlgo;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// A whole corpus: key hierarchy, modules, files, bad-item rates.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
+    /// The corpus name (the cache directory is NAME-SPECHASH).
     pub name: String,
+    /// Seeds every key, size, hash and class choice: same spec and seed, same corpus.
     #[serde(default = "d_seed")]
     pub seed: u64,
+    /// The key hierarchy.
     #[serde(default)]
     pub keys: KeysSpec,
+    /// The kernel modules.
     #[serde(default)]
     pub modules: ModulesSpec,
+    /// The IMA-appraised files.
     #[serde(default)]
     pub files: FilesSpec,
+    /// The bad items.
     #[serde(default)]
     pub bad: BadSpec,
 }
@@ -45,7 +54,9 @@ pub struct KeysSpec {
     /// a pool of `extra_key_pool` keys of `extra_key_algo` (each certificate has its own
     /// SKID and serial).
     pub ima_extra_certs: usize,
+    /// How many keys the extra certificates share (at least one is made).
     pub extra_key_pool: usize,
+    /// The algorithm of the extra certificates' keys.
     pub extra_key_algo: KeyAlgo,
 }
 
@@ -68,6 +79,7 @@ impl Default for KeysSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModulesSpec {
+    /// How many modules.
     pub count: usize,
     /// `debian-6.1` / `debian-6.12` (sample the measured size of every module of those
     /// Debian kernels, corpora/sizes/), or `fixed:BYTES`.
@@ -104,10 +116,13 @@ impl Default for ModulesSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FilesSpec {
+    /// How many files.
     pub count: usize,
     /// `fixed:BYTES` or `debian-6.1`-style size samples.
     pub sizes: String,
+    /// Sizes above this are clamped.
     pub max_size: u64,
+    /// Hash weights, as for modules.
     pub hashes: BTreeMap<String, u32>,
     /// Also set `security.ima` where the filesystem allows it (the `.sig` sidecar is
     /// always written).
@@ -130,6 +145,7 @@ impl Default for FilesSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BadSpec {
+    /// Share of all items that are bad, in percent (0..=100).
     pub percent: f64,
     /// Classes to use (default: all). See [`super::bad::BadClass`].
     pub classes: Vec<String>,
@@ -144,59 +160,121 @@ impl Default for BadSpec {
     }
 }
 
+/// What generating a corpus needs from its spec, derived and checked once by
+/// [`Spec::plan`], so generation itself meets no spec error.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Module size distribution (`modules.sizes`, clamped to `modules.max_size`).
+    pub module_sizes: Sizes,
+    /// File size distribution (`files.sizes`, clamped to `files.max_size`).
+    pub file_sizes: Sizes,
+    /// Module hash weights (`modules.hashes`).
+    pub module_hashes: Vec<(HashAlgo, u32)>,
+    /// File hash weights (`files.hashes`).
+    pub file_hashes: Vec<(HashAlgo, u32)>,
+    /// The bad classes modules draw from (`bad.classes` that apply to modules).
+    pub module_classes: Vec<BadClass>,
+    /// The bad classes files draw from (`bad.classes` that apply to files).
+    pub file_classes: Vec<BadClass>,
+}
+
 impl Spec {
-    /// Parses and validates a TOML spec.
-    pub fn parse(text: &str) -> Result<Spec, String> {
-        let s: Spec = toml::from_str(text).map_err(|e| format!("spec: {e}"))?;
-        s.validate()?;
+    /// Parses and validates a TOML spec. `origin` names the spec in errors (its file, or
+    /// where the text came from): every failure is an [`Error::Spec`] with that path.
+    pub fn parse(text: &str, origin: impl AsRef<Path>) -> Result<Spec, Error> {
+        let origin = origin.as_ref();
+        let s: Spec = toml::from_str(text).map_err(|e| spec_error(origin, e.to_string()))?;
+        s.plan(origin)?;
         Ok(s)
     }
 
-    fn validate(&self) -> Result<(), String> {
-        for (what, w) in [
-            ("modules.hashes", &self.modules.hashes),
-            ("files.hashes", &self.files.hashes),
-        ] {
-            weighted_hashes(w).map_err(|e| format!("{what}: {e}"))?;
-        }
+    /// Checks everything the TOML grammar cannot (hash names, issuers, key lists, the bad
+    /// share and classes, size distributions) and derives what generation needs. The first
+    /// problem is an [`Error::Spec`] naming `origin` and the field.
+    pub fn plan(&self, origin: &Path) -> Result<Plan, Error> {
+        let err = |message: String| spec_error(origin, message);
+        let module_hashes = hash_weights(&self.modules.hashes, "modules.hashes", origin)?;
+        let file_hashes = hash_weights(&self.files.hashes, "files.hashes", origin)?;
         for k in self.modules.issuers.keys() {
             if !matches!(k.as_str(), "root" | "secondary" | "machine") {
-                return Err(format!("modules.issuers: unknown issuer '{k}'"));
+                return Err(err(format!("modules.issuers: unknown issuer '{k}'")));
             }
         }
         if self.modules.issuers.values().all(|w| *w == 0) {
-            return Err(
+            return Err(err(
                 "modules.issuers: at least one of root, secondary, machine needs a positive weight"
                     .into(),
-            );
+            ));
         }
         if self.keys.module_signers.is_empty() || self.keys.ima_signers.is_empty() {
-            return Err("keys: module_signers and ima_signers need at least one key".into());
+            return Err(err(
+                "keys: module_signers and ima_signers need at least one key".into(),
+            ));
         }
         if !(0.0..=100.0).contains(&self.bad.percent) {
-            return Err("bad.percent must be within 0..=100".into());
+            return Err(err("bad.percent must be within 0..=100".into()));
         }
-        for c in &self.bad.classes {
-            super::bad::BadClass::from_name(c)?;
-        }
-        Ok(())
+        let classes: Vec<BadClass> = if self.bad.classes.is_empty() {
+            BadClass::ALL.to_vec()
+        } else {
+            self.bad
+                .classes
+                .iter()
+                .map(|c| {
+                    BadClass::from_name(c)
+                        .ok_or_else(|| err(format!("bad.classes: unknown bad class '{c}'")))
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let sizes = |field: &str, s: &str, max: u64| {
+            Sizes::parse(s, max).ok_or_else(|| {
+                err(format!(
+                    "{field}: '{s}': use debian-6.1, debian-6.12 or fixed:BYTES"
+                ))
+            })
+        };
+        Ok(Plan {
+            module_sizes: sizes("modules.sizes", &self.modules.sizes, self.modules.max_size)?,
+            file_sizes: sizes("files.sizes", &self.files.sizes, self.files.max_size)?,
+            module_hashes,
+            file_hashes,
+            module_classes: classes
+                .iter()
+                .copied()
+                .filter(|c| c.for_modules())
+                .collect(),
+            file_classes: classes.into_iter().filter(|c| c.for_files()).collect(),
+        })
     }
 }
 
-/// Hash weights as algorithms; RSA signing supports sha256/384/512.
-pub fn weighted_hashes(w: &BTreeMap<String, u32>) -> Result<Vec<(HashAlgo, u32)>, String> {
+fn spec_error(origin: &Path, message: String) -> Error {
+    Error::Spec {
+        path: origin.to_path_buf(),
+        message,
+    }
+}
+
+/// Hash weights as algorithms (`field` of the spec at `origin`); RSA signing supports
+/// sha256/384/512.
+fn hash_weights(
+    w: &BTreeMap<String, u32>,
+    field: &str,
+    origin: &Path,
+) -> Result<Vec<(HashAlgo, u32)>, Error> {
+    let err = |message: String| spec_error(origin, format!("{field}: {message}"));
     let mut v = Vec::new();
     for (name, weight) in w {
-        let h = HashAlgo::from_name(name).ok_or_else(|| format!("unknown hash '{name}'"))?;
+        let h = HashAlgo::from_name(name).ok_or_else(|| err(format!("unknown hash '{name}'")))?;
         if !matches!(h, HashAlgo::Sha256 | HashAlgo::Sha384 | HashAlgo::Sha512) {
-            return Err(format!(
+            return Err(err(format!(
                 "hash '{name}' not supported for signing (sha256/384/512)"
-            ));
+            )));
         }
         v.push((h, *weight));
     }
     if v.iter().all(|(_, w)| *w == 0) {
-        return Err("all weights are zero".into());
+        return Err(err("all weights are zero".into()));
     }
     Ok(v)
 }
@@ -222,7 +300,9 @@ pub fn pick<T: Copy>(choices: &[(T, u32)], u: f64) -> T {
 /// A size distribution.
 #[derive(Clone, Debug)]
 pub enum Sizes {
+    /// Every item this size.
     Fixed(u64),
+    /// Sizes drawn uniformly from these samples (never empty).
     Samples(Vec<u64>),
 }
 
@@ -230,21 +310,18 @@ const DEBIAN_61: &str = include_str!("../../corpora/sizes/debian-6.1.txt");
 const DEBIAN_612: &str = include_str!("../../corpora/sizes/debian-6.12.txt");
 
 impl Sizes {
-    pub fn parse(s: &str, max: u64) -> Result<Sizes, String> {
+    /// A spec's `sizes` value (`debian-6.1`, `debian-6.12` or `fixed:BYTES`), every size
+    /// clamped to `max`; `None` for anything else.
+    pub fn parse(s: &str, max: u64) -> Option<Sizes> {
         let table = match s {
             "debian-6.1" => DEBIAN_61,
             "debian-6.12" => DEBIAN_612,
             _ => {
-                let n = s
-                    .strip_prefix("fixed:")
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .ok_or_else(|| {
-                        format!("sizes '{s}': use debian-6.1, debian-6.12 or fixed:BYTES")
-                    })?;
-                return Ok(Sizes::Fixed(n.min(max)));
+                let n = s.strip_prefix("fixed:")?.parse::<u64>().ok()?;
+                return Some(Sizes::Fixed(n.min(max)));
             }
         };
-        Ok(Sizes::Samples(
+        Some(Sizes::Samples(
             table
                 .lines()
                 .filter_map(|l| l.trim().parse::<u64>().ok())
@@ -253,10 +330,102 @@ impl Sizes {
         ))
     }
 
+    /// The size for a uniform `u` in [0, 1).
     pub fn sample(&self, u: f64) -> u64 {
         match self {
             Sizes::Fixed(n) => *n,
             Sizes::Samples(v) => v[((u * v.len() as f64) as usize).min(v.len() - 1)],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: &str = "dir/s.toml";
+
+    fn problem(edit: &str) -> String {
+        let text = format!("name = \"t\"\n{edit}");
+        match Spec::parse(&text, ORIGIN) {
+            Err(e @ Error::Spec { .. }) => {
+                let m = e.to_string();
+                assert!(m.starts_with("dir/s.toml: "), "{m}");
+                m
+            }
+            other => panic!("{edit}: want a spec error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_spec_and_the_field() {
+        for (edit, want) in [
+            ("colour = 1", "colour"),
+            (
+                "[modules]\nhashes = { whirl = 1 }",
+                "modules.hashes: unknown hash 'whirl'",
+            ),
+            (
+                "[files]\nhashes = { sha1 = 1 }",
+                "files.hashes: hash 'sha1' not supported",
+            ),
+            (
+                "[files]\nhashes = { sha256 = 0 }",
+                "files.hashes: all weights are zero",
+            ),
+            (
+                "[modules]\nissuers = { mok = 1 }",
+                "modules.issuers: unknown issuer 'mok'",
+            ),
+            ("[modules]\nissuers = {}", "modules.issuers: at least one"),
+            (
+                "[keys]\nima_signers = []",
+                "keys: module_signers and ima_signers",
+            ),
+            (
+                "[keys]\nroot = \"dsa1024\"",
+                "unknown key algorithm 'dsa1024'",
+            ),
+            ("[bad]\npercent = 101", "bad.percent must be within 0..=100"),
+            (
+                "[bad]\nclasses = [\"gremlins\"]",
+                "bad.classes: unknown bad class 'gremlins'",
+            ),
+            (
+                "[modules]\nsizes = \"huge\"",
+                "modules.sizes: 'huge': use debian-6.1",
+            ),
+            (
+                "[files]\nsizes = \"fixed:x\"",
+                "files.sizes: 'fixed:x': use debian-6.1",
+            ),
+        ] {
+            let m = problem(edit);
+            assert!(m.contains(want), "{edit}: {m}");
+        }
+    }
+
+    #[test]
+    fn the_plan_is_what_generation_uses() {
+        let s = Spec::parse(
+            "name = \"t\"\n[bad]\nclasses = [\"bad-magic\", \"keyid-collision\"]",
+            ORIGIN,
+        )
+        .unwrap();
+        let p = s.plan(Path::new(ORIGIN)).unwrap();
+        assert_eq!(p.module_classes, [BadClass::BadMagic]);
+        assert_eq!(p.file_classes, [BadClass::KeyidCollision]);
+        assert_eq!(
+            p.module_hashes,
+            [(HashAlgo::Sha256, 90), (HashAlgo::Sha512, 10)]
+        );
+        assert!(matches!(p.file_sizes, Sizes::Fixed(4096)));
+        // The built-in size tables are never empty, so sampling always has a value.
+        for t in ["debian-6.1", "debian-6.12"] {
+            match Sizes::parse(t, u64::MAX) {
+                Some(Sizes::Samples(v)) => assert!(v.len() > 100, "{t}"),
+                other => panic!("{t}: {other:?}"),
+            }
         }
     }
 }
