@@ -19,12 +19,12 @@ pub const CHUNK: usize = 16_384;
 
 /// Which shard an item belongs to (0-based, below `shards`): a stable hash of its path
 /// relative to the corpus root, so every machine splits the same corpus the same way.
+/// (`shards` 0 is taken as 1: everything is shard 0.)
 pub fn shard_of(relative_path: &str, shards: u32) -> u32 {
-    let d = crate::hash::HashAlgo::Sha256
-        .digest(relative_path.as_bytes())
-        .expect("sha256");
-    let b = d.as_bytes();
-    (u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) % shards as u64) as u32
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, relative_path.as_bytes());
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&d.as_ref()[..8]);
+    (u64::from_be_bytes(head) % u64::from(shards.max(1))) as u32
 }
 
 /// Shard `index` of `count` (1-based, as on the command line: `--shard 2/8`).
