@@ -488,7 +488,7 @@ pub fn generate(
             let (content, sig, errno, bl) = make_file(&h, key_i, content, hash, class, &path)?;
             write(&path, &content)?;
             if let Some(sig) = &sig {
-                write(&PathBuf::from(format!("{}.sig", path.display())), sig)?;
+                write(&crate::verify::ima::sidecar_path(&path), sig)?;
                 if spec.files.xattr {
                     set_xattr(&path, "security.ima", sig);
                 }
