@@ -18,6 +18,15 @@
 //!   lookup in `.ima`. Each item gets one [`verify::Verdict`] with the kernel's errno.
 //! - [`kernel`]: the live kernel as an oracle (keyctl syscalls), and [`kernel::replay`]:
 //!   keyctl-like scripts run against the model and, side by side, against the kernel.
+//! - [`engine`]: items → verdicts across cores, the per-item pipeline
+//!   (probe, open, read, judge, remember) with an epoch-tagged verdict cache.
+//! - [`measure`]: [`measure::bench`], one measured run (link-time phase, same-run ceiling,
+//!   passes, manifest check, scaling) → a report, exported one format per file.
+//! - [`corpus`]: the deterministic generator (feature `generator`) and the manifest.
+//!
+//! Layers point one way, `measure → engine → verify → {trust, formats, crypto}`, over a
+//! ground floor ([`errno`], [`error`], [`asn1`], [`oid`], [`algo`], [`hash`], [`timing`]);
+//! `tests/architecture.rs` checks it from the source.
 
 pub mod algo;
 pub mod asn1;

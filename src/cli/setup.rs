@@ -43,7 +43,7 @@ pub struct TrustArgs {
     /// SECONDARY_TRUSTED_KEYRING_SIGNED_BY_BUILTIN.
     #[arg(long)]
     pub secondary_signed_by_builtin: bool,
-    /// INTEGRITY_CA_MACHINE_KEYRING[_MAX].
+    /// `INTEGRITY_CA_MACHINE_KEYRING[_MAX]`.
     #[arg(long, value_enum, default_value_t = MachineCaArg::Off)]
     pub machine_ca: MachineCaArg,
     /// IMA_BLACKLIST_KEYRING: create .ima_blacklist and consult it first.

@@ -5,7 +5,7 @@
 //! per item, so keyring changes (revoke, blacklist, unlink) can happen between or during
 //! passes, and each verdict is computed and cached under one consistent epoch.
 //!
-//! The per-item hot path reads top to bottom in [`pipeline`]: probe, open, read, judge,
+//! The per-item hot path reads top to bottom in `pipeline.rs`: probe, open, read, judge,
 //! remember.
 
 /// The verdict cache.

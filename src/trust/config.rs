@@ -1,5 +1,5 @@
 //! The kernel configuration that changes trust decisions: Kconfig choices
-//! (SECONDARY_TRUSTED_KEYRING, INTEGRITY_MACHINE_KEYRING, INTEGRITY_CA_MACHINE_KEYRING[_MAX],
+//! (SECONDARY_TRUSTED_KEYRING, INTEGRITY_MACHINE_KEYRING, `INTEGRITY_CA_MACHINE_KEYRING[_MAX]`,
 //! IMA_KEYRINGS_PERMIT_SIGNED_BY_BUILTIN_OR_SECONDARY, IMA_BLACKLIST_KEYRING, …), the
 //! `ca_keys=` boot parameter, and which system keyrings that configuration creates.
 //!
@@ -20,7 +20,7 @@ pub enum CaKeys {
     Id(Vec<u8>),
 }
 
-/// Machine keyring admission (INTEGRITY_CA_MACHINE_KEYRING[_MAX]).
+/// Machine keyring admission (`INTEGRITY_CA_MACHINE_KEYRING[_MAX]`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MachineCa {
     #[default]
