@@ -859,6 +859,48 @@ fn an_unreadable_sig_sidecar_is_eio_not_unsigned() {
     );
 }
 
+/// One file under two names, a module name and an IMA name (a hard link and a symlink),
+/// is judged two ways; the cache keeps the two verdicts apart, so a warm pass answers each
+/// name as the cold pass did.
+#[test]
+fn one_file_under_a_module_name_and_an_ima_name_keeps_two_verdicts() {
+    let (dir, manifest) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let module = items_of(dir, manifest)
+        .into_iter()
+        .find(|i| i.kind == ItemKind::Module && i.path.extension().is_some_and(|x| x == "ko"))
+        .unwrap();
+    let ko = t.join("m.ko");
+    std::fs::copy(&module.path, &ko).unwrap();
+    std::fs::hard_link(&ko, t.join("hard.bin")).unwrap();
+    std::os::unix::fs::symlink(&ko, t.join("soft.bin")).unwrap();
+    let items: Vec<Item> = ["m.ko", "hard.bin", "soft.bin"]
+        .iter()
+        .map(|n| Item::from_path(t.join(n)))
+        .collect();
+    assert_eq!(items[0].kind, ItemKind::Module);
+    assert_eq!(items[1].kind, ItemKind::Ima);
+    let engine = engine_for(dir, true);
+    let cold = engine.pass(&items, &pool(2));
+    for _ in 0..2 {
+        let warm = engine.pass(&items, &pool(2));
+        for ((it, c), w) in items.iter().zip(&cold.outcomes).zip(&warm.outcomes) {
+            assert_eq!(w.verdict.kind, it.kind, "{}", it.path.display());
+            assert_eq!(
+                (w.verdict.class, w.verdict.errno),
+                (c.verdict.class, c.verdict.errno),
+                "{}: the warm pass answered for the other name",
+                it.path.display()
+            );
+        }
+    }
+    assert_ne!(
+        cold.outcomes[0].verdict.class, cold.outcomes[1].verdict.class,
+        "the module name and the IMA name must be judged differently for this test to mean anything"
+    );
+}
+
 /// Makes a FIFO at `path`.
 fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
@@ -884,19 +926,24 @@ fn an_unreadable_sidecar_is_reported_as_the_sidecar_in_every_cache_mode() {
     let with_fifo = t.join("sig-is-a-fifo.bin");
     std::fs::copy(&good.path, &with_fifo).unwrap();
     mkfifo(&t.join("sig-is-a-fifo.bin.sig"));
+    // A device reads without end (and, without the cache, used to be read as a signature).
+    let with_dev = t.join("sig-is-a-device.bin");
+    std::fs::copy(&good.path, &with_dev).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", t.join("sig-is-a-device.bin.sig")).unwrap();
     // Control: the item itself is unreadable (a directory named like a file).
     let item_dir = t.join("item-is-a-dir.bin");
     std::fs::create_dir(&item_dir).unwrap();
     let items = vec![
         Item::from_path(with_dir.clone()),
         Item::from_path(with_fifo.clone()),
+        Item::from_path(with_dev.clone()),
         Item::from_path(item_dir.clone()),
         good.clone(),
     ];
     for policy in [CachePolicy::Bypass, CachePolicy::Use] {
         let engine = engine_for(dir, true);
         let r = engine.begin_pass(policy).run(&items, &pool(2));
-        for (it, o) in items.iter().zip(&r.outcomes).take(3) {
+        for (it, o) in items.iter().zip(&r.outcomes).take(4) {
             let v = o.verdict;
             assert_eq!(
                 (v.class, v.errno),
@@ -910,24 +957,32 @@ fn an_unreadable_sidecar_is_reported_as_the_sidecar_in_every_cache_mode() {
             assert!(!o.cache_hit);
         }
         let io: Vec<_> = r.outcomes.iter().map(|o| o.io).collect();
-        for (k, it) in items[..2].iter().enumerate() {
+        for (k, it) in items[..3].iter().enumerate() {
             let f = io[k]
                 .unwrap_or_else(|| panic!("{policy:?}: {}: no I/O failure", it.path.display()));
             assert_eq!(f.file, Which::Sidecar, "{policy:?}: {}", it.path.display());
+            if k > 0 {
+                assert_eq!(
+                    f.cause,
+                    IoCause::NotRegularFile,
+                    "{policy:?}: {}",
+                    it.path.display()
+                );
+            }
             assert_eq!(
                 f.path(&it.path),
                 PathBuf::from(format!("{}.sig", it.path.display()))
             );
         }
-        let f = io[2].expect("the directory item is an I/O failure");
+        let f = io[3].expect("the directory item is an I/O failure");
         assert_eq!(
             (f.file, f.cause),
             (Which::Item, IoCause::NotRegularFile),
             "{policy:?}"
         );
         assert_eq!(f.path(&item_dir), item_dir);
-        assert_eq!(r.outcomes[3].verdict.class, VerdictClass::Valid);
-        assert_eq!(io[3], None, "a valid item has no I/O failure");
+        assert_eq!(r.outcomes[4].verdict.class, VerdictClass::Valid);
+        assert_eq!(io[4], None, "a valid item has no I/O failure");
     }
 
     // `verify` reports the sidecar (exit 2), not the readable item.

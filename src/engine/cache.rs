@@ -7,7 +7,7 @@
 //! stale "valid" behind. Unlike the kernel (whose IMA cache ignores keyring changes), this
 //! cache is never allowed to lie about the current trust state.
 
-use crate::verify::Verdict;
+use crate::verify::{ItemKind, Verdict};
 use lru::LruCache;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
@@ -22,10 +22,11 @@ pub struct FileId {
     pub ino: u64,
     /// Size in bytes.
     pub size: u64,
-    /// Modification time, ns since the epoch.
-    pub mtime_ns: i64,
-    /// Status change time, ns since the epoch (moves even when mtime is forged back).
-    pub ctime_ns: i64,
+    /// Modification time: seconds since the epoch and nanoseconds (kept apart, so any
+    /// timestamp a filesystem can hold fits; a single nanosecond count overflows past 2262).
+    pub mtime: (i64, i64),
+    /// Status change time, likewise (moves even when mtime is forged back).
+    pub ctime: (i64, i64),
 }
 
 impl FileId {
@@ -36,8 +37,8 @@ impl FileId {
             dev: meta.dev(),
             ino: meta.ino(),
             size: meta.size(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
         }
     }
 }
@@ -93,13 +94,30 @@ impl BuildHasher for KeyHasher {
     }
 }
 
-/// The cache key: the item and, for IMA, its signature sidecar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+/// The cache key: the item, the kind it is judged as and, for IMA, its signature sidecar.
+///
+/// The kind is part of the key because it comes from the name, not the content: a hard
+/// link or symlink `x.bin` to `y.ko` is the same file judged two ways (an IMA file and a
+/// module), and each must get its own verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CacheKey {
     /// The item.
     pub file: FileId,
+    /// How the item is judged.
+    pub kind: ItemKind,
     /// Its `.sig` sidecar, when it has one.
     pub sig: Option<FileId>,
+}
+
+impl Default for CacheKey {
+    /// A zero identity judged as a module (tests and benches vary the fields they need).
+    fn default() -> Self {
+        CacheKey {
+            file: FileId::default(),
+            kind: ItemKind::Module,
+            sig: None,
+        }
+    }
 }
 
 /// Hit/miss counters.

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 /// Re-exported: the per-worker scratch and the path-based `security.ima` reader.
 pub use read::{read_ima_xattr, Scratch};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// One thing to verify: a path and the verifier that judges it.
@@ -266,15 +266,23 @@ pub struct Engine {
     pub cache: VerdictCache,
     /// Settings fixed for the engine's life.
     pub config: EngineConfig,
+    /// One scratch per worker thread (by rayon thread index), kept across chunks and
+    /// passes: buffers stay grown, the directory handle open and embedded certificates
+    /// parsed, instead of starting afresh whenever rayon splits the work.
+    workers: Vec<Mutex<Scratch>>,
 }
 
 impl Engine {
     /// An engine over `store`; `threads` sizes the cache's sharding.
     pub fn new(store: Store, config: EngineConfig, threads: usize) -> Engine {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Engine {
             store: RwLock::new(store),
             cache: VerdictCache::new(config.cache_size, threads),
             config,
+            workers: (0..threads.max(cpus))
+                .map(|_| Mutex::new(Scratch::default()))
+                .collect(),
         }
     }
 
@@ -364,8 +372,14 @@ impl Pass<'_> {
             outcomes
                 .par_chunks_mut(chunk)
                 .zip(items.par_chunks(chunk))
-                .for_each_init(Scratch::default, |s, (out, chunk)| {
-                    e.run_chunk(self.mode, chunk, out, s)
+                .for_each(|(out, chunk)| {
+                    // The worker's own scratch; a fresh one only for a thread beyond the
+                    // engine's slots (a larger pool) or a slot in use by another pool.
+                    let slot = rayon::current_thread_index().and_then(|i| e.workers.get(i));
+                    match slot.and_then(|m| m.try_lock().ok()) {
+                        Some(mut s) => e.run_chunk(self.mode, chunk, out, &mut s),
+                        None => e.run_chunk(self.mode, chunk, out, &mut Scratch::default()),
+                    }
                 })
         });
         PassResult {

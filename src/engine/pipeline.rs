@@ -194,6 +194,7 @@ fn key_by_path(item: &Item, sig_path: &mut std::ffi::OsString) -> Option<CacheKe
     };
     Some(CacheKey {
         file: FileId::of(&m),
+        kind: item.kind,
         sig,
     })
 }
@@ -213,12 +214,11 @@ struct Opened {
     sidecar: Option<Sidecar>,
 }
 
-/// An IMA item's `.sig` sidecar, open.
+/// An IMA item's `.sig` sidecar, open (a regular file).
 struct Sidecar {
     file: File,
-    /// The length from `fstat`, taken only when the pass fills the cache (the sidecar's
-    /// identity is then part of the key); otherwise one bounded read does without it.
-    len: Option<u64>,
+    /// The length from `fstat`.
+    len: u64,
 }
 
 /// Opens the item (and its sidecar) and takes their identities from the descriptors, so
@@ -236,6 +236,7 @@ fn open(s: &mut Scratch, item: &Item, mode: CacheMode) -> Result<Opened, IoFailu
     }
     let mut key = CacheKey {
         file: FileId::of(&meta),
+        kind: item.kind,
         sig: None,
     };
     let sidecar = match item.kind {
@@ -243,20 +244,23 @@ fn open(s: &mut Scratch, item: &Item, mode: CacheMode) -> Result<Opened, IoFailu
         ItemKind::Ima => match read::open_in_dir(s, &item.path, ima::SIDECAR_SUFFIX.as_bytes()) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(fail(Which::Sidecar, IoCause::of(&e))),
-            Ok(f) if mode.fills() => {
+            // Every mode checks what the sidecar is, so that its verdict never depends on
+            // the cache: a FIFO, device or directory is an I/O failure, never a signature.
+            Ok(f) => {
                 let m = f
                     .metadata()
                     .map_err(|e| fail(Which::Sidecar, IoCause::of(&e)))?;
                 if !m.is_file() {
                     return Err(fail(Which::Sidecar, IoCause::NotRegularFile));
                 }
-                key.sig = Some(FileId::of(&m));
+                if mode.fills() {
+                    key.sig = Some(FileId::of(&m));
+                }
                 Some(Sidecar {
                     file: f,
-                    len: Some(m.len()),
+                    len: m.len(),
                 })
             }
-            Ok(f) => Some(Sidecar { file: f, len: None }),
         },
     };
     Ok(Opened {
@@ -294,8 +298,8 @@ enum ModuleImage<'s> {
     Corrupt,
 }
 
-/// A signature header limits an IMA value to 9 + 65535 bytes; one read of this many bytes
-/// takes a whole sidecar without asking its size.
+/// A signature header limits an IMA value to 9 + 65535 bytes: a sidecar is read up to one
+/// byte more than that.
 const SIDECAR_MAX: usize = imasig::HEADER_LEN + 65536;
 
 /// Reads the sidecar, then the item, then (IMA without sidecar) `security.ima`; decompresses
@@ -314,22 +318,10 @@ fn read(o: Opened, b: Buffers<'_>, mmap_threshold: u64) -> Result<Loaded<'_>, Io
     };
     let mut sig_len = None;
     if let Some(Sidecar { file: mut f, len }) = sidecar {
-        let n = match len {
-            Some(len) => read::read_into(&mut f, len as usize, b.signature).map_err(side)?,
-            None => {
-                let n = read::read_once(&mut f, SIDECAR_MAX, b.signature).map_err(side)?;
-                // Nothing read: an empty sidecar, or one that is not a regular file (a FIFO
-                // without a writer reads as empty). Only the first is a signature (an empty
-                // one); the second is an I/O failure, as when the pass fills the cache.
-                if n == 0 && !f.metadata().map_err(side)?.is_file() {
-                    return Err(IoFailure {
-                        file: Which::Sidecar,
-                        cause: IoCause::NotRegularFile,
-                    });
-                }
-                n
-            }
-        };
+        // At most one byte more than any valid value: a longer sidecar fails the header's
+        // length check whatever its size, and a huge one costs no huge buffer.
+        let want = usize::try_from(len).unwrap_or(usize::MAX).min(SIDECAR_MAX);
+        let n = read::read_into(&mut f, want, b.signature).map_err(side)?;
         sig_len = Some(n);
     }
     let data =
@@ -350,7 +342,7 @@ fn read(o: Opened, b: Buffers<'_>, mmap_threshold: u64) -> Result<Loaded<'_>, Io
             }
         }
         ItemKind::Module => {
-            let Some(c) = decompress::Compression::detect(data.bytes()) else {
+            let Some(c) = decompress::Compression::detect_module(data.bytes()) else {
                 return Ok(Loaded::Module(ModuleImage::Plain(data)));
             };
             timing::mark(Stage::Decompress);

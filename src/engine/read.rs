@@ -150,20 +150,6 @@ pub fn read_into(file: &mut File, len: usize, buf: &mut Vec<u8>) -> std::io::Res
     Ok(off)
 }
 
-/// One `read` call of up to `max` bytes into the front of `buf` (for small files whose
-/// length is bounded by their format, where an `fstat` would cost as much as the read).
-pub fn read_once(file: &mut File, max: usize, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    if buf.len() < max {
-        buf.resize(max, 0);
-    }
-    loop {
-        match file.read(&mut buf[..max]) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            r => return r,
-        }
-    }
-}
-
 /// Reads an open file of known length.
 pub fn read_file<'a>(
     f: &mut File,

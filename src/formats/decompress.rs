@@ -14,6 +14,14 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// How a compressed module is compressed: the formats kmod decompresses (gzip, xz,
+    /// zstd), by magic. Anything else, LZ4 included, is an uncompressed module to kmod and
+    /// the kernel, and so to us.
+    pub fn detect_module(data: &[u8]) -> Option<Compression> {
+        Self::detect(data).filter(|c| *c != Compression::Lz4Legacy)
+    }
+
+    /// Any format this module reads, by magic (kernel images also use LZ4 legacy frames).
     pub fn detect(data: &[u8]) -> Option<Compression> {
         match data {
             [0x1f, 0x8b, ..] => Some(Compression::Gzip),

@@ -98,7 +98,7 @@ pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
         let inp = match item.kind {
             ItemKind::Module => {
                 let ring = module::keyring(store);
-                match Compression::detect(&data) {
+                match Compression::detect_module(&data) {
                     None => inputs::module(store, &data, ring),
                     Some(c) => {
                         if s.compressed.len() < 64 {
@@ -219,7 +219,7 @@ pub fn calibrate(
         let mut plain_bytes = 0usize;
         let mut out = Vec::new();
         for p in &packed {
-            if let Some(c) = Compression::detect(p) {
+            if let Some(c) = Compression::detect_module(p) {
                 if decompress(c, p, &mut out).is_ok() {
                     plain_bytes += out.len();
                 }
@@ -231,7 +231,7 @@ pub fn calibrate(
             let mut out = Vec::new();
             let mut d = Decompressor::default();
             for p in &packed {
-                if let Some(c) = Compression::detect(p) {
+                if let Some(c) = Compression::detect_module(p) {
                     let _ = d.decompress(c, p, &mut out);
                 }
             }

@@ -53,6 +53,13 @@ pub enum AddMode {
     Bypass,
 }
 
+/// The process-wide source of trust epochs (see [`Store::epoch`]).
+static EPOCHS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_epoch() -> u64 {
+    EPOCHS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Keys, keyrings and the epoch.
 pub struct Store {
     objects: Vec<Object>,
@@ -78,7 +85,7 @@ impl Store {
             config: config.clone(),
             profile,
             backend,
-            epoch: 0,
+            epoch: next_epoch(),
             system: SystemKeyrings {
                 builtin: 0,
                 secondary: None,
@@ -138,7 +145,7 @@ impl Store {
                 }
             }
         }
-        s.epoch = 0;
+        s.epoch = next_epoch();
         s
     }
 
@@ -158,13 +165,16 @@ impl Store {
         self.system
     }
 
-    /// Monotonic counter bumped by every change of trust state.
+    /// The trust epoch: a new value after every change of trust state. Values are drawn
+    /// from one process-wide counter, so no two stores (nor a store and its replacement
+    /// behind the same lock) ever share one, and a verdict or parsed certificate cached
+    /// under one store's epoch can never answer for another store.
     pub fn epoch(&self) -> u64 {
         self.epoch
     }
 
     fn bump(&mut self) {
-        self.epoch += 1;
+        self.epoch = next_epoch();
     }
 
     fn index(s: Serial) -> Option<usize> {
@@ -655,5 +665,30 @@ impl KeyringView for Store {
     }
     fn validate(&self, s: Serial) -> KResult<()> {
         Store::validate(self, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::default_backend;
+
+    /// Epochs are never shared between stores, so a cache keyed by epoch cannot answer
+    /// for a store other than the one it was filled under.
+    #[test]
+    fn no_two_stores_share_an_epoch() {
+        let new = || {
+            Store::new(
+                KernelConfig::default(),
+                CryptoProfile::full(),
+                default_backend(),
+            )
+        };
+        let (a, mut b) = (new(), new());
+        assert_ne!(a.epoch(), b.epoch());
+        let before = b.epoch();
+        b.new_keyring("r", true);
+        assert!(b.epoch() > before, "a change moves the epoch forward");
+        assert_ne!(b.epoch(), a.epoch());
     }
 }
