@@ -147,6 +147,29 @@ impl BuildHasher for DerHasher {
     }
 }
 
+/// The signerInfos the trust step skips, by index: a bit per possible signer. A message
+/// is at most 65535 bytes (`EMSGSIZE` above), so it cannot hold 65536 signerInfos, and
+/// every index fits; on the stack, so marking allocates nothing.
+struct Unsupported([u64; 1024]);
+
+impl Default for Unsupported {
+    fn default() -> Self {
+        Unsupported([0; 1024])
+    }
+}
+
+impl Unsupported {
+    fn mark(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
 /// Up to this many distinct digest algorithms per message are memoised.
 const DIGEST_SLOTS: usize = 4;
 
@@ -224,7 +247,7 @@ pub fn verify_pkcs7_detached(
     // pkcs7_verify: internal consistency of each signerInfo.
     let mut actual: KResult<()> = Err(Errno::ENOPKG);
     // Signers skipped by the trust step: unsupported crypto, or a blacklisted chain.
-    let mut supported = [true; 64];
+    let mut supported = Unsupported::default();
     for (i, s) in msg.signers().enumerate() {
         let s = s.map_err(|e| (e, None))?;
         match verify_one_internal(store, &s, embedded, &mut digests, seen) {
@@ -241,9 +264,7 @@ pub fn verify_pkcs7_detached(
                 actual = Ok(());
             }
             Err(Errno::ENOPKG) => {
-                if let Some(x) = supported.get_mut(i) {
-                    *x = false;
-                }
+                supported.mark(i);
             }
             Err(e) => return Err((e, None)),
         }
@@ -356,13 +377,13 @@ fn trust_all(
     embedded: &[Arc<ParsedCert>],
     digests: &mut Digests<'_>,
     keyring: Serial,
-    supported: &[bool; 64],
+    supported: &Unsupported,
     seen: &mut Vec<bool>,
 ) -> Result<Serial, Failure> {
     let mut cached: Result<Serial, Errno> = Err(Errno::ENOKEY);
     for (i, s) in msg.signers().enumerate() {
         let Ok(s) = s else { continue };
-        if !supported.get(i).copied().unwrap_or(true) {
+        if supported.contains(i) {
             if cached == Err(Errno::ENOKEY) {
                 cached = Err(Errno::ENOPKG);
             }
@@ -482,5 +503,25 @@ fn rejected(e: Errno) -> Errno {
         e
     } else {
         Errno::EKEYREJECTED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Unsupported;
+
+    /// Signers past the 64th are remembered too (a fixed 64-entry table used to forget
+    /// them, so an unsupported one reached the trust step), and no index panics.
+    #[test]
+    fn every_signer_index_is_remembered() {
+        let mut u = Unsupported::default();
+        for i in [0, 63, 64, 65, 1000, 65535] {
+            assert!(!u.contains(i));
+            u.mark(i);
+            assert!(u.contains(i), "{i}");
+        }
+        assert!(!u.contains(66));
+        u.mark(1 << 20);
+        assert!(!u.contains(1 << 20));
     }
 }
