@@ -410,3 +410,20 @@ fn specs_are_generated_under_the_current_directory() {
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
     assert_eq!(std::fs::read_dir(&generated).unwrap().count(), 1);
 }
+
+/// The commit recorded in reports is the one the library was built from (build.rs), and
+/// it is recorded whenever the build tree is a git checkout. The build tree is named here,
+/// in a test, never by the library: an installed binary must not look at it.
+#[test]
+fn the_git_commit_is_the_builds() {
+    match trustbench::measure::report::git_commit() {
+        Some(c) => assert!(
+            matches!(c.len(), 40 | 64) && c.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{c}"
+        ),
+        None => assert!(
+            !Path::new(env!("CARGO_MANIFEST_DIR")).join(".git").exists(),
+            "built from a git checkout, yet no commit recorded"
+        ),
+    }
+}
