@@ -67,6 +67,14 @@ thread_local! {
     });
 }
 
+/// Seconds since the Unix epoch (0 if the clock is before it): the stamp of reports and
+/// of the files named after them.
+pub fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Starts timing one item on this thread, in `stage`.
 pub fn begin(stage: Stage) {
     ENABLED.with(|e| e.set(true));

@@ -134,41 +134,6 @@ fn signer_certs() -> Vec<PathBuf> {
     .collect()
 }
 
-/// Sets `security.ima` on `path`.
-fn set_security_ima(path: &Path, value: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL in the path");
-    // SAFETY: valid NUL-terminated strings and a buffer of the stated length.
-    let r = unsafe {
-        libc::setxattr(
-            p.as_ptr(),
-            c"security.ima".as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// A missing capability: a failure under `CI=true`, a loud SKIP otherwise.
-fn skip(what: &str, why: &str) {
-    if common::in_ci() {
-        panic!("{what}: {why} (CI=true: refusing to skip)");
-    }
-    eprintln!(
-        "\n************************************************************\n\
-         ***  SKIP  {what}\n\
-         ***  {why}\n\
-         ***  (set CI=true to turn this skip into a failure)\n\
-         ************************************************************\n"
-    );
-}
-
 /// One case: items, the store that judges them, what each should come out as.
 struct Case {
     name: &'static str,
@@ -292,8 +257,8 @@ fn ima_xattrs(t: &Path) -> Option<Case> {
     for n in IMA_FILES {
         let p = d.join(n);
         std::fs::copy(fixture(n), &p).unwrap();
-        if let Err(e) = set_security_ima(&p, &read(&fixture(&format!("{n}.sig")))) {
-            skip(
+        if let Err(e) = common::set_security_ima(&p, &read(&fixture(&format!("{n}.sig")))) {
+            common::skip_or_fail(
                 "(c) IMA, security.ima",
                 &format!("cannot set security.ima on {}: {e}", p.display()),
             );
@@ -312,8 +277,8 @@ fn ima_xattrs(t: &Path) -> Option<Case> {
     let mut value = real[..7].to_vec();
     value.extend_from_slice(&(n as u16).to_be_bytes());
     value.extend(std::iter::repeat_n(0x5au8, n));
-    if let Err(e) = set_security_ima(&big, &value) {
-        skip(
+    if let Err(e) = common::set_security_ima(&big, &value) {
+        common::skip_or_fail(
             "(c) IMA, security.ima",
             &format!("cannot set a {}-byte security.ima: {e}", value.len()),
         );

@@ -1061,8 +1061,9 @@ fn xattr_corpus_verifies_from_security_ima_alone() {
             .unwrap(),
     );
     if trustbench::engine::read_ima_xattr(&probe).is_none() {
-        eprintln!(
-            "SKIP xattr_corpus_verifies_from_security_ima_alone: security.ima not settable here"
+        skip_or_fail(
+            "security.ima is not settable here",
+            "the xattr corpus has none",
         );
         return;
     }

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod certs;
+mod exports;
 #[cfg(feature = "generator")]
 mod gen;
 mod keyring;

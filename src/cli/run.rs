@@ -3,13 +3,14 @@
 //! directory (`corpora/generated/`, `results/runs/`, `flamegraphs/`), or where an option
 //! says; never into the tree the binary was built from.
 
+use super::exports::ExportArgs;
 use super::setup::TrustArgs;
 use super::verify::KindArg;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use trustbench::measure::export::{self, Csv, Exporter, Json, Markdown};
+use std::time::Duration;
+use trustbench::measure::export::{self, Exporter, Json, Markdown};
 use trustbench::measure::{self, BenchConfig, NotValid, RunReport, Shard};
 use trustbench::verify::ItemKind;
 use trustbench::Error;
@@ -79,15 +80,9 @@ pub struct OutputArgs {
     /// under the current directory].
     #[arg(long, value_name = "DIR")]
     pub results_dir: Option<PathBuf>,
-    /// Also write the JSON report here.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write one CSV row per pass here.
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    /// Write the Markdown report (the one printed) here.
-    #[arg(long, value_name = "FILE")]
-    pub markdown: Option<PathBuf>,
+    /// The report in other formats.
+    #[command(flatten)]
+    pub exports: ExportArgs,
     /// Profile the passes with pprof and write a flamegraph SVG [default, also chosen by
     /// the value `auto`: flamegraphs/STAMP-CORPUS.svg under the current directory].
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "auto")]
@@ -101,9 +96,7 @@ impl OutputArgs {
         if p.as_os_str() != "auto" {
             return Some(p.clone());
         }
-        let stamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let stamp = trustbench::timing::unix_seconds();
         Some(here("flamegraphs").join(format!("{stamp}-{}.svg", name_of(corpus))))
     }
 
@@ -200,16 +193,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     let saved = a.out.saved_report(&report, &corpus);
     let write = |e: &dyn Exporter, p: &Path| export::write(e, &report, p);
     write(&Json, &saved)?;
-    let asked: [(&dyn Exporter, &Option<PathBuf>); 3] = [
-        (&Json, &a.out.json),
-        (&Csv, &a.out.csv),
-        (&Markdown, &a.out.markdown),
-    ];
-    for (e, path) in asked {
-        if let Some(p) = path {
-            write(e, p)?;
-        }
-    }
+    a.out.exports.write(&report)?;
     if !a.quiet {
         println!("{}", Markdown.render(&report));
         // A plain tree has no manifest: name what is not valid instead.

@@ -6,7 +6,7 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use trustbench::engine::{Engine, EngineConfig, Item};
+use trustbench::engine::{self, Engine, EngineConfig, Item};
 use trustbench::trust::Store;
 use trustbench::verify::{ima, ItemKind, Verdict, VerdictClass};
 use trustbench::Error;
@@ -80,14 +80,8 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, Error> {
             },
         })
         .collect();
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::usage(format!("thread pool: {e}")))?;
+    let threads = engine::worker_threads(a.threads);
+    let pool = engine::thread_pool(threads)?;
     let engine = Engine::new(
         store,
         EngineConfig {

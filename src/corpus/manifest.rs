@@ -106,8 +106,11 @@ pub fn parse_manifest_line(number: usize, line: &str) -> Result<Option<Expected>
         line: number,
         message,
     };
-    let f: Vec<&str> = line.split('\t').collect();
-    let [path, kind, class, verdict, errno] = f[..] else {
+    // Five fields, split without collecting them: a manifest is read again every pass.
+    let mut f = line.split('\t');
+    let (Some(path), Some(kind), Some(class), Some(verdict), Some(errno), None) =
+        (f.next(), f.next(), f.next(), f.next(), f.next(), f.next())
+    else {
         return Err(err("expected 5 fields".into()));
     };
     let kind = [ItemKind::Module, ItemKind::Ima]

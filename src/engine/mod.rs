@@ -258,6 +258,21 @@ pub struct PassResult {
     pub cache: CacheCounters,
 }
 
+/// Worker threads for a request: `None` is every logical CPU; never fewer than one.
+pub fn worker_threads(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+/// A rayon pool of `threads` workers for passes.
+pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, crate::Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| crate::Error::usage(format!("thread pool: {e}")))
+}
+
 /// The verifier with its trust store and cache.
 pub struct Engine {
     /// The trust state; passes take a read lock per item, keyring changes a write lock.
@@ -275,7 +290,7 @@ pub struct Engine {
 impl Engine {
     /// An engine over `store`; `threads` sizes the cache's sharding.
     pub fn new(store: Store, config: EngineConfig, threads: usize) -> Engine {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpus = worker_threads(None);
         Engine {
             store: RwLock::new(store),
             cache: VerdictCache::new(config.cache_size, threads),

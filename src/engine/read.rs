@@ -230,18 +230,16 @@ pub fn read_ima_xattr_fd(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
     })
 }
 
-/// `security.ima` of `path`, if set (for tools and tests; the engine reads it through the
-/// open descriptor with [`read_ima_xattr_fd`]).
+/// `security.ima` of `path`, if set (for tools and tests): the file opened as the engine
+/// opens items (never blocking), then read through the descriptor as the engine reads it.
 pub fn read_ima_xattr(path: &Path) -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
-    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
     let mut buf = Vec::new();
-    let n = xattr_into(&mut buf, |b| {
-        let (ptr, len) = raw(b);
-        // SAFETY: both strings are NUL-terminated; `ptr` is NULL with `len` 0 (a size
-        // query) or a live, exclusively borrowed buffer of `len` bytes.
-        unsafe { libc::getxattr(p.as_ptr(), IMA_XATTR.as_ptr(), ptr, len) }
-    })?;
+    let n = read_ima_xattr_fd(&f, &mut buf)?;
     // As before: an empty value is no value.
     if n == 0 {
         return None;

@@ -14,13 +14,14 @@ use super::report::{
     git_commit, CorpusInfo, Machine, PassAccumulator, RunReport, ScalingStep, Versions, SCHEMA,
 };
 use super::source::{is_generated, Shard, Source};
-use crate::engine::{CachePolicy, Engine, EngineConfig};
+use crate::engine::{thread_pool, worker_threads, CachePolicy, Engine, EngineConfig};
 use crate::error::{Error, Result};
+use crate::timing::unix_seconds;
 use crate::trust::Store;
 use crate::verify::ima::ImaPolicy;
 use crate::verify::ItemKind;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// What to measure and how.
 #[derive(Clone, Debug)]
@@ -80,19 +81,6 @@ const CALIBRATION_ITEMS: usize = 4096;
 /// Of those, how many are opened to find one signature per verification class.
 const CLASS_SAMPLES: usize = 400;
 
-fn pool(threads: usize) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::usage(format!("thread pool: {e}")))
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Runs the benchmark `config` describes, starting from the trust store `store` (standard
 /// keyrings and anchors; the link-time phase of a generated corpus adds the corpus's
 /// keyrings to it). `observer` hears about phases and the items that are not valid.
@@ -104,10 +92,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let mut store = store;
     let dir = &config.corpus;
     let generated = is_generated(dir);
-    let threads = config
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = worker_threads(config.threads);
 
     let link = if generated {
         observer.phase(Phase::Link);
@@ -133,7 +118,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     observer.phase(Phase::Calibrate { items: total });
     let sampled = source.spread(total, CALIBRATION_ITEMS)?;
     let budget = config.calibration;
-    let p = pool(threads)?;
+    let p = thread_pool(threads)?;
     let samples = calibrate::sample(&store, &sampled, CLASS_SAMPLES);
     let ceiling = calibrate::calibrate(&store, &samples, &p, budget);
     let engine_config = EngineConfig {
@@ -206,7 +191,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     if config.scaling {
         for t in 1..=threads {
             observer.phase(Phase::Scaling { threads: t });
-            let pt = pool(t)?;
+            let pt = thread_pool(t)?;
             let raw = {
                 let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
                 calibrate::calibrate(&store, &samples, &pt, budget)
@@ -236,7 +221,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
     Ok(RunReport {
         schema: SCHEMA.into(),
-        created_unix: now_unix(),
+        created_unix: unix_seconds(),
         machine: Machine::detect(),
         versions: Versions::detect(store.backend().name()),
         git_commit: git_commit(),

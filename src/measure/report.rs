@@ -57,7 +57,7 @@ impl Machine {
                 .filter(|f| flags.split_whitespace().any(|x| x == **f))
                 .map(|f| f.to_string())
                 .collect(),
-            logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            logical_cpus: crate::engine::worker_threads(None),
             kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .unwrap_or_default()
                 .trim()

@@ -37,25 +37,68 @@ fn lookup(name_or_path: &OsStr) -> Option<PathBuf> {
 
 /// Called when a tool is missing: panics under CI, otherwise prints a loud SKIP banner.
 fn missing(what: &str, hint: &str) {
+    skip_or_fail(
+        &format!("required tool `{what}` was not found"),
+        &format!("hint: {hint}"),
+    );
+}
+
+/// Something a test needs is missing (a tool, a privilege, filesystem support): under
+/// `CI=true` the test fails, otherwise it prints a loud SKIP banner naming the test and the
+/// caller returns early.
+pub fn skip_or_fail(what: &str, why: &str) {
     let caller = std::thread::current()
         .name()
         .unwrap_or("<unnamed test>")
         .to_string();
     if in_ci() {
-        panic!(
-            "required tool `{what}` not found and CI=true, refusing to skip {caller}.\n\
-             hint: {hint}"
-        );
+        panic!("{what} and CI=true, refusing to skip {caller}.\n{why}");
     }
     eprintln!(
         "\n\
          ************************************************************\n\
          ***  SKIP  {caller}\n\
-         ***  required tool `{what}` was not found.\n\
-         ***  hint: {hint}\n\
+         ***  {what}.\n\
+         ***  {why}\n\
          ***  (set CI=true to turn this skip into a failure)\n\
          ************************************************************\n"
     );
+}
+
+/// Sets `security.ima` on `path` (needs root and a filesystem with security xattrs).
+pub fn set_security_ima(path: &Path, value: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: valid NUL-terminated strings and a buffer of the stated length.
+    let r = unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            c"security.ima".as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Copies the tree `src` to `dst`.
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
 }
 
 /// Find a tool by name (searched in `PATH`) or by path.
