@@ -116,6 +116,15 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 }
 
 /// The manifest's items, each kind checked against the one is-module rule.
+/// The first item of `kind` in the shared corpus.
+fn corpus_item(kind: ItemKind) -> Item {
+    let (dir, manifest) = corpus();
+    items_of(dir, manifest)
+        .into_iter()
+        .find(|i| i.kind == kind)
+        .unwrap_or_else(|| panic!("the corpus has no {} item", kind.name()))
+}
+
 fn items_of(dir: &Path, manifest: &[Expected]) -> Vec<Item> {
     manifest
         .iter()
@@ -819,13 +828,10 @@ fn a_fifo_item_does_not_hang_the_pass() {
 /// an unsigned file (ENODATA): the signature is there, it just could not be read.
 #[test]
 fn an_unreadable_sig_sidecar_is_eio_not_unsigned() {
-    let (dir, manifest) = corpus();
+    let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let good = items_of(dir, manifest)
-        .into_iter()
-        .find(|i| i.kind == ItemKind::Ima)
-        .unwrap();
+    let good = corpus_item(ItemKind::Ima);
     let path = t.join("sigdir.bin");
     std::fs::copy(&good.path, &path).unwrap();
     // The sidecar is a directory: it exists, but reading it fails (EISDIR).
@@ -900,13 +906,10 @@ fn mkfifo(path: &Path) {
 /// `verify` names the `.sig` path instead of guessing from the item.
 #[test]
 fn an_unreadable_sidecar_is_reported_as_the_sidecar_in_every_cache_mode() {
-    let (dir, manifest) = corpus();
+    let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let good = items_of(dir, manifest)
-        .into_iter()
-        .find(|i| i.kind == ItemKind::Ima)
-        .unwrap();
+    let good = corpus_item(ItemKind::Ima);
     let with_dir = t.join("sig-is-a-dir.bin");
     std::fs::copy(&good.path, &with_dir).unwrap();
     std::fs::create_dir(t.join("sig-is-a-dir.bin.sig")).unwrap();
@@ -1006,13 +1009,9 @@ fn an_unreadable_sidecar_is_reported_as_the_sidecar_in_every_cache_mode() {
 /// a module, not an IMA file).
 #[test]
 fn discover_and_verify_classify_by_the_same_rule() {
-    let (dir, manifest) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let module = items_of(dir, manifest)
-        .into_iter()
-        .find(|i| i.kind == ItemKind::Module)
-        .unwrap();
+    let module = corpus_item(ItemKind::Module);
     let body = std::fs::read(&module.path).unwrap();
     // A module without its trailer, a "compressed" module that is not, a signed module
     // under a non-module name, and a plain file.
@@ -1309,13 +1308,10 @@ fn run_exit_codes() {
 /// the kernel reads xattrs of any size (vfs_getxattr_alloc), so the file is not unsigned.
 #[test]
 fn signatures_from_security_ima_of_any_size_are_read() {
-    let (dir, manifest) = corpus();
+    let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let src = items_of(dir, manifest)
-        .into_iter()
-        .find(|i| i.kind == ItemKind::Ima)
-        .unwrap();
+    let src = corpus_item(ItemKind::Ima);
     let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
 
     // Control: the real signature as an xattr (no sidecar) verifies.
@@ -1364,13 +1360,10 @@ fn signatures_from_security_ima_of_any_size_are_read() {
 /// same bytes give as a `.sig` sidecar, in every cache mode.
 #[test]
 fn security_ima_and_sidecar_give_the_same_verdict_at_any_size() {
-    let (dir, manifest) = corpus();
+    let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let src = items_of(dir, manifest)
-        .into_iter()
-        .find(|i| i.kind == ItemKind::Ima)
-        .unwrap();
+    let src = corpus_item(ItemKind::Ima);
     let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
     let probe = t.join("probe.bin");
     std::fs::copy(&src.path, &probe).unwrap();
