@@ -1,11 +1,15 @@
 //! Differential test: trustbench's keyring model vs the live kernel.
 //!
-//! `kernel_differential` generates ~330 certificate hierarchies + `trustbench keyring replay`
+//! `kernel_differential` generates ~410 certificate hierarchies + `trustbench keyring replay`
 //! scripts (families in `build_cases`: chains with every AKID layout and anchor form, hash and
 //! signature algorithms, key sizes, CA bits, AKID mismatches, unknown issuers, self-signed and
 //! self-issued certificates, link/unlink/clear/revoke, set-once, cycles, reject/builtin
 //! restrictions, input formats, damaged signatures, `key_or_keyring:0`, nested keyrings, ECDSA on
-//! a kernel without ecdsa, and a seeded random family), plus the committed scripts in
+//! a kernel without ecdsa, and a seeded random family; round two in support/diff_round_two.rs:
+//! chains of depth 3-5 under every anchor, restrictions naming restricted keyrings, revoke /
+//! unlink / clear / invalidate of anchors and intermediates after links, possession (EACCES),
+//! longer restriction cycles, the same certificate added twice, and unusual encodings: serials,
+//! long names, validity times at the edges, RSA sizes parsed but refused), plus the committed scripts in
 //! `corpora/differential/`, and requires that for every script line the model's verdict equals
 //! the kernel's (`trustbench keyring replay --kernel --json`).
 //!
@@ -50,6 +54,8 @@
 
 #[path = "support/certgen.rs"]
 mod certgen;
+#[path = "support/diff_round_two.rs"]
+mod round_two;
 
 use certgen::{
     Akid, AuthRef, Bc, Cert, CertGen, CertSpec, Corrupt, Hash, KeyAlg, Ku, SigAlg, Signer,
@@ -375,7 +381,9 @@ def() { local n; for n in "$@"; do [ -n "${!n:-}" ] || return 1; done; }
             }
             ["restrict", r, "reject"] => {
                 let rv = need(r, &defined);
-                format!("st {ln} - keyctl restrict_keyring {rv}; [ $LAST_OK = 1 ] && R_{r}=1")
+                format!(
+                    "st {ln} - keyctl restrict_keyring {rv}; [ $LAST_OK = 1 ] && R_{r}=1 || true"
+                )
             }
             ["restrict", r, res] => {
                 let rv = need(r, &defined);
@@ -393,7 +401,7 @@ def() { local n; for n in "$@"; do [ -n "${!n:-}" ] || return 1; done; }
                 } else {
                     shell_quote(res)
                 };
-                format!("st {ln} - keyctl restrict_keyring {rv} asymmetric {arg}; [ $LAST_OK = 1 ] && R_{r}=1")
+                format!("st {ln} - keyctl restrict_keyring {rv} asymmetric {arg}; [ $LAST_OK = 1 ] && R_{r}=1 || true")
             }
             [op @ ("add" | "load"), k, r, f] if valid_name(k) => {
                 let rv = need(r, &defined);
@@ -426,6 +434,10 @@ def() { local n; for n in "$@"; do [ -n "${!n:-}" ] || return 1; done; }
             ["revoke", k] => {
                 let kv = need(k, &defined);
                 format!("st {ln} - keyctl revoke {kv}")
+            }
+            ["invalidate", k] => {
+                let kv = need(k, &defined);
+                format!("st {ln} - keyctl invalidate {kv}")
             }
             _ => panic!("oracle: cannot translate line {ln}: {text}"),
         };
@@ -1988,6 +2000,12 @@ fn build_cases(g: &CertGen, seed: u64) -> Vec<Case> {
     fam_corrupt(&mut x);
     fam_misc(&mut x);
     fam_ecdsa(&mut x);
+    round_two::fam_deep_chains(&mut x);
+    round_two::fam_restricted_anchors(&mut x);
+    round_two::fam_lifecycle(&mut x);
+    round_two::fam_cycles_more(&mut x);
+    round_two::fam_same_cert(&mut x);
+    round_two::fam_encodings(&mut x);
     fam_random(&mut x, seed, 40);
     eprintln!("{} cases built in {:.1?}", x.cases.len(), t.elapsed());
     x.cases

@@ -28,12 +28,16 @@ pub enum KeyringCmd {
     ///   load KEY RING FILE             boot-time kernel load: no permission check, no
     ///                                  restriction check (except .machine, whose MOK
     ///                                  loader does not bypass its CA gate)
-    ///   link REF RING | unlink KEY RING | clear RING | revoke KEY
+    ///   link REF RING | unlink KEY RING | clear RING | revoke KEY | invalidate KEY
     ///   blacklist tbs:HEX|bin:HEX      boot-time .blacklist entry (model only)
     /// The system keyrings exist from the start under their kernel names
     /// (.builtin_trusted_keys, .secondary_trusted_keys, .machine, .platform, .ima,
     /// .blacklist) with their default restrictions. Lines touching them are model-only
     /// under --kernel (shown as skipped), as is `load` into a restricted keyring.
+    /// Possession is modelled as the kernel does it: a key the session no longer reaches
+    /// (every link gone, or held only by a restriction) answers revoke, link and
+    /// invalidate with EACCES; revoking a keyring empties it; an invalidated key is
+    /// ENOKEY at once and linked nowhere.
     ///
     /// Exit status: 0 when the script ran (and, with --kernel, every compared line agrees),
     /// 1 on a disagreement, 2 on usage or I/O errors.
@@ -217,7 +221,7 @@ fn show(a: ShowArgs) -> Result<ExitCode, Error> {
     let store = a.trust.build()?;
     for s in store.serials() {
         let Some(o) = store.object(s) else { continue };
-        let flags = if o.revoked { "I--QR--" } else { "I--Q---" };
+        let flags = if o.is_revoked() { "I--QR--" } else { "I--Q---" };
         match &o.payload {
             Payload::Keyring(k) => {
                 let r = k

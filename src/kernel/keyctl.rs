@@ -15,6 +15,7 @@ const KEYCTL_REVOKE: libc::c_long = 3;
 const KEYCTL_CLEAR: libc::c_long = 7;
 const KEYCTL_LINK: libc::c_long = 8;
 const KEYCTL_UNLINK: libc::c_long = 9;
+const KEYCTL_INVALIDATE: libc::c_long = 21;
 const KEYCTL_PKEY_VERIFY: libc::c_long = 28;
 const KEYCTL_RESTRICT_KEYRING: libc::c_long = 29;
 
@@ -80,6 +81,11 @@ pub fn clear(ring: i32) -> KResult<()> {
 
 pub fn revoke(key: i32) -> KResult<()> {
     keyctl2(KEYCTL_REVOKE, key, 0).map(|_| ())
+}
+
+/// `keyctl invalidate KEY`.
+pub fn invalidate(key: i32) -> KResult<()> {
+    keyctl2(KEYCTL_INVALIDATE, key, 0).map(|_| ())
 }
 
 /// `keyctl restrict_keyring RING [TYPE [RESTRICTION]]`.

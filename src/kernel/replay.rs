@@ -45,6 +45,8 @@ pub enum Command {
     },
     Clear(String),
     Revoke(String),
+    /// `invalidate KEY`: `keyctl invalidate`.
+    Invalidate(String),
     /// `blacklist tbs:HEX` / `blacklist bin:HEX`: a boot-time `.blacklist` entry.
     Blacklist(String),
 }
@@ -118,6 +120,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<Line>, Error> {
             },
             ["clear", ring] => Command::Clear(ring.to_string()),
             ["revoke", key] => Command::Revoke(key.to_string()),
+            ["invalidate", key] => Command::Invalidate(key.to_string()),
             ["blacklist", desc] => Command::Blacklist(desc.to_string()),
             _ => return Err(bad()),
         };
@@ -211,17 +214,18 @@ impl<'a> ModelRunner<'a> {
                     .and_then(|r| self.store.restrict(r, Restriction::RejectAll)),
             ),
             Command::Restrict { ring, restriction } => {
-                let r = self.lookup(ring).and_then(|ring| {
-                    let names = &self.names;
-                    let store = &*self.store;
+                let text = substitute_ref(restriction, |n| self.names.get(n).copied());
+                // The kernel parses the restriction only after looking the keyring up.
+                let parse = |store: &Store| {
                     let resolve = |serial: i32| -> KResult<Serial> {
                         store.object(serial).map(|_| serial).ok_or(Errno::ENOKEY)
                     };
-                    let text = substitute_ref(restriction, |n| names.get(n).copied());
-                    let parsed = Restriction::parse_asymmetric(&text, &resolve)?;
-                    Ok((ring, parsed))
-                });
-                Outcome::from(r.and_then(|(ring, p)| self.store.restrict(ring, p)))
+                    Restriction::parse_asymmetric(&text, &resolve)
+                };
+                Outcome::from(
+                    self.lookup(ring)
+                        .and_then(|ring| self.store.restrict_with(ring, parse)),
+                )
             }
             Command::Add { key, ring, file } | Command::Load { key, ring, file } => {
                 let der = read(file)?;
@@ -243,6 +247,9 @@ impl<'a> ModelRunner<'a> {
             }
             Command::Revoke(key) => {
                 Outcome::from(self.lookup(key).and_then(|k| self.store.revoke(k)))
+            }
+            Command::Invalidate(key) => {
+                Outcome::from(self.lookup(key).and_then(|k| self.store.invalidate(k)))
             }
             Command::Blacklist(desc) => Outcome::from(
                 crate::trust::blacklist::vet(desc)
@@ -351,6 +358,9 @@ impl KernelRunner {
             Command::Revoke(key) if !touches_system(key) => {
                 Outcome::from(kernel::revoke(self.lookup_or_bogus(key)))
             }
+            Command::Invalidate(key) if !touches_system(key) => {
+                Outcome::from(kernel::invalidate(self.lookup_or_bogus(key)))
+            }
             _ => Outcome::Skipped,
         })
     }
@@ -376,9 +386,10 @@ mod tests {
     fn parses_every_command() {
         let s = "# c\nnewring r\nrestrict r key_or_keyring:ca:chain\nrestrict r reject\n\
                  add k r k.der\nload a .builtin_trusted_keys a.der # boot\nlink k r\n\
-                 unlink k r\nclear r\nrevoke k\nblacklist tbs:00\n";
+                 unlink k r\nclear r\nrevoke k\nblacklist tbs:00\ninvalidate k\n";
         let lines = parse(s, Path::new("/d")).unwrap();
-        assert_eq!(lines.len(), 10);
+        assert_eq!(lines.len(), 11);
+        assert_eq!(lines[10].command, Command::Invalidate("k".into()));
         assert_eq!(lines[0].number, 2);
         assert_eq!(
             lines[3].command,

@@ -5,6 +5,7 @@ pub mod blacklist;
 pub mod config;
 pub mod key;
 pub mod keyring;
+pub mod lookup;
 pub mod restrict;
 pub mod store;
 pub mod x509;

@@ -8,6 +8,7 @@ use super::blacklist::{self, HashKind};
 pub use super::config::{CaKeys, KernelConfig, MachineCa, SystemKeyrings};
 use super::key::{AsymmetricKey, Serial};
 use super::keyring::Keyring;
+use super::lookup::{self, KeyState, Need, Subject};
 use super::restrict::{Candidate, KeyringView, Restriction, RestrictionKey};
 use super::x509::{self, ParseEnv};
 use crate::crypto::{Backend, CryptoProfile};
@@ -28,12 +29,18 @@ pub enum Payload {
 pub struct Object {
     pub payload: Payload,
     pub description: String,
-    pub revoked: bool,
+    /// Live, revoked or invalidated (`key_validate`'s view).
+    pub state: KeyState,
     /// KEY_FLAG_BUILTIN: loaded from the kernel's compiled-in list.
     pub builtin: bool,
 }
 
 impl Object {
+    /// Whether `keyctl revoke` was applied.
+    pub fn is_revoked(&self) -> bool {
+        self.state == KeyState::Revoked
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self.payload {
             Payload::Asymmetric(_) => "asymmetric",
@@ -68,6 +75,8 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     epoch: u64,
     system: SystemKeyrings,
+    /// Every keyring's serial, in creation order (the possession walk visits only these).
+    rings: Vec<Serial>,
 }
 
 /// First serial handed out; arbitrary but recognisable.
@@ -95,6 +104,7 @@ impl Store {
                 blacklist: 0,
                 ima_blacklist: None,
             },
+            rings: Vec::new(),
         };
         let ring = |s: &mut Store, name: &str, r: Option<Restriction>, user: bool| {
             s.push_keyring(name, r, user, false)
@@ -256,36 +266,83 @@ impl Store {
         let mut k = Keyring::new(name, user_writable);
         k.restriction = restriction;
         k.keep = keep;
-        self.push(Object {
+        let s = self.push(Object {
             payload: Payload::Keyring(Box::new(k)),
             description: name.to_string(),
-            revoked: false,
+            state: KeyState::Live,
             builtin: false,
+        });
+        self.rings.push(s);
+        s
+    }
+
+    /// `key_validate`: an invalidated key is `ENOKEY`, a revoked one `EKEYREVOKED`.
+    pub fn validate(&self, s: Serial) -> KResult<()> {
+        self.object(s).ok_or(Errno::ENOKEY)?.state.validate()
+    }
+
+    /// Whether the caller's session reaches `s` (possession, see [`lookup`]).
+    ///
+    /// Every keyring in the model hangs directly off the session: user keyrings are made
+    /// by `newring` (`keyctl newring NAME @s`), and the system keyrings are treated as the
+    /// administrator's own (a live kernel's session cannot reach them, so replaying against
+    /// it skips their lines). So a keyring is possessed until it is invalidated (garbage
+    /// collection unlinks it from the session), and any other key exactly while a possessed
+    /// keyring links it. A key left with no link, or held only by a keyring's restriction,
+    /// is not possessed.
+    pub fn possessed(&self, s: Serial) -> bool {
+        let Some(o) = self.object(s) else {
+            return false;
+        };
+        if o.state == KeyState::Invalidated {
+            return false;
+        }
+        let is_ring = matches!(o.payload, Payload::Keyring(_));
+        if is_ring {
+            return true;
+        }
+        self.rings.iter().any(|&r| {
+            self.object(r)
+                .is_some_and(|ro| ro.state != KeyState::Invalidated)
+                && self
+                    .keyring(r)
+                    .is_some_and(|k| k.by_description(&o.description) == Some(s))
         })
     }
 
-    /// `key_validate`: a revoked key cannot be used.
-    pub fn validate(&self, s: Serial) -> KResult<()> {
+    /// `lookup_user_key(s, need)`: `ENOKEY` when `s` does not exist, then the state and
+    /// permission checks in the kernel's order.
+    fn lookup_user(&self, s: Serial, need: Need) -> KResult<&Object> {
         let o = self.object(s).ok_or(Errno::ENOKEY)?;
-        if o.revoked {
-            return Err(Errno::EKEYREVOKED);
-        }
-        Ok(())
+        lookup::lookup_user_key(self.subject(s, o), need)?;
+        Ok(o)
     }
 
-    /// Looks up a keyring for writing: `ENOKEY` unknown, `ENOTDIR` not a keyring,
-    /// `EACCES` not writable by userspace (user mode only).
-    fn writable_ring(&self, ring: Serial, mode: AddMode) -> KResult<&Keyring> {
-        let o = self.object(ring).ok_or(Errno::ENOKEY)?;
+    fn subject(&self, s: Serial, o: &Object) -> Subject {
+        Subject {
+            state: o.state,
+            possessed: self.possessed(s),
+            keyring: matches!(o.payload, Payload::Keyring(_)),
+        }
+    }
+
+    /// Looks up a keyring an operation changes. From userspace: `lookup_user_key` (`ENOKEY`,
+    /// then `ENOKEY`/`EKEYREVOKED` for an invalidated/revoked key, then `EACCES` without the
+    /// permission — an asymmetric key has no write permission), then `ENOTDIR` for a key
+    /// that is not a keyring, then `EACCES` for a system keyring userspace may not write.
+    /// A boot-time load checks only that the keyring exists, is one and is not revoked.
+    fn writable_ring(&self, ring: Serial, mode: AddMode, need: Need) -> KResult<&Keyring> {
+        let o = match mode {
+            AddMode::User => self.lookup_user(ring, need)?,
+            AddMode::Bypass => self.object(ring).ok_or(Errno::ENOKEY)?,
+        };
         let Payload::Keyring(k) = &o.payload else {
             return Err(Errno::ENOTDIR);
         };
         if mode == AddMode::User && !k.user_writable {
             return Err(Errno::EACCES);
         }
-        if o.revoked {
-            return Err(Errno::EKEYREVOKED);
-        }
+        o.state.validate()?;
         Ok(k)
     }
 
@@ -341,7 +398,7 @@ impl Store {
     /// `add_key("asymmetric", "", DER, ring)`: parse, refuse blacklisted certificates, run the
     /// gatekeeper (unless bypassed), then link, replacing a key with the same description.
     pub fn add_cert(&mut self, ring: Serial, der: &[u8], mode: AddMode) -> KResult<Serial> {
-        self.writable_ring(ring, mode)?;
+        self.writable_ring(ring, mode, Need::Write)?;
         let parsed = self.parse_cert(der)?;
         if parsed.blacklisted {
             return Err(Errno::EKEYREJECTED);
@@ -357,7 +414,7 @@ impl Store {
         let serial = self.push(Object {
             payload: Payload::Asymmetric(Arc::new(key)),
             description: desc,
-            revoked: false,
+            state: KeyState::Live,
             builtin: mode == AddMode::Bypass && ring == self.system.builtin,
         });
         self.attach(ring, serial);
@@ -380,7 +437,7 @@ impl Store {
                 hash: hash.into(),
             },
             description: desc,
-            revoked: false,
+            state: KeyState::Live,
             builtin: false,
         });
         self.attach(bl, serial);
@@ -430,9 +487,8 @@ impl Store {
 
     /// `keyctl link KEY RING`: the gatekeeper judges the key's stored payload.
     pub fn link(&mut self, key: Serial, ring: Serial) -> KResult<()> {
-        self.writable_ring(ring, AddMode::User)?;
-        self.validate(key)?;
-        let o = self.object(key).ok_or(Errno::ENOKEY)?;
+        self.writable_ring(ring, AddMode::User, Need::Write)?;
+        let o = self.lookup_user(key, Need::Link)?;
         let cand = match &o.payload {
             Payload::Asymmetric(k) => Candidate::Asymmetric(k),
             Payload::Keyring(_) => Candidate::Keyring(key),
@@ -464,10 +520,8 @@ impl Store {
 
     /// `keyctl unlink KEY RING`.
     pub fn unlink(&mut self, key: Serial, ring: Serial) -> KResult<()> {
-        let kr = self.writable_ring(ring, AddMode::User)?;
-        if self.object(key).is_none() {
-            return Err(Errno::ENOKEY);
-        }
+        let kr = self.writable_ring(ring, AddMode::User, Need::Write)?;
+        self.lookup_user(key, Need::Unlink)?;
         if kr.keep {
             return Err(Errno::EPERM);
         }
@@ -481,7 +535,7 @@ impl Store {
 
     /// `keyctl clear RING`.
     pub fn clear(&mut self, ring: Serial) -> KResult<()> {
-        let kr = self.writable_ring(ring, AddMode::User)?;
+        let kr = self.writable_ring(ring, AddMode::User, Need::Write)?;
         if kr.keep {
             return Err(Errno::EPERM);
         }
@@ -492,19 +546,67 @@ impl Store {
         Ok(())
     }
 
-    /// `keyctl revoke KEY`: the key stays linked but every search skips it.
+    /// `keyctl revoke KEY`: the key stays linked but every search skips it; a revoked
+    /// keyring is emptied (`keyring_revoke`), so restrictions naming it find nothing and
+    /// keys it alone held leave every search. Needs write or set-attribute permission, so
+    /// a key the session no longer reaches is `EACCES`; revoking twice is `EKEYREVOKED`.
     pub fn revoke(&mut self, key: Serial) -> KResult<()> {
-        let o = self.object_mut(key).ok_or(Errno::ENOKEY)?;
-        o.revoked = true;
+        let o = self.object(key).ok_or(Errno::ENOKEY)?;
+        lookup::lookup_for_revoke(self.subject(key, o))?;
+        if let Some(o) = self.object_mut(key) {
+            o.state = KeyState::Revoked;
+        }
+        if let Some(k) = self.keyring_mut(key) {
+            k.clear();
+        }
         self.bump();
         Ok(())
     }
 
-    /// `keyctl restrict_keyring`: set once (`EEXIST`), no cycles through restriction keys
-    /// (`EDEADLK`).
+    /// `keyctl invalidate KEY`: unusable at once (`ENOKEY` from then on) and, once the
+    /// garbage collector has run, linked nowhere, so no search finds it. An invalidated
+    /// keyring keeps its contents while something (a restriction) still holds it, but
+    /// searches of it find nothing and its keys are no longer possessed. Needs
+    /// search permission: a key the session no longer reaches is `EACCES`.
+    pub fn invalidate(&mut self, key: Serial) -> KResult<()> {
+        self.lookup_user(key, Need::Search)?;
+        if let Some(o) = self.object_mut(key) {
+            o.state = KeyState::Invalidated;
+        }
+        let holders: Vec<Serial> = self
+            .rings
+            .iter()
+            .copied()
+            .filter(|&r| self.keyring(r).is_some_and(|k| k.contains(key)))
+            .collect();
+        for r in holders {
+            self.detach(r, key);
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// `keyctl restrict_keyring` with a ready restriction (see [`Store::restrict_with`]).
     pub fn restrict(&mut self, ring: Serial, r: Restriction) -> KResult<()> {
-        let o = self.object(ring).ok_or(Errno::ENOKEY)?;
-        let Payload::Keyring(kr) = &o.payload else {
+        self.restrict_with(ring, |_| Ok(r))
+    }
+
+    /// `keyctl restrict_keyring RING TYPE RESTRICTION`, in the kernel's order: the keyring
+    /// is looked up (set-attribute permission, its state), must be a keyring (`ENOTDIR`),
+    /// then the restriction is parsed (`parse`, whose errors come next), then it may be set
+    /// only once (`EEXIST`) and must not close a cycle through restriction keys
+    /// (`EDEADLK`).
+    pub fn restrict_with(
+        &mut self,
+        ring: Serial,
+        parse: impl FnOnce(&Store) -> KResult<Restriction>,
+    ) -> KResult<()> {
+        let o = self.lookup_user(ring, Need::SetAttr)?;
+        if !matches!(o.payload, Payload::Keyring(_)) {
+            return Err(Errno::ENOTDIR);
+        }
+        let r = parse(self)?;
+        let Some(kr) = self.keyring(ring) else {
             return Err(Errno::ENOTDIR);
         };
         if kr.restriction.is_some() {
@@ -528,7 +630,16 @@ impl Store {
     /// Recursive keyring search (`keyring_search` with state checks): the keyring's own keys
     /// first, then nested keyrings in link order, depth ≤ 6; revoked keys are skipped but
     /// remembered, so a search that finds only revoked keys fails `EKEYREVOKED`.
+    ///
+    /// An invalidated keyring finds nothing, even while a restriction still holds it (and
+    /// its contents): the live kernel answers such a restriction with `ENOKEY` at once.
     pub fn search(&self, ring: Serial, m: IdMatch<'_>) -> KResult<Serial> {
+        if self
+            .object(ring)
+            .is_some_and(|o| o.state == KeyState::Invalidated)
+        {
+            return Err(Errno::ENOKEY);
+        }
         let mut saw_revoked = false;
         match self.search_in(ring, m, 0, &mut saw_revoked) {
             Some(s) => Ok(s),
@@ -563,7 +674,7 @@ impl Store {
             if !hit {
                 continue;
             }
-            if o.revoked {
+            if o.state != KeyState::Live {
                 *saw_revoked = true;
                 continue;
             }
@@ -573,7 +684,7 @@ impl Store {
             return None;
         }
         for &n in kr.nested() {
-            if self.object(n).is_some_and(|o| o.revoked) {
+            if self.object(n).is_some_and(|o| o.state != KeyState::Live) {
                 continue;
             }
             if let Some(s) = self.search_in(n, m, depth + 1, saw_revoked) {
