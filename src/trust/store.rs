@@ -553,6 +553,10 @@ impl Store {
     pub fn revoke(&mut self, key: Serial) -> KResult<()> {
         let o = self.object(key).ok_or(Errno::ENOKEY)?;
         lookup::lookup_for_revoke(self.subject(key, o))?;
+        // KEY_FLAG_KEEP (the blacklist keyrings): never revoked.
+        if self.keyring(key).is_some_and(|k| k.keep) {
+            return Err(Errno::EPERM);
+        }
         if let Some(o) = self.object_mut(key) {
             o.state = KeyState::Revoked;
         }
