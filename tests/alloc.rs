@@ -243,6 +243,7 @@ fn ima_sidecars(t: &Path) -> Case {
         trust: signer_certs(),
         policy: ImaPolicy {
             check_blacklist: true,
+            ..ImaPolicy::default()
         },
     }
 }
@@ -296,6 +297,7 @@ fn ima_xattrs(t: &Path) -> Option<Case> {
         trust: signer_certs(),
         policy: ImaPolicy {
             check_blacklist: true,
+            ..ImaPolicy::default()
         },
     })
 }

@@ -102,7 +102,10 @@ fn build_store(dir: &Path) -> Store {
 
 fn engine_for(dir: &Path, check_blacklist: bool) -> Engine {
     let config = EngineConfig {
-        ima_policy: ImaPolicy { check_blacklist },
+        ima_policy: ImaPolicy {
+            check_blacklist,
+            ..ImaPolicy::default()
+        },
         ..EngineConfig::default()
     };
     Engine::new(build_store(dir), config, 2)
@@ -576,6 +579,7 @@ fn verdicts_do_not_depend_on_threads_cache_size_or_read_path() {
     for (what, threads, mut config) in configs {
         config.ima_policy = ImaPolicy {
             check_blacklist: true,
+            ..ImaPolicy::default()
         };
         let cache_size = config.cache_size;
         let engine = Engine::new(build_store(dir), config, threads);
