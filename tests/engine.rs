@@ -23,7 +23,7 @@ use trustbench::measure::link;
 use trustbench::trust::blacklist::HashKind;
 use trustbench::trust::{KernelConfig, Serial, Store};
 use trustbench::verify::ima::ImaPolicy;
-use trustbench::verify::{ItemKind, VerdictClass};
+use trustbench::verify::{ImaSource, ItemKind, VerdictClass};
 use trustbench::Errno;
 
 const SPEC: &str = r#"
@@ -1400,9 +1400,11 @@ fn security_ima_and_sidecar_give_the_same_verdict_at_any_size() {
         let x = engine.begin_pass(policy).run(&xattr_items, &p);
         let s = engine.begin_pass(policy).run(&sidecar_items, &p);
         for (k, (a, b)) in x.outcomes.iter().zip(&s.outcomes).enumerate() {
+            assert_eq!(a.verdict.ima_source, Some(ImaSource::Xattr));
+            assert_eq!(b.verdict.ima_source, Some(ImaSource::Sidecar));
             assert_eq!(
-                a.verdict,
-                b.verdict,
+                a.verdict.with_source(None),
+                b.verdict.with_source(None),
                 "{policy:?}: {}-byte value: security.ima vs .sig",
                 values[k].1.len()
             );

@@ -12,8 +12,12 @@
 //!
 //! 1. **Collect** (`ima_collect_measurement`): the file is hashed with the algorithm
 //!    [`ima_get_hash_algo`] picks from the label (the boot default, sha256, when the label
-//!    names none). An algorithm the crypto profile lacks fails here, first: `ENOPKG`.
-//!    We hash only when something below looks at the digest (the verdict is the same).
+//!    names none). An algorithm the label names that the crypto profile lacks fails here,
+//!    first, whatever else is wrong with the label: `ENOPKG` (the kernel fails to allocate
+//!    the hash; md5, which trustbench cannot compute, is absent from every profile). The
+//!    boot default is taken to be available (a kernel that lacks its configured default
+//!    falls back at boot). We hash only when something below looks at the digest; the
+//!    verdict is the same.
 //! 2. **Blacklist** (`ima_check_blacklist`, before appraisal): only for a rule that
 //!    requires a signature (`appraise_type=imasig`; since 6.6 the kernel refuses
 //!    `check_blacklist` on any other rule) with `check_blacklist`: a `bin:` entry for the
@@ -202,27 +206,24 @@ pub enum Label<'a> {
 /// rmd160, …) is returned as it is; hashing with it then fails (`ENOPKG`), as with a crypto
 /// profile that lacks it.
 pub fn ima_get_hash_algo(label: Option<&[u8]>) -> HashAlgo {
-    let Some(v) = label.filter(|v| v.len() >= 2) else {
-        return BOOT_DEFAULT_HASH;
-    };
-    let named = |id: u8| HashAlgo::from_kernel_id(id).unwrap_or(BOOT_DEFAULT_HASH);
+    named_algo(label).unwrap_or(BOOT_DEFAULT_HASH)
+}
+
+/// The algorithm the label itself names for [`ima_get_hash_algo`] (`None`: the boot default
+/// applies).
+fn named_algo(label: Option<&[u8]>) -> Option<HashAlgo> {
+    let v = label.filter(|v| v.len() >= 2)?;
+    let named = |id: u8| HashAlgo::from_kernel_id(id).ok();
     match v[0] {
-        imasig::TYPE_DIGSIG | imasig::TYPE_VERITY_DIGSIG => {
-            let want = if v[0] == imasig::TYPE_DIGSIG { 2 } else { 3 };
-            if v[1] == want && v.len() > imasig::HEADER_LEN && v[2] < HASH_ALGO_LAST {
-                named(v[2])
-            } else {
-                BOOT_DEFAULT_HASH
-            }
-        }
+        imasig::TYPE_DIGSIG | imasig::TYPE_VERITY_DIGSIG if header_names(v) => named(v[2]),
         imasig::TYPE_DIGEST_NG if v[1] < HASH_ALGO_LAST => named(v[1]),
         imasig::TYPE_DIGEST => match v.len() {
-            21 if v[17..21] == [0, 0, 0, 0] => HashAlgo::Md5,
-            21 => HashAlgo::Sha1,
-            17 => HashAlgo::Md5,
-            _ => BOOT_DEFAULT_HASH,
+            21 if v[17..21] == [0, 0, 0, 0] => Some(HashAlgo::Md5),
+            21 => Some(HashAlgo::Sha1),
+            17 => Some(HashAlgo::Md5),
+            _ => None,
         },
-        _ => BOOT_DEFAULT_HASH,
+        _ => None,
     }
 }
 
@@ -263,7 +264,8 @@ fn fail(e: Errno, reason: &'static str, digest: Option<Digest>) -> Verdict {
 }
 
 /// Steps 1–2 for a label that needs the digest: collect it with `algo` (the fs-verity
-/// digest for a v3 label), then the blacklist when the rule checks it.
+/// digest for a v3 label; the caller checked the profile has `algo`), then the blacklist
+/// when the rule checks it.
 fn collect(
     store: &Store,
     content: &[u8],
@@ -272,17 +274,12 @@ fn collect(
     policy: ImaPolicy,
 ) -> Result<Digest, Verdict> {
     mark(Stage::Digest);
-    let digest = (|| -> KResult<Digest> {
-        if !store.profile().has_hash(algo) {
-            return Err(Errno::ENOPKG);
-        }
-        if verity {
-            fsverity::digest(algo, content)
-        } else {
-            algo.digest(content)
-        }
-    })()
-    .map_err(|e| fail(e, reason_for(e), None))?;
+    let digest: KResult<Digest> = if verity {
+        fsverity::digest(algo, content)
+    } else {
+        algo.digest(content)
+    };
+    let digest = digest.map_err(|e| fail(e, reason_for(e), None))?;
     mark(Stage::Blacklist);
     if policy.checks_blacklist() && store.is_hash_blacklisted(HashKind::Bin, digest.as_bytes()) {
         return Err(fail(
@@ -335,7 +332,15 @@ fn nolabel_reason(rule: ImaRule, label: Label<'_>) -> &'static str {
 
 /// A non-empty label, by type (`xattr_verify`), after steps 1–2.
 fn labelled(store: &Store, content: &[u8], value: &[u8], policy: ImaPolicy) -> Verdict {
-    let algo = ima_get_hash_algo(Some(value));
+    let named = named_algo(Some(value));
+    let algo = named.unwrap_or(BOOT_DEFAULT_HASH);
+    if named.is_some() && !store.profile().has_hash(algo) {
+        return fail(
+            Errno::ENOPKG,
+            "the hash algorithm security.ima names is not available (ima_collect_measurement)",
+            None,
+        );
+    }
     let t = value[0];
     let is_sig = t == imasig::TYPE_DIGSIG || t == imasig::TYPE_VERITY_DIGSIG;
     let is_hash = t == imasig::TYPE_DIGEST || t == imasig::TYPE_DIGEST_NG;
@@ -417,7 +422,8 @@ fn signature(
         Ok(s) => s,
         Err(e) => return fail(e, header_reason(value, e), collected),
     };
-    // A header that parses names its algorithm, so the digest was collected with it.
+    // A header that parses names its algorithm (checked against the profile, and the
+    // digest collected with it): the fallback below is not reached.
     let collected = match collected {
         Some(d) if d.algo() == sig.hash => d,
         _ => {
