@@ -1509,7 +1509,8 @@ fn the_xattr_decides_in_auto_mode_and_each_source_mode_reads_only_its_source() {
     use ImaSource::{Sidecar as S, Xattr as X};
     use VerdictClass::{Invalid as I, Unsigned as U, Valid as V};
     // (class, source) per item, per mode.
-    let want: [(ImaSourceMode, [(VerdictClass, Option<ImaSource>); 7]); 3] = [
+    type PerItem = [(VerdictClass, Option<ImaSource>); 7];
+    let want: [(ImaSourceMode, PerItem); 3] = [
         (
             ImaSourceMode::Auto,
             [

@@ -86,16 +86,19 @@ fn judge(s: &Store, content: &[u8], label: Option<&[u8]>, p: ImaPolicy) -> Verdi
     ima::verify_ima(s, content, label, p)
 }
 
-fn outcome(v: &Verdict) -> (VerdictClass, Option<Errno>) {
+/// A verdict's class and errno.
+type Outcome = (VerdictClass, Option<Errno>);
+
+fn outcome(v: &Verdict) -> Outcome {
     (v.class, v.errno)
 }
 
-fn invalid(e: Errno) -> (VerdictClass, Option<Errno>) {
+fn invalid(e: Errno) -> Outcome {
     (VerdictClass::Invalid, Some(e))
 }
 
-const VALID: (VerdictClass, Option<Errno>) = (VerdictClass::Valid, None);
-const UNSIGNED: (VerdictClass, Option<Errno>) = (VerdictClass::Unsigned, Some(Errno::ENODATA));
+const VALID: Outcome = (VerdictClass::Valid, None);
+const UNSIGNED: Outcome = (VerdictClass::Unsigned, Some(Errno::ENODATA));
 
 fn with(sig: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut v = sig.to_vec();
@@ -111,7 +114,7 @@ fn type4(h: HashAlgo, hash: &[u8]) -> Vec<u8> {
     [&[4u8, h.kernel_id()][..], hash].concat()
 }
 
-/// 1. The collect step comes first: a hash the label names but the kernel lacks fails
+/// Decision 1: The collect step comes first: a hash the label names but the kernel lacks fails
 /// with ENOPKG before the header's length, the key lookup or the imasig requirement.
 #[test]
 fn a_named_hash_the_kernel_lacks_fails_before_anything_else() {
@@ -170,7 +173,7 @@ fn a_named_hash_the_kernel_lacks_fails_before_anything_else() {
     );
 }
 
-/// 2. `ima_check_blacklist` runs before `ima_appraise_measurement`: a blacklisted digest
+/// Decision 2: `ima_check_blacklist` runs before `ima_appraise_measurement`: a blacklisted digest
 /// (collected with `ima_get_hash_algo`'s algorithm) is EPERM whatever the label holds; only
 /// imasig rules consult it.
 #[test]
@@ -184,7 +187,7 @@ fn the_binary_blacklist_comes_before_appraisal() {
     let matching = type4(HashAlgo::Sha256, &sha(HashAlgo::Sha256, &content));
     let unknown_type = with(&sig, |v| v[0] = 2);
     let v3 = with(&sig, |v| v[1] = 3);
-    let labels: [(&str, Option<&[u8]>, (VerdictClass, Option<Errno>)); 7] = [
+    let labels: [(&str, Option<&[u8]>, Outcome); 7] = [
         ("good signature", Some(&sig), VALID),
         ("unknown keyid", Some(&unknown_key), invalid(Errno::ENOKEY)),
         ("bad sig_size", Some(&bad_size), invalid(Errno::EBADMSG)),
@@ -233,7 +236,7 @@ fn the_binary_blacklist_comes_before_appraisal() {
     );
 }
 
-/// 3. Under imasig a hash label fails "IMA-signature-required" with EINVAL before (and
+/// Decision 3: Under imasig a hash label fails "IMA-signature-required" with EINVAL before (and
 /// instead of) any comparison: matching, different and short hashes alike, nothing hashed.
 #[test]
 fn hash_labels_under_imasig_fail_without_comparing() {
@@ -260,7 +263,7 @@ fn hash_labels_under_imasig_fail_without_comparing() {
     }
 }
 
-/// 4. The hash rule: `ima_get_hash_algo`'s digest against the first digest-length bytes of
+/// Decision 4: The hash rule: `ima_get_hash_algo`'s digest against the first digest-length bytes of
 /// the stored hash.
 #[test]
 fn hash_labels_under_the_hash_rule_compare_a_prefix() {
@@ -269,7 +272,7 @@ fn hash_labels_under_the_hash_rule_compare_a_prefix() {
     let d256 = sha(HashAlgo::Sha256, &content);
     let d512 = sha(HashAlgo::Sha512, &content);
     let d1 = sha(HashAlgo::Sha1, &content);
-    let cases: Vec<(&str, Vec<u8>, (VerdictClass, Option<Errno>))> = vec![
+    let cases: Vec<(&str, Vec<u8>, Outcome)> = vec![
         ("type 4 sha256", type4(HashAlgo::Sha256, &d256), VALID),
         ("type 4 sha512", type4(HashAlgo::Sha512, &d512), VALID),
         (
@@ -327,7 +330,7 @@ fn hash_labels_under_the_hash_rule_compare_a_prefix() {
     assert!(v.signer.is_some());
 }
 
-/// 5. Type 3: the version decides before any length; the dispatcher's EOPNOTSUPP before
+/// Decision 5: Type 3: the version decides before any length; the dispatcher's EOPNOTSUPP before
 /// asymmetric_verify's lengths; the total length before sig_size; sig_size before the hash
 /// algorithm; the algorithm before the key lookup.
 #[test]
@@ -394,7 +397,7 @@ fn signature_header_checks_run_in_the_kernels_order() {
     }
 }
 
-/// 6. `request_asymmetric_key` looks in `.ima_blacklist` before `.ima`, and both before the
+/// Decision 6: `request_asymmetric_key` looks in `.ima_blacklist` before `.ima`, and both before the
 /// signature is checked: a listed key rejects (EKEYREJECTED) even a valid signature, and a
 /// corrupt signature by a listed key is EKEYREJECTED too, without a verification.
 #[test]

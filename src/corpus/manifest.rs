@@ -266,12 +266,12 @@ files/f000001.bin\tima\ttampered\tinvalid\tE#300
             .unwrap()
             .unwrap();
         assert_eq!(m.expected_under(ImaRule::Hash), (VerdictClass::Valid, None));
-        assert!(
-            hash.matches_under(
-                ImaRule::Hash,
-                &Verdict::unsigned(ItemKind::Ima, "x").with_source(None)
-            ) == false
-        );
+        let unsigned = Verdict::unsigned(ItemKind::Ima, "x");
+        assert!(!hash.matches_under(ImaRule::Hash, &unsigned));
+        assert!(hash.matches_under(
+            ImaRule::Imasig,
+            &Verdict::invalid(ItemKind::Ima, Errno::EINVAL, "")
+        ));
     }
 
     #[test]
