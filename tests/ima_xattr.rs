@@ -621,3 +621,25 @@ fn run_on_a_tree_labelled_with_real_xattrs() {
         ])
     );
 }
+
+/// The kernel refuses `check_blacklist` on a rule without `appraise_type=imasig`
+/// (ima_validate_rule), so the two options together are a usage error (exit 2); an unknown
+/// `--ima-source` too.
+#[test]
+fn accept_hash_with_check_blacklist_is_a_usage_error() {
+    let f = fixtures_dir().join("ima-rsa2048-sha256.bin");
+    for args in [
+        &["--ima-accept-hash", "--ima-check-blacklist"][..],
+        &["--ima-source", "both"][..],
+    ] {
+        let out = run_output(trustbench().arg("verify").args(args).arg(&f));
+        assert_eq!(out.code(), 2, "{args:?}: {out:?}");
+        let out = run_output(
+            trustbench()
+                .args(["run", "--corpus"])
+                .arg(fixtures_dir())
+                .args(args),
+        );
+        assert_eq!(out.code(), 2, "run {args:?}: {out:?}");
+    }
+}

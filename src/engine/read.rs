@@ -255,7 +255,7 @@ pub fn read_ima_xattr_fd(file: &File, buf: &mut Vec<u8>) -> std::io::Result<Opti
 /// Whether `path` has a `security.ima` xattr (of any length), by a size query on the path
 /// (`getxattr(path, "security.ima", NULL, 0)`, following symlinks as `stat` does): the
 /// cache probe's question, asked without opening the file. `Err` for failures other than
-/// "no value" ([`no_value`]). Allocation-free for paths shorter than 1 KiB.
+/// "no value" (`ENODATA`, `EOPNOTSUPP`). Allocation-free for paths shorter than 1 KiB.
 pub fn has_ima_xattr(path: &Path) -> std::io::Result<bool> {
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
@@ -303,7 +303,7 @@ pub fn read_ima_xattr(path: &Path) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// The label of the IMA file at `path` by the engine's rule ([`ImaSourceMode`]): the xattr
+/// The label of the IMA file at `path` by the engine's rule ([`crate::verify::ima::ImaSourceMode`]): the xattr
 /// when `mode` reads it and the file has one (empty included), else the sidecar when
 /// `mode` reads it, else none — for tools (calibration samples); the engine's hot path does
 /// the same through descriptors. `(source, value)`; read failures count as no label.

@@ -8,7 +8,7 @@
 //! the kernel. `.ima_blacklist`, when configured, is consulted first.
 //!
 //! Order of checks (each is a test in tests/ima_order.rs): the header checks of
-//! [`imasig::parse`] (version/type combination, then length, then sig_size, then hash
+//! [`crate::formats::imasig::parse`] (version/type combination, then length, then sig_size, then hash
 //! algorithm), then `.ima_blacklist`, then the `.ima` lookup, then the key's algorithm
 //! (encoding), then `public_key_verify_signature`.
 

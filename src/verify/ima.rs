@@ -8,10 +8,10 @@
 //! # The rule
 //!
 //! The kernel reads only `security.ima`; evmctl's `FILE.sig` sidecar is the user-space
-//! stand-in for it (which one the engine reads is [`ImaSourceMode`]). Given the label:
+//! stand-in for it (which one the engine reads is [`ImaSourceMode`](crate::verify::ima::ImaSourceMode)). Given the label:
 //!
 //! 1. **Collect** (`ima_collect_measurement`): the file is hashed with the algorithm
-//!    [`ima_get_hash_algo`] picks from the label (the boot default, sha256, when the label
+//!    [`ima_get_hash_algo`](crate::verify::ima::ima_get_hash_algo) picks from the label (the boot default, sha256, when the label
 //!    names none). An algorithm the label names that the crypto profile lacks fails here,
 //!    first, whatever else is wrong with the label: `ENOPKG` (the kernel fails to allocate
 //!    the hash; md5, which trustbench cannot compute, is absent from every profile). The
@@ -27,7 +27,7 @@
 //!    "IMA-signature-required" under imasig, else "missing-hash").
 //! 4. **Type 1 / 4 (a file hash)**: under imasig → invalid "IMA-signature-required" with
 //!    `EINVAL` (xattr_verify's rc keeps its initial `-EINVAL`), nothing compared. Under
-//!    [`ImaRule::Hash`] the collected digest is compared with the first digest-length
+//!    [`ImaRule::Hash`](crate::verify::ima::ImaRule::Hash) the collected digest is compared with the first digest-length
 //!    bytes of the stored hash (trailing bytes ignored): equal → valid, with no signer;
 //!    different → invalid "invalid-hash", `EKEYREJECTED` (the kernel's rc is memcmp's
 //!    non-zero value, which is no errno: we use the one the kernel gives a digest that
@@ -42,7 +42,7 @@
 //! Not modelled: EVM (`evm_verifyxattr` before xattr_verify), `IMA_NEW_FILE`, fix mode,
 //! modsig, the platform keyring, and the verity rule flags: a type-6 (v3) signature is
 //! verified as under `digest_type=verity appraise_type=sigv3` (its collected digest is the
-//! fs-verity digest), whatever [`ImaRule`] says.
+//! fs-verity digest), whatever [`ImaRule`](crate::verify::ima::ImaRule) says.
 
 use super::{digsig, fsverity, reason_for, ImaSource, ItemKind, Verdict};
 use crate::errno::{Errno, KResult};
