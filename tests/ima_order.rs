@@ -468,3 +468,33 @@ fn unlabelled_files_name_the_kernel_cause_and_what_was_found() {
         v.reason
     );
 }
+
+/// Malformed labels never panic: every type byte 0..=8 and 255 with every length up to 80
+/// (bytes drawn from the real signature, zeros and 0xff), under every rule and blacklist
+/// setting, give one verdict each.
+#[test]
+fn any_label_bytes_give_a_verdict() {
+    let (content, sig) = good();
+    let mut s = full();
+    s.add_blacklist_hash(HashKind::Bin, &sha(HashAlgo::Sha1, &content))
+        .unwrap();
+    let policies = [IMASIG, BLACKLIST, HASH];
+    let mut n = 0;
+    for ty in (0u8..=8).chain([255]) {
+        for len in 1..80usize {
+            for fill in [None, Some(0u8), Some(0xff)] {
+                let mut v: Vec<u8> = match fill {
+                    None => sig.iter().copied().cycle().take(len).collect(),
+                    Some(b) => vec![b; len],
+                };
+                v[0] = ty;
+                for p in policies {
+                    let verdict = judge(&s, &content, Some(&v), p);
+                    assert_eq!(verdict.ima_source, Some(ImaSource::Xattr));
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert!(n > 7000);
+}
