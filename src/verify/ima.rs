@@ -341,7 +341,9 @@ fn labelled(store: &Store, content: &[u8], value: &[u8], policy: ImaPolicy) -> V
             None,
         );
     }
-    let t = value[0];
+    let Some(&t) = value.first() else {
+        return Verdict::unsigned(ItemKind::Ima, "no label");
+    };
     let is_sig = t == imasig::TYPE_DIGSIG || t == imasig::TYPE_VERITY_DIGSIG;
     let is_hash = t == imasig::TYPE_DIGEST || t == imasig::TYPE_DIGEST_NG;
     // Does xattr_verify use the digest? A hash under the hash rule; a signature whose
