@@ -13,7 +13,10 @@
 //! - (c) IMA files with the signature in `security.ima` (one of them larger than any fixed
 //!   buffer would be), when the filesystem lets root set it (else SKIP, or a failure under
 //!   `CI=true`);
-//! - (d) modules whose PKCS#7 embeds its signer's certificate (chain to a trusted CA).
+//! - (d) modules whose PKCS#7 embeds its signer's certificate (chain to a trusted CA);
+//! - (f) IMA files labelled with a hash (type 4 sha256 and type 1 sha1 `security.ima`)
+//!   under the hash rule, and an empty `security.ima` beside a sidecar (the xattr decides:
+//!   no label), when the filesystem lets root set it.
 //!
 //! Each case runs with the cache off and with the cache filling (a small cache, full after
 //! the warm-up, so each insert evicts and recycles the evicted node), both cold, and, for
@@ -243,6 +246,7 @@ fn ima_sidecars(t: &Path) -> Case {
         trust: signer_certs(),
         policy: ImaPolicy {
             check_blacklist: true,
+            ..ImaPolicy::default()
         },
     }
 }
@@ -296,6 +300,70 @@ fn ima_xattrs(t: &Path) -> Option<Case> {
         trust: signer_certs(),
         policy: ImaPolicy {
             check_blacklist: true,
+            ..ImaPolicy::default()
+        },
+    })
+}
+
+/// (f) Hash labels in `security.ima` under the hash rule (`--ima-accept-hash`): matching
+/// type-4 sha256 and type-1 sha1 values are valid, a different one invalid; an empty
+/// `security.ima` beside a real sidecar is unsigned (the xattr decides).
+fn ima_hash_xattrs(t: &Path) -> Option<Case> {
+    use trustbench::hash::HashAlgo;
+    let d = t.join("ima-hash-xattr");
+    std::fs::create_dir_all(&d).unwrap();
+    let mut items = Vec::new();
+    let mut expect = Vec::new();
+    for (k, n) in IMA_FILES
+        .iter()
+        .enumerate()
+        .chain(IMA_FILES.iter().enumerate())
+    {
+        let p = d.join(format!("{}-{n}", items.len()));
+        std::fs::copy(fixture(n), &p).unwrap();
+        let content = read(&p);
+        let label = match k {
+            0 => [
+                &[4u8, 4][..],
+                HashAlgo::Sha256.digest(&content).unwrap().as_bytes(),
+            ]
+            .concat(),
+            1 => [
+                &[1u8][..],
+                HashAlgo::Sha1.digest(&content).unwrap().as_bytes(),
+            ]
+            .concat(),
+            2 => [&[4u8, 4][..], &[0u8; 32][..]].concat(),
+            _ => Vec::new(),
+        };
+        if k == 3 {
+            std::fs::copy(fixture(&format!("{n}.sig")), format!("{}.sig", p.display())).unwrap();
+        }
+        if let Err(e) = common::set_security_ima(&p, &label) {
+            common::skip_or_fail(
+                "(f) IMA, hash labels",
+                &format!("cannot set security.ima on {}: {e}", p.display()),
+            );
+            return None;
+        }
+        items.push(Item {
+            path: p,
+            kind: ItemKind::Ima,
+        });
+        expect.push(match k {
+            0 | 1 => VerdictClass::Valid,
+            2 => VerdictClass::Invalid,
+            _ => VerdictClass::Unsigned,
+        });
+    }
+    Some(Case {
+        name: "(f) IMA, hash labels",
+        items,
+        expect,
+        trust: signer_certs(),
+        policy: ImaPolicy {
+            rule: trustbench::verify::ima::ImaRule::Hash,
+            ..ImaPolicy::default()
         },
     })
 }
@@ -434,6 +502,7 @@ fn cold_items_allocate_nothing_after_warm_up() {
     cases.extend(ima_xattrs(t));
     cases.push(embedded_cert_modules(t));
     cases.push(compressed_modules(t));
+    cases.extend(ima_hash_xattrs(t));
 
     let mut rows = Vec::new();
     for case in &cases {

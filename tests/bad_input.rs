@@ -1793,7 +1793,8 @@ fn ima_header_edge_cases() {
         "ima_appraise xattr_verify: type 6 with version != 3 → FAIL invalid-signature-version (rc EINVAL)";
     const UNKNOWN_TYPE: &str = "ima_appraise xattr_verify: unknown xattr type → INTEGRITY_UNKNOWN \
                                 \"unknown-ima-data\" with rc still at its initial -EINVAL";
-    const DIGEST: &str = "type 1/4 hold a digest, not a signature";
+    const DIGEST: &str = "xattr_verify: type 1/4 under appraise_type=imasig → FAIL \
+                          IMA-signature-required (rc still at its initial -EINVAL)";
 
     let cases = vec![
         c(
@@ -1977,13 +1978,13 @@ fn ima_header_edge_cases() {
         c(
             "ima/type-1-digest",
             [&[1u8][..], &sha1_placeholder()].concat(),
-            Want::Unsigned,
+            Want::Errno("EINVAL"),
             DIGEST,
         ),
         c(
             "ima/type-4-digest-ng",
             [&[4u8, 4][..], &sha256(&f.ima_bin)].concat(),
-            Want::Unsigned,
+            Want::Errno("EINVAL"),
             DIGEST,
         ),
         c(

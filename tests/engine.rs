@@ -22,8 +22,8 @@ use trustbench::engine::{CachePolicy, Engine, EngineConfig, IoCause, Item, PassR
 use trustbench::measure::link;
 use trustbench::trust::blacklist::HashKind;
 use trustbench::trust::{KernelConfig, Serial, Store};
-use trustbench::verify::ima::ImaPolicy;
-use trustbench::verify::{ItemKind, VerdictClass};
+use trustbench::verify::ima::{ImaPolicy, ImaRule, ImaSourceMode};
+use trustbench::verify::{ImaSource, ItemKind, VerdictClass};
 use trustbench::Errno;
 
 const SPEC: &str = r#"
@@ -102,7 +102,10 @@ fn build_store(dir: &Path) -> Store {
 
 fn engine_for(dir: &Path, check_blacklist: bool) -> Engine {
     let config = EngineConfig {
-        ima_policy: ImaPolicy { check_blacklist },
+        ima_policy: ImaPolicy {
+            check_blacklist,
+            ..ImaPolicy::default()
+        },
         ..EngineConfig::default()
     };
     Engine::new(build_store(dir), config, 2)
@@ -576,6 +579,7 @@ fn verdicts_do_not_depend_on_threads_cache_size_or_read_path() {
     for (what, threads, mut config) in configs {
         config.ima_policy = ImaPolicy {
             check_blacklist: true,
+            ..ImaPolicy::default()
         };
         let cache_size = config.cache_size;
         let engine = Engine::new(build_store(dir), config, threads);
@@ -1110,6 +1114,8 @@ fn run_exports_json_csv_and_markdown_that_agree() {
             "report field '{field}' missing: {json:#}"
         );
     }
+    assert_eq!(json["ima_rule"], "imasig", "the default rule is named");
+    assert_eq!(json["ima_source"], "auto");
     assert!(json["machine"]["logical_cpus"].as_u64().unwrap() >= 1);
     assert!(json["versions"]["trustbench"].is_string());
     assert!(json["versions"]["backend"].is_string());
@@ -1170,6 +1176,7 @@ fn run_exports_json_csv_and_markdown_that_agree() {
 
     let md = std::fs::read_to_string(&m).unwrap();
     assert!(md.contains("## Passes"), "markdown pass table:\n{md}");
+    assert!(md.contains("IMA rule imasig, IMA source auto"), "{md}");
     assert!(md.contains("| pass | items/s |"));
     assert!(md.contains("| cold | ") && md.contains("| warm | "), "{md}");
     assert!(md.contains(&format!("{} items checked, 0 mismatches", manifest.len())));
@@ -1396,9 +1403,11 @@ fn security_ima_and_sidecar_give_the_same_verdict_at_any_size() {
         let x = engine.begin_pass(policy).run(&xattr_items, &p);
         let s = engine.begin_pass(policy).run(&sidecar_items, &p);
         for (k, (a, b)) in x.outcomes.iter().zip(&s.outcomes).enumerate() {
+            assert_eq!(a.verdict.ima_source, Some(ImaSource::Xattr));
+            assert_eq!(b.verdict.ima_source, Some(ImaSource::Sidecar));
             assert_eq!(
-                a.verdict,
-                b.verdict,
+                a.verdict.with_source(None),
+                b.verdict.with_source(None),
                 "{policy:?}: {}-byte value: security.ima vs .sig",
                 values[k].1.len()
             );
@@ -1408,4 +1417,276 @@ fn security_ima_and_sidecar_give_the_same_verdict_at_any_size() {
             .iter()
             .all(|o| o.verdict.class == VerdictClass::Invalid));
     }
+}
+
+// =======================================================================================
+// 9. the xattr decides (--ima-source), and the cache stays honest about it
+// =======================================================================================
+
+/// An engine over the corpus's keyrings reading labels from `source` under `rule`.
+fn engine_with(dir: &Path, source: ImaSourceMode, rule: ImaRule, cache_size: usize) -> Engine {
+    let config = EngineConfig {
+        cache_size,
+        ima_policy: ImaPolicy {
+            rule,
+            ..ImaPolicy::default()
+        },
+        ima_source: source,
+        ..EngineConfig::default()
+    };
+    Engine::new(build_store(dir), config, 2)
+}
+
+/// The corpus item's real signature, and a type-4 sha256 label of `content` (`flip`: with
+/// its first byte changed).
+fn labels_for(content: &[u8], flip: bool) -> Vec<u8> {
+    let mut d = trustbench::hash::HashAlgo::Sha256
+        .digest(content)
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    if flip {
+        d[0] ^= 1;
+    }
+    [&[4u8, 4][..], &d].concat()
+}
+
+fn remove_security_ima(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: valid NUL-terminated strings.
+    let r = unsafe { libc::removexattr(c.as_ptr(), c"security.ima".as_ptr()) };
+    assert_eq!(r, 0, "removexattr {}", path.display());
+}
+
+/// In auto mode the xattr decides whenever the file has one — an empty one included, and
+/// then the sidecar is not consulted; `xattr` never reads sidecars, `sidecar` never reads
+/// xattrs. Verdicts name their source.
+#[test]
+fn the_xattr_decides_in_auto_mode_and_each_source_mode_reads_only_its_source() {
+    let (dir, _) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let src = corpus_item(ItemKind::Ima);
+    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let content = std::fs::read(&src.path).unwrap();
+    let mk = |name: &str, xattr: Option<&[u8]>, sidecar: Option<&[u8]>| {
+        let p = t.join(name);
+        std::fs::copy(&src.path, &p).unwrap();
+        if let Some(x) = xattr {
+            set_security_ima(&p, x).map(|()| p.clone())
+        } else {
+            Ok(p.clone())
+        }
+        .map(|p| {
+            if let Some(s) = sidecar {
+                std::fs::write(format!("{}.sig", p.display()), s).unwrap();
+            }
+            Item::from_path(p)
+        })
+    };
+    let Ok(xattr_only) = mk("xattr-only.bin", Some(&real_sig), None) else {
+        skip_or_fail(
+            "cannot set security.ima here",
+            "needs root and security xattrs",
+        );
+        return;
+    };
+    let garbage = vec![3u8, 2, 4, 0, 0, 0, 0, 0, 1, 0];
+    let items = vec![
+        xattr_only,
+        mk("sidecar-only.bin", None, Some(&real_sig)).unwrap(),
+        mk("empty-xattr.bin", Some(&[]), Some(&real_sig)).unwrap(),
+        mk("xattr-beats-sidecar.bin", Some(&real_sig), Some(&garbage)).unwrap(),
+        mk(
+            "hash-xattr.bin",
+            Some(&labels_for(&content, false)),
+            Some(&real_sig),
+        )
+        .unwrap(),
+        mk("neither.bin", None, None).unwrap(),
+        mk("empty-sidecar.bin", None, Some(&[])).unwrap(),
+    ];
+    use ImaSource::{Sidecar as S, Xattr as X};
+    use VerdictClass::{Invalid as I, Unsigned as U, Valid as V};
+    // (class, source) per item, per mode.
+    type PerItem = [(VerdictClass, Option<ImaSource>); 7];
+    let want: [(ImaSourceMode, PerItem); 3] = [
+        (
+            ImaSourceMode::Auto,
+            [
+                (V, Some(X)),
+                (V, Some(S)),
+                (U, Some(X)),
+                (V, Some(X)),
+                (I, Some(X)),
+                (U, None),
+                (U, Some(S)),
+            ],
+        ),
+        (
+            ImaSourceMode::Xattr,
+            [
+                (V, Some(X)),
+                (U, None),
+                (U, Some(X)),
+                (V, Some(X)),
+                (I, Some(X)),
+                (U, None),
+                (U, None),
+            ],
+        ),
+        (
+            ImaSourceMode::Sidecar,
+            [
+                (U, None),
+                (V, Some(S)),
+                (V, Some(S)),
+                (I, Some(S)),
+                (V, Some(S)),
+                (U, None),
+                (U, Some(S)),
+            ],
+        ),
+    ];
+    for (mode, expect) in want {
+        for policy in [CachePolicy::Bypass, CachePolicy::Use] {
+            let engine = engine_with(dir, mode, ImaRule::Imasig, 1024);
+            // Twice: the second pass (with the cache) is served by lookups.
+            for round in 0..2 {
+                let r = engine.begin_pass(policy).run(&items, &pool(2));
+                for ((it, o), (class, source)) in items.iter().zip(&r.outcomes).zip(expect) {
+                    let v = o.verdict;
+                    assert_eq!(
+                        (v.class, v.ima_source),
+                        (class, source),
+                        "{mode:?} {policy:?} round {round}: {}: {} {} ({})",
+                        it.path.display(),
+                        v.class.name(),
+                        errno_name(v.errno),
+                        v.reason
+                    );
+                    if round == 1 && policy == CachePolicy::Use {
+                        assert!(
+                            o.cache_hit,
+                            "{mode:?}: {}: probe and open keys differ",
+                            it.path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The empty xattr is "no label", not a missing file; so is the empty sidecar.
+    let engine = engine_with(dir, ImaSourceMode::Auto, ImaRule::Imasig, 0);
+    let r = engine.pass(&items, &pool(1));
+    assert!(r.outcomes[2]
+        .verdict
+        .reason
+        .contains("security.ima is empty"));
+    assert!(r.outcomes[6]
+        .verdict
+        .reason
+        .contains(".sig sidecar is empty"));
+    assert!(!r.outcomes[6].verdict.reason.contains("no .sig"));
+    assert_eq!(r.outcomes[4].verdict.errno, Some(Errno::EINVAL));
+    assert!(r.outcomes[4]
+        .verdict
+        .reason
+        .starts_with("IMA-signature-required"));
+}
+
+/// When the xattr decides, the sidecar is not opened: a FIFO (or a directory) there does
+/// not block and does not matter, in every cache mode; under `--ima-source sidecar` it is
+/// the sidecar's I/O failure.
+#[test]
+fn a_sidecar_beside_a_deciding_xattr_is_never_opened() {
+    let (dir, _) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let src = corpus_item(ItemKind::Ima);
+    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let fifo = t.join("fifo-sidecar.bin");
+    std::fs::copy(&src.path, &fifo).unwrap();
+    if let Err(e) = set_security_ima(&fifo, &real_sig) {
+        skip_or_fail("cannot set security.ima here", &e.to_string());
+        return;
+    }
+    mkfifo(&t.join("fifo-sidecar.bin.sig"));
+    let dirsig = t.join("dir-sidecar.bin");
+    std::fs::copy(&src.path, &dirsig).unwrap();
+    set_security_ima(&dirsig, &[]).unwrap();
+    std::fs::create_dir(t.join("dir-sidecar.bin.sig")).unwrap();
+    let items = vec![Item::from_path(fifo), Item::from_path(dirsig)];
+    for mode in [ImaSourceMode::Auto, ImaSourceMode::Xattr] {
+        for policy in [CachePolicy::Bypass, CachePolicy::Use, CachePolicy::Use] {
+            let engine = engine_with(dir, mode, ImaRule::Imasig, 64);
+            let r = engine.begin_pass(policy).run(&items, &pool(2));
+            assert_eq!(r.outcomes[0].verdict.class, VerdictClass::Valid, "{mode:?}");
+            assert_eq!(
+                r.outcomes[1].verdict.class,
+                VerdictClass::Unsigned,
+                "{mode:?}"
+            );
+            assert!(r.outcomes.iter().all(|o| o.io.is_none()), "{mode:?}");
+        }
+    }
+    let engine = engine_with(dir, ImaSourceMode::Sidecar, ImaRule::Imasig, 0);
+    let r = engine.pass(&items, &pool(2));
+    for o in &r.outcomes {
+        assert_eq!(o.verdict.errno, Some(Errno::EIO));
+        assert_eq!(o.io.map(|f| f.file), Some(Which::Sidecar));
+    }
+}
+
+/// setxattr and removexattr change the item's ctime, which is in the cache key: a warm pass
+/// after either re-judges the item, in auto mode (source switches between xattr and
+/// sidecar) and under the hash rule (the hash label becomes valid, then invalid).
+#[test]
+fn changing_security_ima_between_passes_is_seen_through_the_cache() {
+    let (dir, _) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let src = corpus_item(ItemKind::Ima);
+    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let content = std::fs::read(&src.path).unwrap();
+    let p = t.join("relabelled.bin");
+    std::fs::copy(&src.path, &p).unwrap();
+    std::fs::write(format!("{}.sig", p.display()), &real_sig).unwrap();
+    let items = vec![Item::from_path(p.clone())];
+    let engine = engine_with(dir, ImaSourceMode::Auto, ImaRule::Hash, 1024);
+    let pass = |what: &str| {
+        let r = engine.pass(&items, &pool(1));
+        let o = r.outcomes[0];
+        println!("{what}: {} ({})", o.verdict.class.name(), o.verdict.reason);
+        o
+    };
+    let o = pass("sidecar");
+    assert_eq!(
+        (o.verdict.class, o.verdict.ima_source),
+        (VerdictClass::Valid, Some(ImaSource::Sidecar))
+    );
+    let o = pass("sidecar again");
+    assert!(o.cache_hit);
+    if let Err(e) = set_security_ima(&p, &labels_for(&content, true)) {
+        skip_or_fail("cannot set security.ima here", &e.to_string());
+        return;
+    }
+    let o = pass("bad hash xattr");
+    assert!(!o.cache_hit, "setxattr moved the ctime");
+    assert_eq!(
+        (o.verdict.errno, o.verdict.ima_source),
+        (Some(Errno::EKEYREJECTED), Some(ImaSource::Xattr))
+    );
+    set_security_ima(&p, &labels_for(&content, false)).unwrap();
+    let o = pass("good hash xattr");
+    assert!(!o.cache_hit);
+    assert_eq!(o.verdict.class, VerdictClass::Valid);
+    assert_eq!(o.verdict.signer, None, "a hash label has no signer");
+    let o = pass("good hash xattr again");
+    assert!(o.cache_hit);
+    remove_security_ima(&p);
+    let o = pass("xattr removed");
+    assert!(!o.cache_hit);
+    assert_eq!(o.verdict.ima_source, Some(ImaSource::Sidecar));
+    assert!(o.verdict.signer.is_some());
 }

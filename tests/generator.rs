@@ -23,10 +23,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The 14 class names of `BadClass::name` (src/corpus/bad.rs), with the verdict-table key
-/// the kernel gives a module and an IMA file of that class (`None`: the class does not
-/// apply to that kind, so those items are generated good and are `valid`).
-const CLASSES: [(&str, Option<&str>, Option<&str>); 14] = [
+/// The 18 class names of `BadClass::name` (src/corpus/bad.rs), with the verdict-table key
+/// the kernel gives a module and an IMA file of that class under the default imasig rule
+/// (`None`: the class does not apply to that kind, so those items are generated good and
+/// are `valid`).
+const CLASSES: [(&str, Option<&str>, Option<&str>); 18] = [
     (
         "tampered",
         Some("invalid:EKEYREJECTED"),
@@ -70,6 +71,24 @@ const CLASSES: [(&str, Option<&str>, Option<&str>); 14] = [
     // First key with the 32-bit keyid is RSA-3072; the RSA-2048 signature has the wrong
     // length for it.
     ("keyid-collision", None, Some("invalid:EINVAL")),
+    // Hash labels (type 4 / type 1), not signatures: xattr_verify fails them with
+    // "IMA-signature-required" and rc -EINVAL under imasig, without comparing.
+    ("ima-hash", None, Some("invalid:EINVAL")),
+    ("ima-hash-sha1", None, Some("invalid:EINVAL")),
+    ("ima-hash-mismatch", None, Some("invalid:EINVAL")),
+    ("ima-hash-short", None, Some("invalid:EINVAL")),
+];
+
+/// The IMA verdict-table key of the classes whose verdict differs under the hash rule
+/// (`run --ima-accept-hash`): matching hashes appraise, a different one is "invalid-hash"
+/// (EKEYREJECTED), a short one "invalid-hash" with the kernel's -EINVAL; the blacklist is
+/// not consulted without imasig, so a blacklisted file's good signature stands.
+const UNDER_HASH_RULE: [(&str, &str); 5] = [
+    ("ima-hash", "valid"),
+    ("ima-hash-sha1", "valid"),
+    ("ima-hash-mismatch", "invalid:EKEYREJECTED"),
+    ("ima-hash-short", "invalid:EINVAL"),
+    ("blacklisted-hash", "valid"),
 ];
 
 /// Key blocks. Key generation dominates generation time and depends only on the seed and
@@ -158,11 +177,17 @@ fn gen(spec: &Path, out: &Path, seed: Option<u64>) {
 /// `trustbench run --corpus DIR --passes cold --quiet --calibration-ms 5 --json J`, saving
 /// its report beside the corpus rather than under the current directory.
 fn run_corpus(dir: &Path) -> (Output, Value) {
-    let j = dir.with_extension("report.json");
+    run_corpus_with(dir, &[])
+}
+
+/// [`run_corpus`] with more options (`--ima-accept-hash`, `--ima-source …`).
+fn run_corpus_with(dir: &Path, extra: &[&str]) -> (Output, Value) {
+    let j = dir.with_extension(format!("report{}.json", extra.len()));
     let out = run_output(
         trustbench()
             .args(["run", "--corpus"])
             .arg(dir)
+            .args(extra)
             .args([
                 "--passes",
                 "cold",
@@ -490,6 +515,38 @@ fn check_class(
     if got != want {
         failures.push(format!("{class}: cold verdicts {got:?}, want {want:?}"));
     }
+    if report["ima_rule"] != "imasig" {
+        failures.push(format!("{class}: report ima_rule {}", report["ima_rule"]));
+    }
+
+    // The same manifest under the hash rule: the expectations follow from the class.
+    let (out, report) = run_corpus_with(&dir, &["--ima-accept-hash"]);
+    let mm = report["manifest"]["mismatches"].clone();
+    if out.code() != 0 || mm.as_array().is_none_or(|a| !a.is_empty()) {
+        failures.push(format!(
+            "{class} (hash rule): run exit {}, mismatches {mm:#}",
+            out.code()
+        ));
+    }
+    let file_hash = UNDER_HASH_RULE
+        .iter()
+        .find(|(c, _)| *c == class)
+        .map(|(_, v)| *v)
+        .or(file_expect);
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    *want
+        .entry(mod_expect.unwrap_or("valid").into())
+        .or_default() += n_mod;
+    *want.entry(file_hash.unwrap_or("valid").into()).or_default() += n_file;
+    let got = verdict_table(&report);
+    if got != want {
+        failures.push(format!(
+            "{class} (hash rule): cold verdicts {got:?}, want {want:?}"
+        ));
+    }
+    if report["ima_rule"] != "hash" {
+        failures.push(format!("{class}: report ima_rule {}", report["ima_rule"]));
+    }
     failures
 }
 
@@ -546,6 +603,36 @@ fn mixed_corpus_with_all_classes_agrees() {
         assert!(table.contains_key(key), "{key} missing from {table:?}");
     }
     assert_eq!(table.values().sum::<u64>(), m.len() as u64);
+}
+
+/// The mixed corpus under the hash rule (`run --ima-accept-hash`): the same manifest, read
+/// with that rule's expectations, still agrees; hash labels now appraise or fail as
+/// "invalid-hash", and nothing is EPERM (no blacklist without imasig).
+#[test]
+fn mixed_corpus_agrees_under_the_hash_rule() {
+    let dir = mixed_corpus();
+    let (out, report) = run_corpus_with(dir, &["--ima-accept-hash"]);
+    let mm = &report["manifest"]["mismatches"];
+    assert_eq!(out.code(), 0, "hash rule: {mm:#}\n{out:?}");
+    assert_eq!(mm.as_array().map(Vec::len), Some(0), "{mm:#}");
+    assert_eq!(report["ima_rule"], "hash");
+    assert_eq!(report["ima_source"], "auto");
+    let table = verdict_table(&report);
+    assert!(!table.contains_key("invalid:EPERM"), "{table:?}");
+    let m = manifest(dir);
+    let hash_valid = m
+        .values()
+        .filter(|r| r[0] == "ima" && matches!(r[1].as_str(), "ima-hash" | "ima-hash-sha1"))
+        .count();
+    assert!(hash_valid > 0, "the mixed corpus has matching hash labels");
+    let (_, default) = run_corpus(dir);
+    let valid = |r: &Value| verdict_table(r).get("valid").copied().unwrap_or(0);
+    let blacklisted = m.values().filter(|r| r[1] == "blacklisted-hash").count();
+    assert_eq!(
+        valid(&report),
+        valid(&default) + (hash_valid + blacklisted) as u64,
+        "matching hash labels and blacklisted files become valid"
+    );
 }
 
 // =======================================================================================

@@ -1,8 +1,11 @@
 #![no_main]
-//! IMA security.ima xattr classifier and signature_v2_hdr parser.
+//! IMA security.ima values: the type classifier, the signature_v2_hdr parser, the hash
+//! label (type 1/4) layout and `ima_get_hash_algo`, none of which may panic on any bytes.
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustbench::formats::imasig::classify(data);
     let _ = trustbench::formats::imasig::parse(data);
+    let _ = trustbench::formats::imasig::parse_hash(data);
+    let _ = trustbench::verify::ima::ima_get_hash_algo(Some(data));
 });

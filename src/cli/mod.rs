@@ -26,8 +26,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Verify module signatures (appended PKCS#7) and IMA signatures (.sig sidecar or
-    /// security.ima xattr) the way the kernel would.
+    /// Verify module signatures (appended PKCS#7) and IMA labels (the security.ima xattr,
+    /// or the FILE.sig sidecar when the file has none) the way the kernel would.
     ///
     /// Exit status: 0 when every PATH is valid, 1 when any is not, 2 on usage or I/O
     /// errors.

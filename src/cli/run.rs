@@ -5,7 +5,7 @@
 
 use super::exports::ExportArgs;
 use super::setup::TrustArgs;
-use super::verify::KindArg;
+use super::verify::{ImaArgs, KindArg};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,9 +56,11 @@ pub struct RunArgs {
     /// measured by the ceiling calibration on the corpus's large files, else 1 MiB].
     #[arg(long, value_name = "BYTES")]
     pub mmap_threshold: Option<u64>,
-    /// IMA policy check_blacklist (always on for generated corpora).
-    #[arg(long)]
-    pub ima_check_blacklist: bool,
+    /// IMA policy: rule, blacklist (always on for generated corpora under the default
+    /// rule), label source. With --ima-accept-hash a generated corpus's manifest is read
+    /// with that rule's verdicts (hash labels compared, blacklist not consulted).
+    #[command(flatten)]
+    pub ima: ImaArgs,
     /// Also run cold passes (cache off) at 1..=N threads and report scaling against the raw
     /// primitive's own scaling.
     #[arg(long)]
@@ -181,7 +183,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         passes: a.passes.clone(),
         cache_size: a.cache_size,
         mmap_threshold: a.mmap_threshold,
-        ima_check_blacklist: a.ima_check_blacklist,
+        ima_check_blacklist: a.ima.ima_check_blacklist,
+        ima_rule: a.ima.rule(),
+        ima_source: a.ima.source(),
         scaling: a.scaling,
         calibration: Duration::from_millis(a.calibration_ms),
         flamegraph: flamegraph.clone(),

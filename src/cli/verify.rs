@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trustbench::engine::{self, Engine, EngineConfig, Item};
 use trustbench::trust::Store;
-use trustbench::verify::{ima, ItemKind, Verdict, VerdictClass};
+use trustbench::verify::ima::{ImaPolicy, ImaRule, ImaSourceMode};
+use trustbench::verify::{ItemKind, Verdict, VerdictClass};
 use trustbench::Error;
 
 /// How to treat each path (`verify --kind`, also `run --kind` to filter a tree).
@@ -21,6 +22,58 @@ pub enum KindArg {
     Module,
     /// Every path is an IMA-appraised file.
     Ima,
+}
+
+/// Where IMA labels are read from (`--ima-source`).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SourceArg {
+    /// security.ima when the file has one (even empty: then it has no label and the .sig
+    /// sidecar is not read), else the FILE.sig sidecar.
+    Auto,
+    /// Only security.ima, as the kernel reads it; sidecars are ignored.
+    Xattr,
+    /// Only FILE.sig sidecars; security.ima is ignored.
+    Sidecar,
+}
+
+/// The IMA policy options of `verify` and `run`.
+#[derive(Args, Debug, Clone)]
+pub struct ImaArgs {
+    /// IMA policy check_blacklist: a `bin:` blacklist entry for the file digest fails
+    /// (EPERM) before the label is looked at. Only rules with appraise_type=imasig take it
+    /// (`run` turns it on for generated corpora).
+    #[arg(long)]
+    pub ima_check_blacklist: bool,
+    /// The IMA policy rule lacks appraise_type=imasig: a security.ima hash (type 1 or 4)
+    /// that matches the file appraises it (valid, no signer), a different one fails
+    /// (invalid-hash). Default: signatures are required, and a hash label fails with
+    /// EINVAL (IMA-signature-required). The kernel refuses check_blacklist on such a rule.
+    #[arg(long, conflicts_with = "ima_check_blacklist")]
+    pub ima_accept_hash: bool,
+    /// Where IMA labels come from: auto (security.ima when the file has one, else the .sig
+    /// sidecar), xattr (only security.ima, as the kernel) or sidecar (only FILE.sig).
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto, value_name = "SOURCE")]
+    pub ima_source: SourceArg,
+}
+
+impl ImaArgs {
+    /// The appraisal rule the options select.
+    pub fn rule(&self) -> ImaRule {
+        if self.ima_accept_hash {
+            ImaRule::Hash
+        } else {
+            ImaRule::Imasig
+        }
+    }
+
+    /// The label source the options select.
+    pub fn source(&self) -> ImaSourceMode {
+        match self.ima_source {
+            SourceArg::Auto => ImaSourceMode::Auto,
+            SourceArg::Xattr => ImaSourceMode::Xattr,
+            SourceArg::Sidecar => ImaSourceMode::Sidecar,
+        }
+    }
 }
 
 /// `trustbench verify` arguments.
@@ -38,17 +91,20 @@ pub struct VerifyArgs {
     /// Worker threads [default: all logical CPUs].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// IMA policy `check_blacklist`: a `bin:` blacklist hit on the file digest fails (EPERM).
-    #[arg(long)]
-    pub ima_check_blacklist: bool,
+    /// IMA policy: rule, blacklist, label source.
+    #[command(flatten)]
+    pub ima: ImaArgs,
     /// Files to verify.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
-/// The JSON record of a verdict (the contract tooling relies on).
-pub fn verdict_json(store: &Store, path: &Path, v: &Verdict) -> serde_json::Value {
-    json!({
+/// The JSON record of a verdict (the contract tooling relies on). IMA records also say
+/// which appraisal rule judged them (`ima_rule`: `imasig` or `hash`) and where the label
+/// came from (`ima_source`: `xattr`, `sidecar`, or null when there was none). A valid
+/// record may have no signer (a matching hash label).
+pub fn verdict_json(store: &Store, path: &Path, v: &Verdict, rule: ImaRule) -> serde_json::Value {
+    let mut r = json!({
         "path": path.display().to_string(),
         "kind": v.kind.name(),
         "verdict": v.class.name(),
@@ -56,7 +112,12 @@ pub fn verdict_json(store: &Store, path: &Path, v: &Verdict) -> serde_json::Valu
         "reason": v.reason,
         "signer": v.signer.and_then(|s| store.description_ref(s)),
         "hash": v.digest.map(|d| d.to_string()),
-    })
+    });
+    if v.kind == ItemKind::Ima {
+        r["ima_rule"] = rule.name().into();
+        r["ima_source"] = v.ima_source.map(|s| s.name()).into();
+    }
+    r
 }
 
 /// A failed write of the verdicts.
@@ -87,9 +148,11 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, Error> {
         EngineConfig {
             cache_size: 0,
             timing: false,
-            ima_policy: ima::ImaPolicy {
-                check_blacklist: a.ima_check_blacklist,
+            ima_policy: ImaPolicy {
+                check_blacklist: a.ima.ima_check_blacklist,
+                rule: a.ima.rule(),
             },
+            ima_source: a.ima.source(),
             ..EngineConfig::default()
         },
         threads,
@@ -111,7 +174,8 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, Error> {
         let v = &o.verdict;
         all_valid &= v.class == VerdictClass::Valid;
         if a.json {
-            writeln!(out, "{}", verdict_json(&store, &item.path, v)).map_err(stdout_error)?;
+            let rec = verdict_json(&store, &item.path, v, a.ima.rule());
+            writeln!(out, "{rec}").map_err(stdout_error)?;
         } else {
             human(&mut out, &store, &item.path, v).map_err(stdout_error)?;
         }

@@ -36,11 +36,24 @@ pub enum BadClass {
     /// An IMA file whose keyid is shared by an earlier-linked key of another size; the
     /// first match wins and fails (`EINVAL`).
     KeyidCollision,
+    /// An IMA file labelled with its own sha256 hash (type 4, `IMA_XATTR_DIGEST_NG`), not a
+    /// signature: `EINVAL` ("IMA-signature-required") under the default imasig rule; valid
+    /// under a rule without imasig (`--ima-accept-hash`).
+    ImaHash,
+    /// The legacy form: its sha1 hash from byte 1 (type 1, `IMA_XATTR_DIGEST`, 21 bytes):
+    /// `EINVAL` under imasig, valid under the hash rule.
+    ImaHashLegacy,
+    /// A type-4 sha256 hash that is not the file's (one byte flipped): `EINVAL` under
+    /// imasig, `EKEYREJECTED` ("invalid-hash") under the hash rule.
+    ImaHashMismatch,
+    /// A type-4 sha256 label holding only half a digest: `EINVAL` under both rules
+    /// ("invalid-hash" with the kernel's `-EINVAL` under the hash rule).
+    ImaHashShort,
 }
 
 impl BadClass {
     /// Every class, in the order specs and reports list them.
-    pub const ALL: [BadClass; 14] = [
+    pub const ALL: [BadClass; 18] = [
         BadClass::Tampered,
         BadClass::UnknownSigner,
         BadClass::Revoked,
@@ -55,6 +68,10 @@ impl BadClass {
         BadClass::MissingSignature,
         BadClass::SignedAttributes,
         BadClass::KeyidCollision,
+        BadClass::ImaHash,
+        BadClass::ImaHashLegacy,
+        BadClass::ImaHashMismatch,
+        BadClass::ImaHashShort,
     ];
 
     /// The class's name in specs (`bad.classes`) and manifests (the `class` column).
@@ -74,6 +91,10 @@ impl BadClass {
             BadClass::MissingSignature => "missing-signature",
             BadClass::SignedAttributes => "signed-attributes",
             BadClass::KeyidCollision => "keyid-collision",
+            BadClass::ImaHash => "ima-hash",
+            BadClass::ImaHashLegacy => "ima-hash-sha1",
+            BadClass::ImaHashMismatch => "ima-hash-mismatch",
+            BadClass::ImaHashShort => "ima-hash-short",
         }
     }
 
@@ -87,8 +108,40 @@ impl BadClass {
     pub fn for_modules(self) -> bool {
         !matches!(
             self,
-            BadClass::BlacklistedHash | BadClass::MalformedImaHeader | BadClass::KeyidCollision
+            BadClass::BlacklistedHash
+                | BadClass::MalformedImaHeader
+                | BadClass::KeyidCollision
+                | BadClass::ImaHash
+                | BadClass::ImaHashLegacy
+                | BadClass::ImaHashMismatch
+                | BadClass::ImaHashShort
         )
+    }
+
+    /// Whether the class is a hash label (type 1 or 4) rather than a signature.
+    pub fn is_ima_hash(self) -> bool {
+        matches!(
+            self,
+            BadClass::ImaHash
+                | BadClass::ImaHashLegacy
+                | BadClass::ImaHashMismatch
+                | BadClass::ImaHashShort
+        )
+    }
+
+    /// The errno an IMA file of this class gets under a rule without imasig
+    /// (`--ima-accept-hash`), when it differs from the manifest's (which holds the default
+    /// rule's verdicts): `Some(None)` for valid. Hash labels are compared instead of
+    /// refused; a blacklisted hash is not looked up (the kernel takes `check_blacklist`
+    /// only on imasig rules), so its valid signature stands.
+    pub fn errno_under_hash_rule(self) -> Option<Option<crate::errno::Errno>> {
+        use crate::errno::Errno;
+        match self {
+            BadClass::ImaHash | BadClass::ImaHashLegacy | BadClass::BlacklistedHash => Some(None),
+            BadClass::ImaHashMismatch => Some(Some(Errno::EKEYREJECTED)),
+            BadClass::ImaHashShort => Some(Some(Errno::EINVAL)),
+            _ => None,
+        }
     }
 
     /// Whether the class applies to IMA files.

@@ -658,6 +658,10 @@ fn make_file(
     if class == Some(BadClass::MissingSignature) {
         return Ok((content, None, Some(Errno::ENODATA), None));
     }
+    if let Some(c) = class.filter(|c| c.is_ima_hash()) {
+        let label = hash_label(c, &content, path)?;
+        return Ok((content, Some(label), Some(Errno::EINVAL), None));
+    }
     let digest = hash_of(hash, &content, path)?;
     let mut sig = sign::ima_v2(&signer.key, &signer.signer.skid, &digest)?;
     let is_rsa = matches!(signer.algo, KeyAlgo::Rsa(_));
@@ -702,6 +706,28 @@ fn make_file(
     };
     let _ = &h.root;
     Ok((content, Some(sig), errno, bl))
+}
+
+/// The hash label (not a signature) of a hash class, in the `.sig` sidecar as evmctl
+/// `ima_hash --sigfile` would write it (and in `security.ima` for `files.xattr` corpora):
+/// type 4 with the file's sha256 (`ima-hash`), one byte of it flipped (`-mismatch`), or
+/// only its first 16 bytes (`-short`); type 1 with its sha1 (`ima-hash-sha1`, the 21-byte
+/// legacy form). Under the default imasig rule all are `EINVAL` (IMA-signature-required),
+/// what the manifest records; [`BadClass::errno_under_hash_rule`] gives the rest.
+fn hash_label(class: BadClass, content: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
+    use crate::formats::imasig::{encode_hash, TYPE_DIGEST, TYPE_DIGEST_NG};
+    if class == BadClass::ImaHashLegacy {
+        let d = hash_of(HashAlgo::Sha1, content, path)?;
+        return Ok(encode_hash(TYPE_DIGEST, HashAlgo::Sha1, d.as_bytes()));
+    }
+    let d = hash_of(HashAlgo::Sha256, content, path)?;
+    let mut h = d.as_bytes().to_vec();
+    match class {
+        BadClass::ImaHashMismatch => h[0] ^= 0x01,
+        BadClass::ImaHashShort => h.truncate(16),
+        _ => {}
+    }
+    Ok(encode_hash(TYPE_DIGEST_NG, HashAlgo::Sha256, &h))
 }
 
 /// A class reached an item kind it does not apply to (the plan keeps such classes away,

@@ -3,10 +3,16 @@
 //!
 //! Reading a manifest needs no generator: `run --corpus DIR` checks any generated corpus
 //! against it, whichever build made the corpus.
+//!
+//! The verdicts are those of the default IMA rule (`appraise_type=imasig`). Under the hash
+//! rule (`run --ima-accept-hash`) an IMA row's expectation follows from its class
+//! ([`Expected::expected_under`], [`BadClass::errno_under_hash_rule`]), so one manifest
+//! serves both rules and manifests written before the rule existed stay readable.
 
 use super::bad::BadClass;
 use crate::errno::Errno;
 use crate::error::Error;
+use crate::verify::ima::ImaRule;
 use crate::verify::{ItemKind, Verdict, VerdictClass};
 use std::fmt;
 
@@ -28,6 +34,16 @@ pub struct Expected {
     pub errno: Option<Errno>,
 }
 
+/// The verdict class an errno gives, as the verifiers decide it: none is valid, ENODATA
+/// is unsigned, anything else is invalid.
+fn class_of(errno: Option<Errno>) -> VerdictClass {
+    match errno {
+        None => VerdictClass::Valid,
+        Some(Errno::ENODATA) => VerdictClass::Unsigned,
+        Some(_) => VerdictClass::Invalid,
+    }
+}
+
 impl Expected {
     /// A row whose verdict follows from the errno, as the verifiers decide it: none is
     /// valid, ENODATA is unsigned, anything else is invalid.
@@ -37,11 +53,7 @@ impl Expected {
         class: Option<BadClass>,
         errno: Option<Errno>,
     ) -> Self {
-        let verdict = match errno {
-            None => VerdictClass::Valid,
-            Some(Errno::ENODATA) => VerdictClass::Unsigned,
-            Some(_) => VerdictClass::Invalid,
-        };
+        let verdict = class_of(errno);
         Expected {
             path,
             kind,
@@ -54,6 +66,24 @@ impl Expected {
     /// Whether `v` is this row's verdict: the same class and the same errno.
     pub fn matches(&self, v: &Verdict) -> bool {
         v.class == self.verdict && v.errno == self.errno
+    }
+
+    /// The verdict and errno expected under `rule`: the row's own under imasig (and for
+    /// modules); under the hash rule, what the item's class gives there.
+    pub fn expected_under(&self, rule: ImaRule) -> (VerdictClass, Option<Errno>) {
+        let changed = match (rule, self.kind, self.class) {
+            (ImaRule::Hash, ItemKind::Ima, Some(c)) => c.errno_under_hash_rule(),
+            _ => None,
+        };
+        match changed {
+            Some(errno) => (class_of(errno), errno),
+            None => (self.verdict, self.errno),
+        }
+    }
+
+    /// Whether `v` is this row's verdict under `rule` ([`Expected::expected_under`]).
+    pub fn matches_under(&self, rule: ImaRule, v: &Verdict) -> bool {
+        (v.class, v.errno) == self.expected_under(rule)
     }
 
     /// The `class` column: the bad class's name, or `good`.
@@ -186,6 +216,7 @@ files/f000001.bin\tima\ttampered\tinvalid\tE#300
             reason: "",
             signer: None,
             digest: None,
+            ima_source: None,
         };
         assert!(rows[0].matches(&valid));
         assert!(!rows[1].matches(&valid));
@@ -193,6 +224,54 @@ files/f000001.bin\tima\ttampered\tinvalid\tE#300
         assert!(rows[1].matches(&unsigned));
         assert!(!rows[2].matches(&Verdict::invalid(ItemKind::Ima, Errno::EBADMSG, "")));
         assert!(rows[2].matches(&Verdict::invalid(ItemKind::Ima, Errno::EINVAL, "")));
+    }
+
+    #[test]
+    fn the_hash_rule_changes_only_hash_labels_and_blacklisted_hashes() {
+        let row = |class: &str, verdict: &str, errno: &str| {
+            parse_manifest_line(2, &format!("f.bin\tima\t{class}\t{verdict}\t{errno}"))
+                .unwrap()
+                .unwrap()
+        };
+        let hash = row("ima-hash", "invalid", "EINVAL");
+        assert_eq!(
+            hash.expected_under(ImaRule::Imasig),
+            (VerdictClass::Invalid, Some(Errno::EINVAL))
+        );
+        assert_eq!(
+            hash.expected_under(ImaRule::Hash),
+            (VerdictClass::Valid, None)
+        );
+        let bad = row("ima-hash-mismatch", "invalid", "EINVAL");
+        assert_eq!(
+            bad.expected_under(ImaRule::Hash),
+            (VerdictClass::Invalid, Some(Errno::EKEYREJECTED))
+        );
+        let short = row("ima-hash-short", "invalid", "EINVAL");
+        assert_eq!(
+            short.expected_under(ImaRule::Hash),
+            (VerdictClass::Invalid, Some(Errno::EINVAL))
+        );
+        let bl = row("blacklisted-hash", "invalid", "EPERM");
+        assert_eq!(
+            bl.expected_under(ImaRule::Hash),
+            (VerdictClass::Valid, None)
+        );
+        let t = row("tampered", "invalid", "EKEYREJECTED");
+        assert_eq!(
+            t.expected_under(ImaRule::Hash),
+            t.expected_under(ImaRule::Imasig)
+        );
+        let m = parse_manifest_line(2, "m.ko\tmodule\tgood\tvalid\t-")
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.expected_under(ImaRule::Hash), (VerdictClass::Valid, None));
+        let unsigned = Verdict::unsigned(ItemKind::Ima, "x");
+        assert!(!hash.matches_under(ImaRule::Hash, &unsigned));
+        assert!(hash.matches_under(
+            ImaRule::Imasig,
+            &Verdict::invalid(ItemKind::Ima, Errno::EINVAL, "")
+        ));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::verify::{ima, ItemKind, Verdict};
 use cache::{CacheCounters, VerdictCache};
 use rayon::prelude::*;
 /// Re-exported: the per-worker scratch and the path-based `security.ima` reader.
-pub use read::{read_ima_xattr, Scratch};
+pub use read::{has_ima_xattr, read_ima_label, read_ima_xattr, Scratch};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 /// One thing to verify: a path and the verifier that judges it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
-    /// The file (for IMA items, the sidecar is this path plus `.sig`).
+    /// The file (for IMA items, the sidecar is this path plus `.sig`; it is read only when
+    /// the file has no `security.ima`, or under `--ima-source sidecar`).
     pub path: PathBuf,
     /// Which verifier judges it.
     pub kind: ItemKind,
@@ -116,6 +117,9 @@ pub struct EngineConfig {
     pub mmap_threshold: u64,
     /// IMA policy choices that change verdicts.
     pub ima_policy: ima::ImaPolicy,
+    /// Where IMA labels are read from: `security.ima` first (auto), only it, or only the
+    /// `.sig` sidecar. Fixed for the engine's life, so cached verdicts need not carry it.
+    pub ima_source: ima::ImaSourceMode,
     /// Per-stage timing (a few clock reads per item); off for plain verification.
     pub timing: bool,
 }
@@ -126,6 +130,7 @@ impl Default for EngineConfig {
             cache_size: 1 << 20,
             mmap_threshold: 1 << 20,
             ima_policy: ima::ImaPolicy::default(),
+            ima_source: ima::ImaSourceMode::default(),
             timing: true,
         }
     }

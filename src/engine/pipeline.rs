@@ -4,14 +4,19 @@
 //! five steps, each a function below returning a named value:
 //!
 //! 1. [`probe`] — only when the pass looks the cache up ([`CacheMode::LookupAndFill`]):
-//!    the item's identity from its path (a stat, plus one for an IMA sidecar), then the
-//!    cache → [`Probe`]: a verdict, or go on.
+//!    the item's identity from its path (a stat; for an IMA item a `security.ima` size
+//!    query on the path, then — only when that found no xattr and the mode reads
+//!    sidecars — a stat of the sidecar), then the cache → [`Probe`]: a verdict, or go on.
 //! 2. [`open`] — open the item relative to the worker's directory handle, take its
-//!    identity and length from the descriptor (regular files only), open the IMA sidecar if
-//!    there is one → [`Opened`].
-//! 3. [`read`] — the sidecar, then the item (one `read`, or a mapping above the
-//!    threshold), then `security.ima` from the descriptor when there is no sidecar; a
-//!    compressed module is decompressed (by magic, as kmod does) → [`Loaded`].
+//!    identity and length from the descriptor (regular files only); for an IMA item read
+//!    `security.ima` through the descriptor (it decides when present, even empty: the
+//!    sidecar is then not opened at all), else open the `.sig` sidecar if there is one →
+//!    [`Opened`]. The cache key is made the same way as the probe makes it: the sidecar's
+//!    identity is in it exactly when the sidecar is the label's source; an xattr change
+//!    moves the item's ctime, which is in the key.
+//! 3. [`read`] — the sidecar (when it is the source), then the item (one `read`, or a
+//!    mapping above the threshold); a compressed module is decompressed (by magic, as kmod
+//!    does) → [`Loaded`].
 //! 4. [`judge`] — the kernel's procedure on the loaded bytes, under the trust store's
 //!    read lock: module signature or IMA appraisal → [`Verdict`].
 //! 5. [`remember`] — the verdict into the cache, tagged with the epoch it was computed
@@ -20,7 +25,8 @@
 //! Opening and reading fail with an [`IoFailure`] (which file, and how): the verdict is
 //! then `EIO`, nothing is cached, and the outcome carries the failure so that callers can
 //! say what went wrong without guessing. A sidecar that exists but cannot be read is an
-//! I/O failure, never "unsigned".
+//! I/O failure, never "unsigned"; so is a `security.ima` read that fails other than with
+//! `ENODATA`/`EOPNOTSUPP` (an I/O failure of the item).
 //!
 //! Nothing here allocates per item once the worker's [`Scratch`] has grown to the corpus's
 //! sizes (tests/alloc.rs counts it): buffers, the directory handle and the sidecar path are
@@ -38,8 +44,9 @@ use super::{CacheMode, Engine, IoCause, IoFailure, Item, Outcome, Which};
 use crate::formats::{decompress, imasig};
 use crate::timing::{self, Stage};
 use crate::trust::Store;
+use crate::verify::ima::{ImaSourceMode, Label};
 use crate::verify::module::CertCache;
-use crate::verify::{ima, module, ItemKind, Verdict};
+use crate::verify::{ima, module, ImaSource, ItemKind, Verdict};
 use crate::Errno;
 use std::fs::File;
 use std::path::Path;
@@ -102,7 +109,8 @@ impl Engine {
 
     fn settle(&self, store: &Store, mode: CacheMode, item: &Item, s: &mut Scratch) -> Settled {
         let epoch = store.epoch();
-        if let Probe::Hit(verdict) = probe(&self.cache, mode, item, s, epoch) {
+        let source = self.config.ima_source;
+        if let Probe::Hit(verdict) = probe(&self.cache, mode, item, source, s, epoch) {
             return Settled {
                 verdict,
                 bytes: 0,
@@ -110,13 +118,13 @@ impl Engine {
                 io: None,
             };
         }
-        let opened = match open(s, item, mode) {
+        let opened = match open(s, item, mode, source) {
             Ok(o) => o,
             Err(f) => return Settled::io(item.kind, f),
         };
         let (key, bytes) = (opened.key, opened.len);
         let (bufs, certs) = s.parts();
-        let loaded = match read(opened, bufs, self.config.mmap_threshold) {
+        let loaded = match read(opened, bufs, self.config.mmap_threshold, source) {
             Ok(l) => l,
             Err(f) => return Settled::io(item.kind, f),
         };
@@ -150,6 +158,7 @@ fn probe(
     cache: &super::cache::VerdictCache,
     mode: CacheMode,
     item: &Item,
+    source: ImaSourceMode,
     s: &mut Scratch,
     epoch: u64,
 ) -> Probe {
@@ -159,7 +168,7 @@ fn probe(
             cache.note_miss();
             Probe::Miss
         }
-        CacheMode::LookupAndFill => match key_by_path(item, &mut s.sig_path) {
+        CacheMode::LookupAndFill => match key_by_path(item, source, &mut s.sig_path) {
             Some(key) => {
                 timing::mark(Stage::Cache);
                 match cache.get(&key, epoch) {
@@ -178,17 +187,29 @@ fn probe(
     }
 }
 
-/// The cache key from path lookups only (no open): the item and its sidecar, if any.
-fn key_by_path(item: &Item, sig_path: &mut std::ffi::OsString) -> Option<CacheKey> {
+/// The cache key from path lookups only (no open), made as [`open`] makes it: the item,
+/// and for an IMA item the sidecar's identity exactly when the sidecar would be the label's
+/// source (the mode reads sidecars and, in auto mode, the item has no `security.ima`).
+/// `None` (a miss, then the open step reports any failure) when a lookup fails.
+fn key_by_path(
+    item: &Item,
+    source: ImaSourceMode,
+    sig_path: &mut std::ffi::OsString,
+) -> Option<CacheKey> {
     let m = std::fs::metadata(&item.path).ok().filter(|m| m.is_file())?;
     let sig = match item.kind {
         ItemKind::Module => None,
         ItemKind::Ima => {
-            ima::sidecar_path_into(&item.path, sig_path);
-            match std::fs::metadata(Path::new(sig_path.as_os_str())) {
-                Ok(m) => Some(FileId::of(&m)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(_) => return None,
+            let xattr = source.reads_xattr() && read::has_ima_xattr(&item.path).ok()?;
+            if xattr || !source.reads_sidecar() {
+                None
+            } else {
+                ima::sidecar_path_into(&item.path, sig_path);
+                match std::fs::metadata(Path::new(sig_path.as_os_str())) {
+                    Ok(m) => Some(FileId::of(&m)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(_) => return None,
+                }
             }
         }
     };
@@ -209,9 +230,21 @@ struct Opened {
     file: File,
     /// The item's length, from the descriptor.
     len: u64,
-    /// The item's identity, and the sidecar's when the pass fills the cache.
+    /// The item's identity, and the sidecar's when it is the label's source and the pass
+    /// fills the cache.
     key: CacheKey,
-    sidecar: Option<Sidecar>,
+    /// Where an IMA item's label is (modules: [`OpenLabel::None`]).
+    label: OpenLabel,
+}
+
+/// An IMA item's label after the open step.
+enum OpenLabel {
+    /// No label in the sources the mode reads.
+    None,
+    /// `security.ima`, already read into the scratch's signature buffer: its length.
+    Xattr(usize),
+    /// The `.sig` sidecar, open, to be read.
+    Sidecar(Sidecar),
 }
 
 /// An IMA item's `.sig` sidecar, open (a regular file).
@@ -221,10 +254,17 @@ struct Sidecar {
     len: u64,
 }
 
-/// Opens the item (and its sidecar) and takes their identities from the descriptors, so
-/// each path is resolved once. Only regular files are read: a FIFO or device would block
-/// or never end.
-fn open(s: &mut Scratch, item: &Item, mode: CacheMode) -> Result<Opened, IoFailure> {
+/// Opens the item and takes its identity from the descriptor; for an IMA item reads
+/// `security.ima` through it (when the mode reads xattrs) and, only when that found none and
+/// the mode reads sidecars, opens the sidecar — so each path is resolved once, and a
+/// sidecar beside a file whose xattr decides is never touched (a FIFO there cannot block).
+/// Only regular files are read: a FIFO or device would block or never end.
+fn open(
+    s: &mut Scratch,
+    item: &Item,
+    mode: CacheMode,
+    source: ImaSourceMode,
+) -> Result<Opened, IoFailure> {
     let fail = |file, cause| IoFailure { file, cause };
     let file =
         read::open_in_dir(s, &item.path, b"").map_err(|e| fail(Which::Item, IoCause::of(&e)))?;
@@ -239,10 +279,18 @@ fn open(s: &mut Scratch, item: &Item, mode: CacheMode) -> Result<Opened, IoFailu
         kind: item.kind,
         sig: None,
     };
-    let sidecar = match item.kind {
-        ItemKind::Module => None,
-        ItemKind::Ima => match read::open_in_dir(s, &item.path, ima::SIDECAR_SUFFIX.as_bytes()) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+    let mut label = OpenLabel::None;
+    if item.kind == ItemKind::Ima && source.reads_xattr() {
+        if let Some(n) = s
+            .read_ima_xattr(&file)
+            .map_err(|e| fail(Which::Item, IoCause::of(&e)))?
+        {
+            label = OpenLabel::Xattr(n);
+        }
+    }
+    if item.kind == ItemKind::Ima && matches!(label, OpenLabel::None) && source.reads_sidecar() {
+        match read::open_in_dir(s, &item.path, ima::SIDECAR_SUFFIX.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(fail(Which::Sidecar, IoCause::of(&e))),
             // Every mode checks what the sidecar is, so that its verdict never depends on
             // the cache: a FIFO, device or directory is an I/O failure, never a signature.
@@ -256,19 +304,19 @@ fn open(s: &mut Scratch, item: &Item, mode: CacheMode) -> Result<Opened, IoFailu
                 if mode.fills() {
                     key.sig = Some(FileId::of(&m));
                 }
-                Some(Sidecar {
+                label = OpenLabel::Sidecar(Sidecar {
                     file: f,
                     len: m.len(),
-                })
+                });
             }
-        },
-    };
+        }
+    }
     Ok(Opened {
         kind: item.kind,
         file,
         len: meta.len(),
         key,
-        sidecar,
+        label,
     })
 }
 
@@ -280,12 +328,9 @@ fn open(s: &mut Scratch, item: &Item, mode: CacheMode) -> Result<Opened, IoFailu
 enum Loaded<'s> {
     /// A module as the loader sees it.
     Module(ModuleImage<'s>),
-    /// An IMA file's content and its signature: the sidecar's bytes, else the
-    /// `security.ima` value, else none.
-    Ima {
-        content: Data<'s>,
-        signature: Option<&'s [u8]>,
-    },
+    /// An IMA file's content and its label (the `security.ima` value or the sidecar's
+    /// bytes, with their source).
+    Ima { content: Data<'s>, label: Label<'s> },
 }
 
 /// A module file after decompression.
@@ -302,28 +347,36 @@ enum ModuleImage<'s> {
 /// byte more than that.
 const SIDECAR_MAX: usize = imasig::HEADER_LEN + 65536;
 
-/// Reads the sidecar, then the item, then (IMA without sidecar) `security.ima`; decompresses
-/// a compressed module.
-fn read(o: Opened, b: Buffers<'_>, mmap_threshold: u64) -> Result<Loaded<'_>, IoFailure> {
+/// Reads the sidecar (when it is the label's source), then the item; decompresses a
+/// compressed module. `security.ima` was read by the open step.
+fn read(
+    o: Opened,
+    b: Buffers<'_>,
+    mmap_threshold: u64,
+    source: ImaSourceMode,
+) -> Result<Loaded<'_>, IoFailure> {
     let Opened {
         kind,
         mut file,
         len,
-        sidecar,
+        label,
         ..
     } = o;
     let side = |e: std::io::Error| IoFailure {
         file: Which::Sidecar,
         cause: IoCause::of(&e),
     };
-    let mut sig_len = None;
-    if let Some(Sidecar { file: mut f, len }) = sidecar {
-        // At most one byte more than any valid value: a longer sidecar fails the header's
-        // length check whatever its size, and a huge one costs no huge buffer.
-        let want = usize::try_from(len).unwrap_or(usize::MAX).min(SIDECAR_MAX);
-        let n = read::read_into(&mut f, want, b.signature).map_err(side)?;
-        sig_len = Some(n);
-    }
+    let found = match label {
+        OpenLabel::None => None,
+        OpenLabel::Xattr(n) => Some((ImaSource::Xattr, n)),
+        OpenLabel::Sidecar(Sidecar { file: mut f, len }) => {
+            // At most one byte more than any valid value: a longer sidecar fails the
+            // header's length check whatever its size, and a huge one costs no huge buffer.
+            let want = usize::try_from(len).unwrap_or(usize::MAX).min(SIDECAR_MAX);
+            let n = read::read_into(&mut f, want, b.signature).map_err(side)?;
+            Some((ImaSource::Sidecar, n))
+        }
+    };
     let data =
         read::read_file(&mut file, len, mmap_threshold, b.content).map_err(|e| IoFailure {
             file: Which::Item,
@@ -331,14 +384,13 @@ fn read(o: Opened, b: Buffers<'_>, mmap_threshold: u64) -> Result<Loaded<'_>, Io
         })?;
     Ok(match kind {
         ItemKind::Ima => {
-            let n = match sig_len {
-                Some(n) => Some(n),
-                None => read::read_ima_xattr_fd(&file, b.signature),
-            };
             let signature: &[u8] = b.signature;
             Loaded::Ima {
                 content: data,
-                signature: n.map(|n| &signature[..n]),
+                label: match found {
+                    Some((src, n)) => Label::Found(src, &signature[..n]),
+                    None => Label::Absent(source),
+                },
             }
         }
         ItemKind::Module => {
@@ -381,9 +433,7 @@ fn judge(
             };
             module::verify_module_with(store, bytes, module::keyring(store), certs)
         }
-        Loaded::Ima { content, signature } => {
-            ima::verify_ima(store, content.bytes(), *signature, policy)
-        }
+        Loaded::Ima { content, label } => ima::appraise(store, content.bytes(), *label, policy),
     }
 }
 

@@ -51,6 +51,12 @@ pub(crate) struct Buffers<'s> {
 }
 
 impl Scratch {
+    /// `security.ima` of the open `file` into the signature buffer ([`read_ima_xattr_fd`]):
+    /// the open step reads it first, since when the file has one it decides.
+    pub(crate) fn read_ima_xattr(&mut self, file: &File) -> std::io::Result<Option<usize>> {
+        read_ima_xattr_fd(file, &mut self.signature)
+    }
+
     /// The read step's buffers and the judge step's certificate cache, borrowed apart.
     pub(crate) fn parts(&mut self) -> (Buffers<'_>, &mut CertCache) {
         (
@@ -176,36 +182,51 @@ const IMA_XATTR: &std::ffi::CStr = c"security.ima";
 /// header) fits, so the size query is only needed for larger values.
 const XATTR_FIRST_TRY: usize = 2048;
 
+/// Whether an xattr call's error means "there is no value": `ENODATA` (no such xattr) or
+/// `EOPNOTSUPP`/`ENOTSUP` (the file system has no xattrs), as `ima_read_xattr` treats
+/// them. Any other error is an I/O failure.
+fn no_value(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENODATA) | Some(libc::EOPNOTSUPP)
+    )
+}
+
 /// Reads an xattr into `buf` with `get` (a `getxattr`-like call on a buffer, or a size
 /// query on `None`; it returns the value's length or -1), growing `buf` when the value is
-/// larger than it (any size is read, as the kernel's `vfs_getxattr_alloc` does). `None`
-/// when there is no value or it cannot be read; retries when the value grows between the
-/// size query and the read.
+/// larger than it (any size is read, as the kernel's `vfs_getxattr_alloc` does).
+/// `Ok(None)` when there is no value ([`no_value`]); retries when the value grows between
+/// the size query and the read; any other error (or a value that keeps growing) is `Err`.
 fn xattr_into(
     buf: &mut Vec<u8>,
     get: impl Fn(Option<&mut [u8]>) -> libc::ssize_t,
-) -> Option<usize> {
+) -> std::io::Result<Option<usize>> {
     if buf.len() < XATTR_FIRST_TRY {
         buf.resize(XATTR_FIRST_TRY, 0);
     }
     for _ in 0..3 {
         let r = get(Some(&mut buf[..]));
         if r >= 0 {
-            return Some(r as usize);
+            return Ok(Some(r as usize));
         }
-        if std::io::Error::last_os_error().raw_os_error() != Some(libc::ERANGE) {
-            return None;
+        let e = std::io::Error::last_os_error();
+        if no_value(&e) {
+            return Ok(None);
+        }
+        if e.raw_os_error() != Some(libc::ERANGE) {
+            return Err(e);
         }
         // Larger than the buffer: ask for the size.
         let n = get(None);
-        if n <= 0 {
-            return None;
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            return if no_value(&e) { Ok(None) } else { Err(e) };
         }
         if buf.len() < n as usize {
             buf.resize(n as usize, 0);
         }
     }
-    None
+    Err(std::io::Error::from_raw_os_error(libc::ERANGE))
 }
 
 /// A buffer as `getxattr` takes it: NULL and 0 for a size query.
@@ -216,10 +237,11 @@ fn raw(b: Option<&mut [u8]>) -> (*mut libc::c_void, usize) {
     }
 }
 
-/// `security.ima` of an open file into `buf` (which only grows): the value's length, or
-/// `None` when the file has none. Reads through the descriptor, so no path is resolved
-/// and nothing is allocated once `buf` is large enough.
-pub fn read_ima_xattr_fd(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
+/// `security.ima` of an open file into `buf` (which only grows): `Ok(Some(length))` (zero
+/// for an empty value), `Ok(None)` when the file has none or its file system has no xattrs,
+/// `Err` for any other failure. Reads through the descriptor, so no path is resolved and
+/// nothing is allocated once `buf` is large enough.
+pub fn read_ima_xattr_fd(file: &File, buf: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
     let fd = file.as_raw_fd();
     xattr_into(buf, |b| {
         let (ptr, len) = raw(b);
@@ -230,8 +252,42 @@ pub fn read_ima_xattr_fd(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
     })
 }
 
-/// `security.ima` of `path`, if set (for tools and tests): the file opened as the engine
-/// opens items (never blocking), then read through the descriptor as the engine reads it.
+/// Whether `path` has a `security.ima` xattr (of any length), by a size query on the path
+/// (`getxattr(path, "security.ima", NULL, 0)`, following symlinks as `stat` does): the
+/// cache probe's question, asked without opening the file. `Err` for failures other than
+/// "no value" (`ENODATA`, `EOPNOTSUPP`). Allocation-free for paths shorter than 1 KiB.
+pub fn has_ima_xattr(path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let query = |c: *const libc::c_char| {
+        // SAFETY: `c` is a NUL-terminated path that outlives the call; the name is
+        // NUL-terminated; a NULL buffer of length 0 asks for the size only.
+        let r = unsafe { libc::getxattr(c, IMA_XATTR.as_ptr(), std::ptr::null_mut(), 0) };
+        if r >= 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        if no_value(&e) {
+            Ok(false)
+        } else {
+            Err(e)
+        }
+    };
+    if bytes.contains(&0) {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    }
+    let mut stack = [0u8; 1024];
+    if bytes.len() < stack.len() {
+        stack[..bytes.len()].copy_from_slice(bytes);
+        return query(stack.as_ptr().cast());
+    }
+    let c = std::ffi::CString::new(bytes).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    query(c.as_ptr())
+}
+
+/// `security.ima` of `path`, if set and not empty (for tools and tests): the file opened as
+/// the engine opens items (never blocking), then read through the descriptor as the engine
+/// reads it. Any failure is `None`.
 pub fn read_ima_xattr(path: &Path) -> Option<Vec<u8>> {
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -239,11 +295,38 @@ pub fn read_ima_xattr(path: &Path) -> Option<Vec<u8>> {
         .open(path)
         .ok()?;
     let mut buf = Vec::new();
-    let n = read_ima_xattr_fd(&f, &mut buf)?;
-    // As before: an empty value is no value.
+    let n = read_ima_xattr_fd(&f, &mut buf).ok()??;
     if n == 0 {
         return None;
     }
     buf.truncate(n);
     Some(buf)
+}
+
+/// The label of the IMA file at `path` by the engine's rule ([`crate::verify::ima::ImaSourceMode`]): the xattr
+/// when `mode` reads it and the file has one (empty included), else the sidecar when
+/// `mode` reads it, else none — for tools (calibration samples); the engine's hot path does
+/// the same through descriptors. `(source, value)`; read failures count as no label.
+pub fn read_ima_label(
+    path: &Path,
+    mode: crate::verify::ima::ImaSourceMode,
+) -> Option<(crate::verify::ImaSource, Vec<u8>)> {
+    use crate::verify::ImaSource;
+    if mode.reads_xattr() {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .ok()?;
+        let mut buf = Vec::new();
+        if let Ok(Some(n)) = read_ima_xattr_fd(&f, &mut buf) {
+            buf.truncate(n);
+            return Some((ImaSource::Xattr, buf));
+        }
+    }
+    if mode.reads_sidecar() {
+        let sig = std::fs::read(crate::verify::ima::sidecar_path(path)).ok()?;
+        return Some((ImaSource::Sidecar, sig));
+    }
+    None
 }

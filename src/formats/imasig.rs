@@ -8,8 +8,11 @@ use crate::hash::HashAlgo;
 pub const TYPE_DIGSIG: u8 = 3;
 /// `IMA_VERITY_DIGSIG`.
 pub const TYPE_VERITY_DIGSIG: u8 = 6;
-/// `IMA_XATTR_DIGEST` and `IMA_XATTR_DIGEST_NG`: a hash, not a signature.
+/// `IMA_XATTR_DIGEST`: a legacy file hash from byte 1 (SHA-1, or MD5 in old kernels), not a
+/// signature.
 pub const TYPE_DIGEST: u8 = 1;
+/// `IMA_XATTR_DIGEST_NG`: byte 1 names the hash algorithm (`enum hash_algo`), the file hash
+/// follows from byte 2; not a signature.
 pub const TYPE_DIGEST_NG: u8 = 4;
 /// Header size.
 pub const HEADER_LEN: usize = 9;
@@ -17,10 +20,15 @@ pub const HEADER_LEN: usize = 9;
 /// A parsed v2/v3 signature: zero-copy view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImaSig<'a> {
+    /// [`TYPE_DIGSIG`] (v2) or [`TYPE_VERITY_DIGSIG`] (v3).
     pub xattr_type: u8,
+    /// 2: signs the file digest; 3: signs the digest of `ima_file_id`.
     pub version: u8,
+    /// The header's hash algorithm (byte 2).
     pub hash: HashAlgo,
+    /// The header's 32-bit key id (bytes 3..7, big-endian): the tail of a key's id.
     pub keyid: u32,
+    /// The raw signature after the 9-byte header.
     pub signature: &'a [u8],
 }
 
@@ -44,12 +52,19 @@ pub fn classify(xattr: &[u8]) -> KResult<XattrKind> {
     }
 }
 
-/// Parses the signature header with the checks of `integrity_digsig_verify` and
-/// `asymmetric_verify` that precede the key lookup, in the kernel's order:
-/// length < 2 `EINVAL`; version 1 (legacy RSA digsig) unsupported here (`EOPNOTSUPP`);
-/// other versions than 2/3 `EOPNOTSUPP`; type/version combinations ima_appraise refuses
-/// (type 3 with v3, type 6 without v3) `EINVAL` ("invalid-signature-version"); total length
-/// ≤ 9 or ≠ 9 + sig_size `EBADMSG`; hash_algo ≥ 23 `ENOPKG`.
+/// Parses the signature header with the checks of `xattr_verify`, `integrity_digsig_verify`
+/// and `asymmetric_verify` that precede the key lookup, in the kernel's order (6.18):
+///
+/// 1. `xattr_verify`: type 3 with version ≥ 3, or type 6 with version ≠ 3 → `EINVAL`
+///    ("invalid-signature-version"; rc keeps its initial `-EINVAL`). The kernel reads the
+///    version byte before any length check; a 1-byte value has none, and fails step 2 with
+///    the same `EINVAL`.
+/// 2. `integrity_digsig_verify`: length < 2 → `EINVAL`; version 1 goes to the legacy RSA
+///    `digsig_verify` (not modelled: `EOPNOTSUPP`, never valid); versions other than 2 and
+///    3 → `EOPNOTSUPP`.
+/// 3. `asymmetric_verify`: total length ≤ 9 → `EBADMSG`; length − 9 ≠ sig_size →
+///    `EBADMSG`; hash_algo ≥ 23 (`HASH_ALGO__LAST`) → `ENOPKG`. The key lookup
+///    (`.ima_blacklist` first) comes after these.
 pub fn parse(xattr: &[u8]) -> KResult<ImaSig<'_>> {
     if xattr.len() < 2 {
         return Err(Errno::EINVAL);
@@ -75,6 +90,53 @@ pub fn parse(xattr: &[u8]) -> KResult<ImaSig<'_>> {
         keyid: u32::from_be_bytes([xattr[3], xattr[4], xattr[5], xattr[6]]),
         signature: &xattr[HEADER_LEN..],
     })
+}
+
+/// A hash xattr (type 1 or 4) split into its fields, as `xattr_verify` addresses them: the
+/// layout only; which algorithm the stored hash is taken to be is the appraisal's decision
+/// (`verify::ima::ima_get_hash_algo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashXattr<'a> {
+    /// [`TYPE_DIGEST`] or [`TYPE_DIGEST_NG`].
+    pub xattr_type: u8,
+    /// Type 4's algorithm byte as stored (it may name no algorithm, ≥ 23); `None` for type 1,
+    /// and for a type-4 value too short to hold it.
+    pub algo: Option<u8>,
+    /// The stored hash: from byte 1 (type 1) or byte 2 (type 4) to the end. It may be
+    /// empty, shorter than any digest, or longer (the kernel compares only the first
+    /// digest-length bytes).
+    pub hash: &'a [u8],
+}
+
+/// Splits a type-1 or type-4 value into its fields; `None` for any other value (empty, or
+/// another type). Never fails otherwise: how long the stored hash must be depends on the
+/// algorithm, which the appraisal decides.
+pub fn parse_hash(xattr: &[u8]) -> Option<HashXattr<'_>> {
+    match *xattr.first()? {
+        TYPE_DIGEST => Some(HashXattr {
+            xattr_type: TYPE_DIGEST,
+            algo: None,
+            hash: &xattr[1..],
+        }),
+        TYPE_DIGEST_NG => Some(HashXattr {
+            xattr_type: TYPE_DIGEST_NG,
+            algo: xattr.get(1).copied(),
+            hash: xattr.get(2..).unwrap_or(&[]),
+        }),
+        _ => None,
+    }
+}
+
+/// Serialises a hash xattr: type 1 (`[1][hash]`, `algo` ignored) or type 4
+/// (`[4][algo][hash]`); used by tests and the generator.
+pub fn encode_hash(xattr_type: u8, algo: HashAlgo, hash: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(2 + hash.len());
+    v.push(xattr_type);
+    if xattr_type == TYPE_DIGEST_NG {
+        v.push(algo.kernel_id());
+    }
+    v.extend_from_slice(hash);
+    v
 }
 
 /// Serialises a header + signature (what evmctl writes); used by tests and the generator.
@@ -123,5 +185,24 @@ mod tests {
         assert_eq!(parse(&v3), Err(Errno::EINVAL));
         assert_eq!(classify(&[4, 4]), Ok(XattrKind::DigestOnly));
         assert_eq!(classify(&[9]), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn hash_xattr_layout() {
+        let v = encode_hash(TYPE_DIGEST_NG, HashAlgo::Sha256, &[7; 32]);
+        assert_eq!(v.len(), 34);
+        let h = parse_hash(&v).unwrap();
+        assert_eq!((h.xattr_type, h.algo, h.hash), (4, Some(4), &[7u8; 32][..]));
+        let v = encode_hash(TYPE_DIGEST, HashAlgo::Sha256, &[9; 20]);
+        assert_eq!(v.len(), 21);
+        let h = parse_hash(&v).unwrap();
+        assert_eq!((h.xattr_type, h.algo, h.hash), (1, None, &[9u8; 20][..]));
+        // Too short for the algorithm byte, or for any hash: still split, never a panic.
+        assert_eq!(parse_hash(&[4]).unwrap().algo, None);
+        assert_eq!(parse_hash(&[4]).unwrap().hash, &[] as &[u8]);
+        assert_eq!(parse_hash(&[4, 200]).unwrap().algo, Some(200));
+        assert_eq!(parse_hash(&[1]).unwrap().hash, &[] as &[u8]);
+        assert_eq!(parse_hash(&[]), None);
+        assert_eq!(parse_hash(&[3, 2]), None);
     }
 }

@@ -18,7 +18,7 @@ use crate::engine::{thread_pool, worker_threads, CachePolicy, Engine, EngineConf
 use crate::error::{Error, Result};
 use crate::timing::unix_seconds;
 use crate::trust::Store;
-use crate::verify::ima::ImaPolicy;
+use crate::verify::ima::{ImaPolicy, ImaRule, ImaSourceMode};
 use crate::verify::ItemKind;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,8 +46,14 @@ pub struct BenchConfig {
     /// Files at least this large are memory-mapped (`None`: the threshold the ceiling
     /// measured on the corpus's large files, else 1 MiB).
     pub mmap_threshold: Option<u64>,
-    /// IMA policy check_blacklist (always on for generated corpora).
+    /// IMA policy check_blacklist (always on for generated corpora; only imasig rules
+    /// have it, so it does nothing under [`ImaRule::Hash`]).
     pub ima_check_blacklist: bool,
+    /// The IMA appraisal rule: signatures required (default) or hash labels accepted. The
+    /// manifest check expects the verdicts of this rule.
+    pub ima_rule: ImaRule,
+    /// Where IMA labels are read from.
+    pub ima_source: ImaSourceMode,
     /// Also run cold passes (cache off) at 1..=threads threads.
     pub scaling: bool,
     /// Time per ceiling measurement.
@@ -69,6 +75,8 @@ impl BenchConfig {
             cache_size: 1 << 20,
             mmap_threshold: None,
             ima_check_blacklist: false,
+            ima_rule: ImaRule::default(),
+            ima_source: ImaSourceMode::default(),
             scaling: false,
             calibration: Duration::from_millis(150),
             flamegraph: None,
@@ -119,7 +127,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let sampled = source.spread(total, CALIBRATION_ITEMS)?;
     let budget = config.calibration;
     let p = thread_pool(threads)?;
-    let samples = calibrate::sample(&store, &sampled, CLASS_SAMPLES);
+    let samples = calibrate::sample(&store, &sampled, CLASS_SAMPLES, config.ima_source);
     let ceiling = calibrate::calibrate(&store, &samples, &p, budget);
     let engine_config = EngineConfig {
         cache_size: config.cache_size,
@@ -129,7 +137,9 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
             .unwrap_or(1 << 20),
         ima_policy: ImaPolicy {
             check_blacklist: config.ima_check_blacklist || generated,
+            rule: config.ima_rule,
         },
+        ima_source: config.ima_source,
         timing: true,
     };
     let engine = Engine::new(store, engine_config, threads);
@@ -141,7 +151,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let mut passes = Vec::new();
     let mut dominant = None;
     let mut bytes = 0u64;
-    let mut check = ManifestComparison::default();
+    let mut check = ManifestComparison::new(config.ima_rule);
     for (pass_no, name) in config.passes.iter().enumerate() {
         observer.phase(Phase::Pass { name });
         let pass = engine.begin_pass(CachePolicy::Use);
@@ -232,6 +242,8 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
             bytes,
         },
         threads,
+        ima_rule: config.ima_rule.name().into(),
+        ima_source: config.ima_source.name().into(),
         link,
         ceiling,
         passes,

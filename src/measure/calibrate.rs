@@ -81,8 +81,14 @@ pub struct Samples {
 }
 
 /// Looks at up to `limit` items, spread evenly over the corpus, to find one signature per
-/// class and files for I/O.
-pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
+/// class and files for I/O. IMA labels are taken from where the engine takes them
+/// (`source`: security.ima first in auto mode, else the sidecar).
+pub fn sample(
+    store: &Store,
+    items: &[Item],
+    limit: usize,
+    source: crate::verify::ima::ImaSourceMode,
+) -> Samples {
     let stride = items.len().div_ceil(limit.max(1)).max(1);
     let mut s = Samples {
         verify: BTreeMap::new(),
@@ -111,9 +117,9 @@ pub fn sample(store: &Store, items: &[Item], limit: usize) -> Samples {
                     }
                 }
             }
-            ItemKind::Ima => std::fs::read(ima::sidecar_path(&item.path))
-                .ok()
-                .and_then(|sig| inputs::ima(store, &data, &sig)),
+            // The label by the engine's rule: security.ima first (auto), else the sidecar.
+            ItemKind::Ima => crate::engine::read_ima_label(&item.path, source)
+                .and_then(|(_, sig)| inputs::ima(store, &data, &sig)),
         };
         if let Some(i) = inp {
             // Keep only signatures that verify: failures take the slow exact path.
@@ -340,7 +346,14 @@ impl Ceiling {
     ) -> f64 {
         let mut ns = 0.0;
         if !crypto_only {
-            let opens = if item.kind == ItemKind::Ima { 2.0 } else { 1.0 };
+            // An IMA item whose label is its xattr opens one file; one whose label is
+            // (or could have been) a sidecar tries a second open.
+            let xattr = o.verdict.ima_source == Some(crate::verify::ImaSource::Xattr);
+            let opens = if item.kind == ItemKind::Ima && !xattr {
+                2.0
+            } else {
+                1.0
+            };
             ns += opens * self.open_read_ns + bytes as f64 * self.read_ns_per_byte;
         }
         let mut digested = bytes as f64;

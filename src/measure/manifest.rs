@@ -9,20 +9,31 @@ use super::report::{ManifestCheck, MISMATCH_LIST_CAP};
 use crate::corpus::manifest::Expected;
 use crate::engine::Outcome;
 use crate::errno::Errno;
+use crate::verify::ima::ImaRule;
 use crate::verify::Verdict;
 
-/// Folds chunks of (manifest row, outcome) pairs into a [`ManifestCheck`].
+/// Folds chunks of (manifest row, outcome) pairs into a [`ManifestCheck`], expecting each
+/// row's verdict under the run's IMA rule ([`Expected::expected_under`]).
 #[derive(Default)]
 pub(crate) struct ManifestComparison {
+    rule: ImaRule,
     mismatch_count: usize,
     listed: Vec<(Expected, Verdict)>,
 }
 
 impl ManifestComparison {
+    /// A comparison expecting the verdicts of `rule`.
+    pub fn new(rule: ImaRule) -> ManifestComparison {
+        ManifestComparison {
+            rule,
+            ..Default::default()
+        }
+    }
+
     /// Compares one chunk: `outcomes[i]` is the verdict for `expected[i]`.
     pub fn add(&mut self, expected: &[Expected], outcomes: &[Outcome]) {
         for (e, o) in expected.iter().zip(outcomes) {
-            if !e.matches(&o.verdict) {
+            if !e.matches_under(self.rule, &o.verdict) {
                 self.mismatch_count += 1;
                 if self.listed.len() < MISMATCH_LIST_CAP {
                     self.listed.push((e.clone(), o.verdict));
@@ -35,7 +46,11 @@ impl ManifestComparison {
     pub fn finish(self, checked: usize) -> ManifestCheck {
         ManifestCheck {
             checked,
-            mismatches: self.listed.iter().map(|(e, v)| describe(e, v)).collect(),
+            mismatches: self
+                .listed
+                .iter()
+                .map(|(e, v)| describe(e, self.rule, v))
+                .collect(),
             mismatch_count: self.mismatch_count,
         }
     }
@@ -43,13 +58,14 @@ impl ManifestComparison {
 
 /// `PATH (CLASS): expected VERDICT ERRNO, got VERDICT ERRNO (REASON)`; an absent errno is
 /// empty.
-fn describe(e: &Expected, v: &Verdict) -> String {
+fn describe(e: &Expected, rule: ImaRule, v: &Verdict) -> String {
+    let (verdict, errno) = e.expected_under(rule);
     format!(
         "{} ({}): expected {} {}, got {} {} ({})",
         e.path,
         e.class_name(),
-        e.verdict.name(),
-        errno_text(e.errno),
+        verdict.name(),
+        errno_text(errno),
         v.class.name(),
         errno_text(v.errno),
         v.reason

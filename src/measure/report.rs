@@ -487,6 +487,15 @@ pub struct RunReport {
     pub git_commit: Option<String>,
     pub corpus: CorpusInfo,
     pub threads: usize,
+    /// The IMA appraisal rule applied: `imasig` (signatures required) or `hash` (hash
+    /// labels accepted, `--ima-accept-hash`). Reports written before it existed read as
+    /// `imasig`, the only rule then.
+    #[serde(default = "default_ima_rule")]
+    pub ima_rule: String,
+    /// Where IMA labels were read from: `auto`, `xattr` or `sidecar` (older reports:
+    /// `auto`'s predecessor, read as `auto`).
+    #[serde(default = "default_ima_source")]
+    pub ima_source: String,
     pub link: Option<LinkPhase>,
     pub ceiling: Ceiling,
     pub passes: Vec<PassReport>,
@@ -494,6 +503,14 @@ pub struct RunReport {
     pub scaling: Vec<ScalingStep>,
     /// warm items/s ÷ cold items/s, when both passes ran.
     pub warm_over_cold: Option<f64>,
+}
+
+fn default_ima_rule() -> String {
+    crate::verify::ima::ImaRule::default().name().into()
+}
+
+fn default_ima_source() -> String {
+    crate::verify::ima::ImaSourceMode::default().name().into()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -533,6 +550,13 @@ impl RunReport {
                 return Err(Error::usage(
                     "reports come from different corpora (spec hash differs)",
                 ));
+            }
+            if (&r.ima_rule, &r.ima_source) != (&first.ima_rule, &first.ima_source) {
+                return Err(Error::usage(format!(
+                    "reports were made under different IMA settings (rule {} source {} vs \
+                     rule {} source {})",
+                    first.ima_rule, first.ima_source, r.ima_rule, r.ima_source
+                )));
             }
         }
         let mut out = first.clone();
@@ -680,6 +704,8 @@ pub(crate) mod tests {
                 bytes: 1000 * items as u64,
             },
             threads: 2,
+            ima_rule: "imasig".into(),
+            ima_source: "auto".into(),
             link: None,
             ceiling: Ceiling::default(),
             passes: vec![pass],
@@ -751,6 +777,10 @@ pub(crate) mod tests {
         other.corpus.spec_hash = Some("4567".into());
         let e = RunReport::merge(vec![shard_report(10, 0, 0), other]).unwrap_err();
         assert!(e.to_string().contains("different corpora"), "{e}");
+        let mut hashed = shard_report(10, 0, 0);
+        hashed.ima_rule = "hash".into();
+        let e = RunReport::merge(vec![shard_report(10, 0, 0), hashed]).unwrap_err();
+        assert!(e.to_string().contains("different IMA settings"), "{e}");
         let mut future = shard_report(10, 0, 0);
         future.schema = "trustbench.run/2".into();
         let e = RunReport::merge(vec![future]).unwrap_err();

@@ -1,9 +1,11 @@
 //! Item → verdict, with the kernel's procedures: module signatures through PKCS#7 trust
 //! against the selected keyring, IMA signatures through a 32-bit keyid lookup in `.ima`.
 
+/// IMA signature verification: `integrity_digsig_verify` → `asymmetric_verify`.
+pub mod digsig;
 /// fs-verity digests (IMA v3 signatures).
 pub mod fsverity;
-/// IMA appraisal.
+/// IMA appraisal: the kernel's rule for `security.ima` (hashes, signatures, no label).
 pub mod ima;
 /// Signature inputs for the measurement ceiling.
 pub mod inputs;
@@ -98,6 +100,26 @@ impl VerdictClass {
     }
 }
 
+/// Where an IMA item's label (`security.ima` value) was read from: the xattr itself, or
+/// evmctl's `.sig` sidecar standing in for it. One byte, so verdicts stay small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ImaSource {
+    /// The file's `security.ima` xattr (what the kernel reads).
+    Xattr,
+    /// The `FILE.sig` sidecar.
+    Sidecar,
+}
+
+impl ImaSource {
+    /// The name in JSON records (`"ima_source"`): `xattr` or `sidecar`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImaSource::Xattr => "xattr",
+            ImaSource::Sidecar => "sidecar",
+        }
+    }
+}
+
 /// One item's outcome. Allocation-free: the reason is static text, the signer a serial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
@@ -109,10 +131,14 @@ pub struct Verdict {
     pub errno: Option<Errno>,
     /// A short human reason.
     pub reason: &'static str,
-    /// The key that verified (or that was found and rejected the signature).
+    /// The key that verified (or that was found and rejected the signature). `None` for
+    /// a file appraised by a hash xattr: valid does not imply a signer.
     pub signer: Option<Serial>,
-    /// The content digest the signature covers, when it was computed.
+    /// The content digest the signature covers (or that a hash xattr was compared
+    /// with), when it was computed.
     pub digest: Option<Digest>,
+    /// IMA items: where the label came from (`None`: no label was found, or a module).
+    pub ima_source: Option<ImaSource>,
 }
 
 impl Verdict {
@@ -125,6 +151,21 @@ impl Verdict {
             reason: "signature verified",
             signer: Some(signer),
             digest,
+            ima_source: None,
+        }
+    }
+
+    /// An IMA file whose hash xattr matches its `digest` (a rule without imasig): valid,
+    /// with no signer.
+    pub fn valid_hash(kind: ItemKind, digest: Digest) -> Verdict {
+        Verdict {
+            kind,
+            class: VerdictClass::Valid,
+            errno: None,
+            reason: "the file digest matches the hash in security.ima",
+            signer: None,
+            digest: Some(digest),
+            ima_source: None,
         }
     }
 
@@ -137,6 +178,7 @@ impl Verdict {
             reason,
             signer: None,
             digest: None,
+            ima_source: None,
         }
     }
 
@@ -149,6 +191,7 @@ impl Verdict {
             reason,
             signer: None,
             digest: None,
+            ima_source: None,
         }
     }
 
@@ -161,6 +204,12 @@ impl Verdict {
     /// The same verdict, naming the key found.
     pub fn with_signer(mut self, s: Option<Serial>) -> Verdict {
         self.signer = s;
+        self
+    }
+
+    /// The same verdict, naming where the IMA label came from.
+    pub fn with_source(mut self, s: Option<ImaSource>) -> Verdict {
+        self.ima_source = s;
         self
     }
 }

@@ -38,7 +38,7 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
     let m = &r.machine;
     write!(
         s,
-        "# trustbench run\n\n{} ({} logical CPUs; {}), kernel {}, {} on {} thread(s); corpus {} ({} items, {:.1} MB)\n\n",
+        "# trustbench run\n\n{} ({} logical CPUs; {}), kernel {}, {} on {} thread(s); corpus {} ({} items, {:.1} MB); IMA rule {}, IMA source {}\n\n",
         m.cpu_model,
         m.logical_cpus,
         if m.cpu_flags.is_empty() { "-".into() } else { m.cpu_flags.join(" ") },
@@ -47,7 +47,9 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
         r.threads,
         r.corpus.dir,
         r.corpus.items,
-        r.corpus.bytes as f64 / 1e6
+        r.corpus.bytes as f64 / 1e6,
+        r.ima_rule,
+        r.ima_source
     )?;
     if let Some(l) = &r.link {
         write!(
