@@ -2373,7 +2373,7 @@ fn pkcs7_check_order() {
     failures.extend(run_verify("module", &["ca.der"], None, &trusted_ca));
 
     // ---- Nothing relevant trusted: an internal failure still beats ENOKEY.
-    let untrusted = vec![
+    let untrusted = [
         vcase(
             "order/leaf-cert-corrupt-ca-embedded-untrusted",
             with_chain(true),
