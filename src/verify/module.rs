@@ -4,13 +4,13 @@
 //! errno, so the checks below run in exactly that order (kernel/module/signing.c,
 //! kernel/module_signature.c, certs/system_keyring.c, certs/blacklist.c,
 //! crypto/asymmetric_keys/pkcs7_parser.c + pkcs7.asn1 + lib/asn1_decoder.c,
-//! pkcs7_verify.c, pkcs7_trust.c, public_key.c, signature.c, x509_public_key.c; 6.17
-//! sources, which 6.18 does not change here):
+//! pkcs7_verify.c, pkcs7_trust.c, public_key.c, signature.c, x509_public_key.c, read from
+//! the spec's 6.17 mirror; their next rework, for ML-DSA, came in 7.0):
 //!
 //! 1. Trailer (`module_sig_check`, `mod_verify_sig`, `mod_check_sig`): no marker →
 //!    unsigned (`ENODATA`); what remains ≤ 12 bytes → `EBADMSG`; `sig_len` leaves no
 //!    content byte → `EBADMSG`; id type not PKCS#7 → `ENOPKG`; any other header byte set →
-//!    `EBADMSG` ([`modsig::locate`]).
+//!    `EBADMSG` ([`crate::formats::modsig::locate`]).
 //! 2. `pkcs7_parse_message`: one pass of the ASN.1 decoder over the DER, the grammar's
 //!    actions called in document order, the first failure final
 //!    ([`crate::formats::pkcs7`] has the details):
@@ -43,7 +43,7 @@
 //! 4. `pkcs7_verify(MODULE)`: content type not id-data → `EKEYREJECTED`; `[0]` attributes
 //!    present → `EKEYREJECTED`. Then per signerInfo, in order (`pkcs7_verify_one`):
 //!    1. digest of the content; hash not available → `ENOPKG`;
-//!    2. the signer among the embedded certificates: the first whose id[0] equals the
+//!    2. the signer among the embedded certificates: the first whose `id[0]` equals the
 //!       signerInfo's id (so SKID signer ids never match); none → this signerInfo is done;
 //!    3. a signingTime outside that certificate's validity → `EKEYREJECTED`;
 //!    4. the signerInfo's signature verified with the embedded certificate: the verifier's
@@ -62,12 +62,13 @@
 //!    becomes `EKEYREJECTED`); `ENOPKG` marks the signerInfo unsupported and skips it; any
 //!    other error is returned at once, even if another signerInfo is good; one good →
 //!    continue.
-//! 5. `is_key_on_revocation_list`: the trust step (6.) against `.blacklist`; success → `EKEYREJECTED`,
-//!    any failure → carry on (its "verified" marks remain on the certificates).
+//! 5. `is_key_on_revocation_list`: the trust step (6.) against `.blacklist`; success →
+//!    `EKEYREJECTED`, any failure → carry on (its "verified" marks remain on the
+//!    certificates).
 //! 6. `pkcs7_validate_trust(secondary)`: "walked" marks reset once for all signerInfos;
 //!    per signerInfo: unsupported → `ENOPKG`; walk signer → recorded issuer …: a
 //!    certificate already walked ends it (success if it was verified, else `ENOKEY`); one
-//!    found in the keyring (by id[0], its SKID required to match) verifies, with the
+//!    found in the keyring (by `id[0]`, its SKID required to match) verifies, with the
 //!    trusted key, the signature it made below; a self-signed one not found → `ENOKEY`;
 //!    then the chain top's AKID is looked up (errors other than `ENOKEY` returned); then
 //!    the signerInfo's own id (the path sign-file's messages take). Any verification
@@ -77,8 +78,10 @@
 //! 7. Policy (not here): `ENODATA`, `ENOPKG`, `ENOKEY` are soft unless enforcing.
 //!
 //! Not modelled: `ENOMEM`; BER indefinite lengths are measured before the elements inside
-//! them are judged (the kernel judges as it goes); a certificate whose own hash the
-//! emulated kernel lacks keeps no authority ids here, so chain and AKID steps stop at it.
+//! them are judged (the kernel judges as it goes); the decoder's leniency that lets a
+//! constructed type be written with the primitive bit; a certificate whose own hash the
+//! emulated kernel lacks keeps no authority ids here, so chain and AKID steps stop at it
+//! (the kernel would go on and fail its verification).
 
 use super::{reason_for, ItemKind, Verdict};
 use crate::crypto::SignatureRecord;
