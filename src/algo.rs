@@ -71,6 +71,9 @@ impl PkeyAlgo {
 pub enum SigAlgo {
     Rsa,
     Ecdsa,
+    /// GOST R 34.10-2012 ("ecrdsa"): named by PKCS#7 signerInfos the kernel parses; no key
+    /// of that algorithm exists here, so a verification always meets a mismatched key.
+    Ecrdsa,
 }
 
 /// Signature encodings the kernel distinguishes.
@@ -78,4 +81,6 @@ pub enum SigAlgo {
 pub enum Encoding {
     Pkcs1,
     X962,
+    /// Raw r‖s (EC-RDSA).
+    Raw,
 }

@@ -147,10 +147,15 @@ pub fn strip_leading_zeros(mut v: &[u8]) -> &[u8] {
     v
 }
 
-/// The kernel's `x509_decode_time`, shared by X.509 validity and PKCS#7 signingTime: UTCTime exactly `YYMMDDHHMMSSZ` (YY ≥ 50 → 19YY), GeneralizedTime
-/// exactly `YYYYMMDDHHMMSSZ` but not for 1950–2049; years before 1970, impossible dates,
-/// hour > 24, minute > 59 or second > 60 are refused; hour 24 and second 60 are not.
-pub fn decode_time(e: Element<'_>) -> KResult<()> {
+/// The kernel's `x509_decode_time`, shared by X.509 validity and PKCS#7 signingTime:
+/// UTCTime exactly `YYMMDDHHMMSSZ` (YY ≥ 50 → 19YY), GeneralizedTime exactly
+/// `YYYYMMDDHHMMSSZ` but not for 1950–2049; years before 1970, impossible dates, hour > 24,
+/// minute > 59 or second > 60 are refused; hour 24 and second 60 are not.
+///
+/// Returns seconds since the epoch, as the kernel's time64 (`mktime64`): hour 24 and second
+/// 60 simply carry into the next day or minute. The value matters where the kernel compares
+/// times: a PKCS#7 signingTime against the embedded signer's validity (pkcs7_verify_one).
+pub fn decode_time(e: Element<'_>) -> KResult<i64> {
     let p = e.contents;
     let d2 = |i: usize| -> KResult<u32> {
         let a = p.get(i).copied().ok_or(Errno::EBADMSG)?.wrapping_sub(b'0');
@@ -164,7 +169,7 @@ pub fn decode_time(e: Element<'_>) -> KResult<()> {
         }
         Ok(a as u32 * 10 + b as u32)
     };
-    let (mut year, rest) = match e.tag {
+    let (year, rest) = match e.tag {
         0x17 => {
             if p.len() != 13 {
                 return Err(Errno::EBADMSG);
@@ -199,19 +204,29 @@ pub fn decode_time(e: Element<'_>) -> KResult<()> {
     }
     const LEN: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let mut mon_len = LEN[mon as usize - 1];
-    if mon == 2 && year % 4 == 0 {
+    if mon == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) {
         mon_len = 29;
-        if year % 100 == 0 {
-            year /= 100;
-            if year % 4 != 0 {
-                mon_len = 28;
-            }
-        }
     }
     if day < 1 || day > mon_len || hour > 24 || min > 59 || sec > 60 {
         return Err(Errno::EBADMSG);
     }
-    Ok(())
+    Ok(epoch_seconds(year, mon, day, hour, min, sec))
+}
+
+/// Seconds since 1970-01-01T00:00:00 for a proleptic Gregorian date, counting days with
+/// March as the first month of the year so that the leap day falls last.
+fn epoch_seconds(year: u32, mon: u32, day: u32, hour: u32, min: u32, sec: u32) -> i64 {
+    let (y, m) = if mon <= 2 {
+        (i64::from(year) - 1, i64::from(mon) + 9)
+    } else {
+        (i64::from(year), i64::from(mon) - 3)
+    };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * m + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    ((days * 24 + i64::from(hour)) * 60 + i64::from(min)) * 60 + i64::from(sec)
 }
 
 #[cfg(test)]
@@ -237,6 +252,24 @@ mod tests {
         );
         assert_eq!(Reader::new(&[0x1f, 0x01, 0]).read(), Err(Errno::EBADMSG));
         assert_eq!(Reader::new(&[0x04]).read(), Err(Errno::EBADMSG));
+    }
+
+    #[test]
+    fn times_are_seconds_since_the_epoch() {
+        let t = |tag: u8, s: &str| {
+            let mut v = vec![tag, s.len() as u8];
+            v.extend_from_slice(s.as_bytes());
+            decode_time(Reader::new(&v).read().unwrap())
+        };
+        assert_eq!(t(0x17, "700101000000Z"), Ok(0));
+        assert_eq!(t(0x17, "000229120000Z"), Ok(951_825_600));
+        assert_eq!(t(0x17, "261231235959Z"), Ok(1_798_761_599));
+        // Hour 24 and second 60 carry over, as in the kernel's mktime64.
+        assert_eq!(t(0x17, "261231240000Z"), Ok(1_798_761_600));
+        assert_eq!(t(0x17, "261231235960Z"), Ok(1_798_761_600));
+        assert_eq!(t(0x18, "21000301000000Z"), Ok(4_107_542_400));
+        assert_eq!(t(0x18, "21000229000000Z"), Err(Errno::EBADMSG));
+        assert_eq!(t(0x18, "24000229000000Z"), Ok(13_574_563_200));
     }
 
     #[test]

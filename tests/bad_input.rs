@@ -1749,6 +1749,701 @@ fn pkcs7_embedded_certificate_cases() {
 }
 
 // =============================================================================================
+// PKCS#7 check order: items with several defects, the kernel's first check decides
+// =============================================================================================
+//
+// Every case below breaks two (or more) things in a real tool's output (sign-file's
+// message, `openssl cms` with signed attributes / an embedded signer / attached content),
+// and the errno the kernel gives is the one of the check it reaches first. The live kernel
+// cannot show these (this kernel has no pkcs7_test key type, so userspace cannot hand it a
+// PKCS#7 message, and loading modules is not an option here): each expectation is reasoned
+// from the 6.17/6.18 sources, and `why` names the check that wins and the one it beats.
+// The order itself is written down, numbered, at the top of src/verify/module.rs:
+//
+// * pkcs7_parse_message runs lib/asn1_decoder.c over pkcs7.asn1 in one pass, calling
+//   actions in document order: an action on a constructed element (the inner ContentInfo's
+//   content-type check, the signerInfo's digest and signature algorithm checks, the
+//   `[0]` attribute set's required attributes) runs at its end, after everything inside it
+//   and after the check for stray bytes before its end; stray bytes after the signerInfos,
+//   after SignedData or in the ContentInfo are found only after every signerInfo's actions;
+// * then verify_pkcs7_message_sig: embedded content (EBADMSG) before pkcs7_verify's usage
+//   gate (content type, signed attributes: EKEYREJECTED);
+// * pkcs7_verify runs every signerInfo's internal checks (digest, signingTime against an
+//   embedded signer, the signature with an embedded signer, the embedded chain) before any
+//   trust step: a raw verifier errno there beats the EKEYREJECTED / ENOKEY trust would give.
+
+/// A signerInfo attribute `SEQUENCE { type, SET { value } }`.
+fn attr(id: &[u8], value: Der) -> Der {
+    Der::Cons(0x30, vec![oid(id), Der::Cons(0x31, vec![value])])
+}
+
+/// Inserts `[2] EXPLICIT SEQUENCE OF attrs` after the digestAlgorithm of a signerInfo that
+/// has no attributes (sign-file's and `openssl cms -noattr`'s).
+fn set_explicit_attrs(si: &mut Der, attrs: Vec<Der>) {
+    assert_eq!(
+        si.kids()[3].tag(),
+        0x30,
+        "signerInfo already has attributes"
+    );
+    si.kids_mut()
+        .insert(3, Der::Cons(0xa2, vec![Der::Cons(0x30, attrs)]));
+}
+
+/// Replaces the digestAlgorithm of a signerInfo.
+fn set_digest(si: &mut Der, id: &[u8]) {
+    si.kids_mut()[2] = Der::Cons(0x30, vec![oid(id)]);
+}
+
+/// Replaces the digestEncryptionAlgorithm of a signerInfo.
+fn set_sig_alg(si: &mut Der, id: &[u8]) {
+    let i = sig_pos(si) - 1;
+    si.kids_mut()[i] = Der::Cons(0x30, vec![oid(id)]);
+}
+
+/// Inserts an element into SignedData just before signerInfos (where certificates and
+/// CRLs go).
+fn insert_before_signer_infos(ci: &mut Der, e: Der) {
+    let sd = signed_data(ci);
+    let n = sd.kids().len();
+    sd.kids_mut().insert(n - 1, e);
+}
+
+/// Removes the last byte of a signerInfo's signature (RSA length ≠ modulus: EINVAL from the
+/// verifier, EKEYREJECTED once the trust step collapses it).
+fn shorten_signature(si: &mut Der) {
+    let i = sig_pos(si);
+    si.kids_mut()[i].body_mut().pop();
+}
+
+const OID_SM3: &[u8] = &[0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x11];
+const OID_GOST2012_PKEY256: &[u8] = &[0x2a, 0x85, 0x03, 0x07, 0x01, 0x01, 0x01, 0x01];
+const OID_ECDSA_SHA3_224: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x09];
+
+#[test]
+fn pkcs7_check_order() {
+    let f = fx();
+    let body = &f.body;
+    let md = |p: &[u8]| module(body, p);
+    // sign-file's message (issuer+serial, no certificates, no attributes).
+    let edit = |g: &dyn Fn(&mut Der)| md(&edit_p7(&f.p7, g));
+    let attrs_edit = |g: &dyn Fn(&mut Der)| md(&edit_p7(&f.p7_attrs, g));
+    let null = || Der::Prim(0x05, vec![]);
+    let good_signer = signer(&mut Der::parse(&f.p7)).clone();
+    let md5_signer = {
+        let mut s = good_signer.clone();
+        set_digest(&mut s, OID_MD5);
+        s
+    };
+    let sm3_signer = {
+        let mut s = good_signer.clone();
+        set_digest(&mut s, OID_SM3);
+        s
+    };
+    let bad_signer = {
+        let mut s = good_signer.clone();
+        let i = sig_pos(&s);
+        *s.kids_mut()[i].body_mut().last_mut().unwrap() ^= 1;
+        s
+    };
+    let attrs_signer = Der::parse(&f.p7_attrs)
+        .at(&[1, 0])
+        .kids()
+        .last()
+        .unwrap()
+        .kids()[0]
+        .clone();
+    let content_type_attr = || attr(OID_CONTENT_TYPE, oid(OID_DATA));
+    let message_digest_attr = || attr(OID_MESSAGE_DIGEST, Der::Prim(0x04, sha256(body)));
+
+    const PARSE_FIRST: &str = "pkcs7_parse_message runs before verify_pkcs7_message_sig";
+
+    let mut signed_by_leaf =
+        vec![
+        // ---- inner ContentInfo: its content decodes before its type is judged
+        vcase(
+            "order/content-type-unknown-and-content-malformed",
+            edit(&|ci| {
+                signed_data(ci).kids_mut()[2] =
+                    Der::Cons(0x30, vec![oid(OID_UNKNOWN), Der::Cons(0xa0, vec![])]);
+            }),
+            Want::Errno("EBADMSG"),
+            "inner ContentInfo: the empty [0] EXPLICIT content fails the decoder (EBADMSG) \
+             before pkcs7_note_content, the action at the ContentInfo's end, sees the unknown \
+             type (EINVAL)",
+        ),
+        vcase(
+            "order/content-type-unknown-and-trailing-in-content-info",
+            edit(&|ci| {
+                signed_data(ci).kids_mut()[2] =
+                    Der::Cons(0x30, vec![oid(OID_UNKNOWN), null()]);
+            }),
+            Want::Errno("EBADMSG"),
+            "a NULL where [0] content may stand: the ContentInfo's end check (cons length, \
+             EBADMSG) precedes its pkcs7_note_content action (EINVAL)",
+        ),
+        vcase(
+            "order/content-type-unknown-and-embedded-content",
+            edit(&|ci| {
+                signed_data(ci).kids_mut()[2] = Der::Cons(
+                    0x30,
+                    vec![
+                        oid(OID_UNKNOWN),
+                        Der::Cons(0xa0, vec![Der::Prim(0x04, body.clone())]),
+                    ],
+                );
+            }),
+            Want::Errno("EINVAL"),
+            "pkcs7_note_content (EINVAL) is a parse error; the embedded-content check \
+             (EBADMSG) comes after the parse",
+        ),
+        vcase(
+            "order/content-type-unknown-and-smime-caps",
+            attrs_edit(&|ci| {
+                signed_data(ci).kids_mut()[2] = Der::Cons(0x30, vec![oid(OID_UNKNOWN)]);
+                attrs(signer(ci)).push(smime_caps());
+            }),
+            Want::Errno("EINVAL"),
+            "contentInfo precedes signerInfos in the DER: EINVAL before the S/MIME caps \
+             attribute (EKEYREJECTED)",
+        ),
+        // ---- bytes after an element are found after the actions inside it
+        vcase(
+            "order/digest-md5-and-bytes-after-signer-infos",
+            edit(&|ci| {
+                set_digest(signer(ci), OID_MD5);
+                signed_data(ci).kids_mut().push(null());
+            }),
+            Want::Errno("ENOPKG"),
+            "pkcs7_sig_note_digest_algo (ENOPKG) runs inside signerInfos; the stray NULL after \
+             them fails SignedData's end check (EBADMSG) only afterwards",
+        ),
+        vcase(
+            "order/digest-md5-and-bytes-after-signed-data",
+            edit(&|ci| {
+                set_digest(signer(ci), OID_MD5);
+                ci.at_mut(&[1]).kids_mut().push(null());
+            }),
+            Want::Errno("ENOPKG"),
+            "[0] EXPLICIT SignedData: its end check (EBADMSG) comes after SignedData's actions",
+        ),
+        vcase(
+            "order/digest-md5-and-bytes-after-content",
+            edit(&|ci| {
+                set_digest(signer(ci), OID_MD5);
+                ci.kids_mut().push(null());
+            }),
+            Want::Errno("ENOPKG"),
+            "outer ContentInfo: its end check (EBADMSG) comes after SignedData's actions",
+        ),
+        vcase(
+            "order/attr-content-type-differs-and-sig-alg-unknown",
+            attrs_edit(&|ci| {
+                let s = signer(ci);
+                set_attr(s, OID_CONTENT_TYPE, oid(OID_SIGNED_DATA));
+                set_sig_alg(s, OID_RSASSA_PSS);
+            }),
+            Want::Errno("EBADMSG"),
+            "authenticatedAttributes precede digestEncryptionAlgorithm: the contentType \
+             attribute that differs (EBADMSG) before the unknown signature algorithm (ENOPKG)",
+        ),
+        // ---- certificates and CRLs go through pkcs7_extract_cert in document order
+        vcase(
+            "order/tagged-certificate",
+            edit(&|ci| {
+                insert_before_signer_infos(
+                    ci,
+                    Der::Cons(0xa0, vec![Der::Cons(0xa0, vec![Der::Prim(0x04, vec![1])])]),
+                );
+            }),
+            Want::Errno("EBADMSG"),
+            "ExtendedCertificateOrCertificate's first alternative is ANY, so a [0] \
+             extendedCertificate still reaches pkcs7_extract_cert: not a SEQUENCE → EBADMSG",
+        ),
+        vcase(
+            "order/tagged-certificate-and-digest-md5",
+            edit(&|ci| {
+                insert_before_signer_infos(
+                    ci,
+                    Der::Cons(0xa0, vec![Der::Cons(0xa0, vec![Der::Prim(0x04, vec![1])])]),
+                );
+                set_digest(signer(ci), OID_MD5);
+            }),
+            Want::Errno("EBADMSG"),
+            "certificates precede signerInfos: pkcs7_extract_cert (EBADMSG) before \
+             pkcs7_sig_note_digest_algo (ENOPKG)",
+        ),
+        vcase(
+            "order/empty-certificate-sequence-and-digest-md5",
+            edit(&|ci| {
+                insert_before_signer_infos(ci, Der::Cons(0xa2, vec![]));
+                set_digest(signer(ci), OID_MD5);
+            }),
+            Want::Errno("EBADMSG"),
+            "certSequence [2] is SEQUENCE OF Certificate with a mandatory element (unlike the \
+             [0] set's skippable CHOICE): decoder overrun, EBADMSG, before ENOPKG",
+        ),
+        vcase(
+            "order/crl-shaped-crl-and-digest-md5",
+            edit(&|ci| {
+                let tbs_cert_list = Der::Cons(
+                    0x30,
+                    vec![
+                        Der::Prim(0x02, vec![1]),
+                        Der::Cons(0x30, vec![oid(OID_SHA256_RSA)]),
+                        Der::parse(&f.ca).at(&[0, TBS_ISSUER]).clone(),
+                        Der::Prim(0x17, b"261201000000Z".to_vec()),
+                    ],
+                );
+                let crl = Der::Cons(
+                    0x30,
+                    vec![
+                        tbs_cert_list,
+                        Der::Cons(0x30, vec![oid(OID_SHA256_RSA)]),
+                        Der::Prim(0x03, vec![0, 0]),
+                    ],
+                );
+                insert_before_signer_infos(ci, Der::Cons(0xa1, vec![crl]));
+                set_digest(signer(ci), OID_MD5);
+            }),
+            Want::Errno("EBADMSG"),
+            "pkcs7.asn1 declares CertificateList as SEQUENCE OF Certificate, so each member \
+             of a CRL goes to pkcs7_extract_cert → x509_cert_parse: a tbsCertList is no \
+             Certificate (EBADMSG), before the signerInfo's ENOPKG",
+        ),
+        vcase(
+            "order/crl-holding-a-valid-certificate",
+            edit(&|ci| {
+                insert_before_signer_infos(
+                    ci,
+                    Der::Cons(0xa1, vec![Der::Cons(0x30, vec![Der::parse(&f.ca)])]),
+                );
+            }),
+            Want::Valid,
+            "a member of the CRL list that parses as X.509 passes and is dropped",
+        ),
+        vcase(
+            "order/signer-version-mismatch-and-digest-md5",
+            edit(&|ci| {
+                signed_data(ci).kids_mut()[0] = Der::Prim(0x02, vec![3]);
+                set_digest(signer(ci), OID_MD5);
+            }),
+            Want::Errno("EBADMSG"),
+            "pkcs7_note_signerinfo_version (EBADMSG) precedes the digestAlgorithm (ENOPKG)",
+        ),
+        vcase(
+            "order/issuer-name-malformed-and-sig-alg-unknown",
+            edit(&|ci| {
+                let s = signer(ci);
+                s.kids_mut()[1].kids_mut()[0] =
+                    Der::Cons(0x30, vec![Der::Cons(0x30, vec![oid(OID_UNKNOWN), null()])]);
+                set_sig_alg(s, OID_RSASSA_PSS);
+            }),
+            Want::Errno("EBADMSG"),
+            "the signer's issuer is decoded as Name (SEQUENCE OF SET OF …): a SEQUENCE where \
+             the RDN SET belongs is EBADMSG, before pkcs7_sig_note_pkey_algo (ENOPKG)",
+        ),
+        vcase(
+            "order/unauth-attrs-malformed-and-second-signer-md5",
+            edit(&|ci| {
+                signer(ci)
+                    .kids_mut()
+                    .push(Der::Cons(0xa1, vec![Der::Cons(0x30, vec![oid(OID_UNKNOWN)])]));
+                signer_infos(ci).kids_mut().push(md5_signer.clone());
+            }),
+            Want::Errno("EBADMSG"),
+            "unauthenticatedAttributes are decoded (an attribute without its SET of values: \
+             EBADMSG) while the first signerInfo is, before the second one's ENOPKG",
+        ),
+        vcase(
+            "order/good-signer-and-second-signer-md5",
+            edit(&|ci| signer_infos(ci).kids_mut().push(md5_signer.clone())),
+            Want::Errno("ENOPKG"),
+            "an unknown digest OID is a parse error for the whole message, even next to a \
+             good signerInfo (unlike a known hash the kernel lacks, below)",
+        ),
+        vcase(
+            "order/inconsistent-attrs-and-second-signer-md5",
+            edit(&|ci| {
+                let mut s = attrs_signer.clone();
+                set_digest(&mut s, OID_MD5);
+                signer_infos(ci).kids_mut().push(s);
+            }),
+            Want::Errno("ENOPKG"),
+            "pkcs7_check_authattrs (EINVAL) runs after the decoder, which fails first (ENOPKG)",
+        ),
+        // ---- authenticated attributes: value by value, then the end of the [0] SET
+        vcase(
+            "order/digest-md5-and-smime-caps",
+            attrs_edit(&|ci| {
+                let s = signer(ci);
+                set_digest(s, OID_MD5);
+                attrs(s).push(smime_caps());
+            }),
+            Want::Errno("ENOPKG"),
+            "digestAlgorithm (ENOPKG) precedes authenticatedAttributes (EKEYREJECTED)",
+        ),
+        vcase(
+            "order/attribute-trailing-and-smime-caps",
+            attrs_edit(&|ci| {
+                let mut caps = smime_caps();
+                caps.kids_mut().push(null());
+                attrs(signer(ci)).push(caps);
+            }),
+            Want::Errno("EKEYREJECTED"),
+            "the S/MIME caps value's action (EKEYREJECTED) runs before the attribute \
+             SEQUENCE's end check finds the stray NULL (EBADMSG)",
+        ),
+        vcase(
+            "order/smime-caps-and-embedded-content",
+            attrs_edit(&|ci| {
+                signed_data(ci).kids_mut()[2] = Der::Cons(
+                    0x30,
+                    vec![
+                        oid(OID_DATA),
+                        Der::Cons(0xa0, vec![Der::Prim(0x04, body.clone())]),
+                    ],
+                );
+                attrs(signer(ci)).push(smime_caps());
+            }),
+            Want::Errno("EKEYREJECTED"),
+            PARSE_FIRST,
+        ),
+        vcase(
+            "order/embedded-content-and-signed-attributes",
+            attrs_edit(&|ci| {
+                signed_data(ci).kids_mut()[2] = Der::Cons(
+                    0x30,
+                    vec![
+                        oid(OID_DATA),
+                        Der::Cons(0xa0, vec![Der::Prim(0x04, body.clone())]),
+                    ],
+                );
+            }),
+            Want::Errno("EBADMSG"),
+            "verify_pkcs7_message_sig: embedded content with detached data (EBADMSG) before \
+             pkcs7_verify's usage gate sees the signed attributes (EKEYREJECTED)",
+        ),
+        vcase(
+            "order/embedded-content-and-authenticode",
+            attrs_edit(&|ci| {
+                signed_data(ci).kids_mut()[2] = Der::Cons(
+                    0x30,
+                    vec![
+                        oid(OID_MS_INDIRECT_DATA),
+                        Der::Cons(0xa0, vec![Der::Prim(0x04, body.clone())]),
+                    ],
+                );
+                set_attr(signer(ci), OID_CONTENT_TYPE, oid(OID_MS_INDIRECT_DATA));
+            }),
+            Want::Errno("EBADMSG"),
+            "embedded content (EBADMSG) before the usage gate's content-type rule \
+             (not id-data: EKEYREJECTED)",
+        ),
+        // ---- [2] EXPLICIT attributes: per-value rules only, then "no attributes"
+        vcase(
+            "order/explicit-attrs-content-type-and-digest",
+            edit(&|ci| {
+                set_explicit_attrs(signer(ci), vec![content_type_attr(), message_digest_attr()])
+            }),
+            Want::Valid,
+            "aaSequence [2] has no action in pkcs7.asn1: sinfo->authattrs stays NULL, so \
+             have_authattrs is false (the MODULE usage gate passes) and the signature is over \
+             the content itself, as sign-file made it",
+        ),
+        vcase(
+            "order/explicit-attrs-without-required-ones",
+            edit(&|ci| set_explicit_attrs(signer(ci), vec![attr(OID_UNKNOWN, null())])),
+            Want::Valid,
+            "the contentType/messageDigest requirement is pkcs7_sig_note_set_of_authattrs, \
+             the [0] form's action only",
+        ),
+        vcase(
+            "order/explicit-attrs-smime-caps-and-embedded-content",
+            md(&edit_p7(&f.p7_attached, |ci| {
+                set_explicit_attrs(signer(ci), vec![smime_caps()])
+            })),
+            Want::Errno("EKEYREJECTED"),
+            "the per-value rules still run for the [2] form (S/MIME caps outside Authenticode: \
+             EKEYREJECTED), at parse time, before the embedded-content check",
+        ),
+        vcase(
+            "order/explicit-attrs-and-signer-with-set-attrs",
+            edit(&|ci| {
+                set_explicit_attrs(signer(ci), vec![content_type_attr(), message_digest_attr()]);
+                signer_infos(ci).kids_mut().push(attrs_signer.clone());
+            }),
+            Want::Errno("EINVAL"),
+            "a [2]-attribute signerInfo counts as having none: next to a [0] one that is \
+             pkcs7_check_authattrs' inconsistency (EINVAL), not the usage gate (EKEYREJECTED)",
+        ),
+        vcase(
+            "order/explicit-signing-time-signer-not-embedded",
+            edit(&|ci| {
+                set_explicit_attrs(
+                    signer(ci),
+                    vec![attr(OID_SIGNING_TIME, Der::Prim(0x17, b"900101000000Z".to_vec()))],
+                )
+            }),
+            Want::Valid,
+            "the signingTime rule of pkcs7_verify_one needs the signer among the embedded \
+             certificates; sign-file embeds none",
+        ),
+        // ---- signature algorithm: parse-time ENOPKG before any key lookup
+        vcase(
+            "order/sig-alg-ecdsa-sha3-224-and-unknown-signer",
+            edit(&|ci| {
+                let s = signer(ci);
+                set_sig_alg(s, OID_ECDSA_SHA3_224);
+                *s.at_mut(&[1, 1]).body_mut().last_mut().unwrap() ^= 1;
+            }),
+            Want::Errno("ENOPKG"),
+            "the kernel's OID registry has ecdsa-with-sha3-256/384/512 but no sha3-224: \
+             pkcs7_sig_note_pkey_algo → ENOPKG at parse, before the trust step's ENOKEY",
+        ),
+        vcase(
+            "order/sig-alg-gost-and-unknown-signer",
+            edit(&|ci| {
+                let s = signer(ci);
+                set_sig_alg(s, OID_GOST2012_PKEY256);
+                *s.at_mut(&[1, 1]).body_mut().last_mut().unwrap() ^= 1;
+            }),
+            Want::Errno("ENOKEY"),
+            "gost2012PKey256 is a known signerInfo algorithm (\"ecrdsa\"): the parse passes and \
+             the trust step finds no key (ENOKEY)",
+        ),
+        vcase(
+            "order/sig-alg-gost-and-trusted-rsa-key",
+            edit(&|ci| set_sig_alg(signer(ci), OID_GOST2012_PKEY256)),
+            Want::Errno("EKEYREJECTED"),
+            "the key is found; public_key_verify_signature: \"ecrdsa\" is not the key's \
+             algorithm → EKEYREJECTED",
+        ),
+        // ---- several signerInfos
+        vcase(
+            "order/unsupported-hash-and-good-signer",
+            edit(&|ci| {
+                signer_infos(ci).kids_mut().insert(0, sm3_signer.clone());
+            }),
+            Want::Valid,
+            "sm3 is a known digest OID, but this kernel has no sm3: pkcs7_digest → ENOPKG marks \
+             the first signerInfo unsupported and skips it; the second is trusted",
+        ),
+        vcase(
+            "order/unsupported-hash-and-bad-signer",
+            edit(&|ci| {
+                let list = signer_infos(ci).kids_mut();
+                list[0] = bad_signer.clone();
+                list.insert(0, sm3_signer.clone());
+            }),
+            Want::Errno("EKEYREJECTED"),
+            "the unsupported signerInfo is skipped; the other fails in the trust step",
+        ),
+        vcase(
+            "order/unsupported-hash-alone",
+            edit(&|ci| signer_infos(ci).kids_mut()[0] = sm3_signer.clone()),
+            Want::Errno("ENOPKG"),
+            "pkcs7_verify: no signerInfo supported → ENOPKG",
+        ),
+    ];
+    signed_by_leaf.push(vcase(
+        "order/usage-gate-and-embedded-signer-bad-signature",
+        attrs_edit(&|ci| {
+            insert_before_signer_infos(ci, Der::Cons(0xa0, vec![Der::parse(&f.leaf)]));
+            shorten_signature(signer(ci));
+        }),
+        Want::Errno("EKEYREJECTED"),
+        "pkcs7_verify's usage gate (signed attributes: EKEYREJECTED) precedes \
+         pkcs7_verify_one, where the embedded signer would meet the short signature (EINVAL)",
+    ));
+    let mut failures = run_verify("module", &["leaf.der"], None, &signed_by_leaf);
+
+    // ---- Embedded signer (openssl cms -noattr, leaf embedded), the CA trusted.
+    let pe = &f.p7_embedded;
+    let emb = |g: &dyn Fn(&mut Der)| md(&edit_p7(pe, g));
+    let certs_at = |ci: &mut Der| -> usize {
+        signed_data(ci)
+            .kids()
+            .iter()
+            .position(|k| k.tag() == 0xa0)
+            .expect("no certificates in the fixture")
+    };
+    // A signerInfo naming the CA (issuer+serial of ca.der), with the leaf's signature bytes:
+    // not embedded, so only the trust step judges it (EKEYREJECTED with the CA trusted).
+    let ca_named_signer = {
+        let mut s = signer(&mut Der::parse(pe)).clone();
+        let ca = Der::parse(&f.ca);
+        s.kids_mut()[1] = Der::Cons(
+            0x30,
+            vec![
+                ca.at(&[0, TBS_ISSUER]).clone(),
+                ca.at(&[0, TBS_SERIAL]).clone(),
+            ],
+        );
+        s
+    };
+    let corrupt_leaf = edit_cert(&f.leaf, |c| {
+        *c.kids_mut()[2].body_mut().last_mut().unwrap() ^= 1;
+    });
+    let chain_errno = rsa_garbage_errno(&f.ca, &cert_signature(&corrupt_leaf));
+    let with_chain = |extra_ca: bool| {
+        emb(&|ci| {
+            let i = certs_at(ci);
+            let list = signed_data(ci).kids_mut()[i].kids_mut();
+            list[0] = Der::parse(&corrupt_leaf);
+            if extra_ca {
+                list.push(Der::parse(&f.ca));
+            }
+        })
+    };
+    let signing_time = |t: &'static str| {
+        move |ci: &mut Der| {
+            set_explicit_attrs(
+                signer(ci),
+                vec![attr(
+                    OID_SIGNING_TIME,
+                    Der::Prim(0x17, t.as_bytes().to_vec()),
+                )],
+            );
+        }
+    };
+    let trusted_ca =
+        vec![
+        vcase(
+            "order/ca-named-signer-alone",
+            emb(&|ci| signer_infos(ci).kids_mut()[0] = ca_named_signer.clone()),
+            Want::Errno("EKEYREJECTED"),
+            "not embedded: the trust step finds the CA by the signer id and the signature \
+             fails → EKEYREJECTED (the baseline for the next case)",
+        ),
+        vcase(
+            "order/trust-failure-and-embedded-signer-bad-signature",
+            emb(&|ci| {
+                shorten_signature(signer(ci));
+                signer_infos(ci).kids_mut().insert(0, ca_named_signer.clone());
+            }),
+            Want::Errno("EINVAL"),
+            "pkcs7_verify checks every signerInfo before any trust step: the second one's \
+             embedded signer meets the short signature (raw EINVAL), so the first one's trust \
+             failure (EKEYREJECTED) is never reached",
+        ),
+        vcase(
+            "order/embedded-signer-bad-signature-and-good-signer",
+            emb(&|ci| {
+                let good = signer(ci).clone();
+                shorten_signature(signer(ci));
+                signer_infos(ci).kids_mut().push(good);
+            }),
+            Want::Errno("EINVAL"),
+            "pkcs7_verify returns the first signerInfo's raw error at once, even though the \
+             second would be trusted",
+        ),
+        vcase(
+            "order/signing-time-outside-validity-and-bad-signature",
+            emb(&|ci| {
+                signing_time("900101000000Z")(ci);
+                shorten_signature(signer(ci));
+            }),
+            Want::Errno("EKEYREJECTED"),
+            "pkcs7_verify_one: the signingTime (1990) outside the embedded signer's validity \
+             (EKEYREJECTED) is checked before the signature (EINVAL)",
+        ),
+        vcase(
+            "order/signing-time-inside-validity-and-bad-signature",
+            emb(&|ci| {
+                signing_time("300101000000Z")(ci);
+                shorten_signature(signer(ci));
+            }),
+            Want::Errno("EINVAL"),
+            "a signingTime within the validity passes; the signature check gives the raw EINVAL",
+        ),
+        vcase(
+            "order/signing-time-inside-validity",
+            emb(&signing_time("300101000000Z")),
+            Want::Valid,
+            "[2] attributes with a good signingTime: still a valid module signature",
+        ),
+        vcase(
+            "order/leaf-cert-corrupt-ca-embedded-ca-trusted",
+            with_chain(true),
+            Want::Errno(chain_errno),
+            "pkcs7_verify_sig_chain verifies the leaf with the embedded CA: the verifier's raw \
+             errno, before the trust step would collapse the same failure to EKEYREJECTED",
+        ),
+    ];
+    failures.extend(run_verify("module", &["ca.der"], None, &trusted_ca));
+
+    // ---- Nothing relevant trusted: an internal failure still beats ENOKEY.
+    let untrusted = [
+        vcase(
+            "order/leaf-cert-corrupt-ca-embedded-untrusted",
+            with_chain(true),
+            Want::Errno(chain_errno),
+            "embedded chain checked in pkcs7_verify (raw errno) before the trust step finds \
+             no key (ENOKEY)",
+        ),
+        vcase(
+            "order/leaf-cert-corrupt-ca-not-embedded-untrusted",
+            with_chain(false),
+            Want::Errno("ENOKEY"),
+            "without the CA in the message nothing verifies the leaf internally; the trust \
+             step finds no key",
+        ),
+        vcase(
+            "order/crl-holding-the-signer-certificate",
+            md(&edit_p7(&f.p7, |ci| {
+                insert_before_signer_infos(
+                    ci,
+                    Der::Cons(0xa1, vec![Der::Cons(0x30, vec![Der::parse(&f.leaf)])]),
+                );
+            })),
+            Want::Errno("ENOKEY"),
+            "certificates met in the CRL fields are parsed but never become msg->certs: the \
+             leaf there is no embedded signer, so its AKID cannot reach the trusted CA",
+        ),
+    ];
+    failures.extend(run_verify("module", &["ca.der"], None, &untrusted[2..]));
+    failures.extend(run_verify("module", &["rogue.der"], None, &untrusted[..2]));
+
+    // ---- Model only: the embedded leaf's TBS is in .blacklist.
+    let setup = format!("blacklist tbs:{}\n", hex(&sha256(&tbs_bytes(&f.leaf))));
+    let blacklisted = vec![
+        vcase(
+            "order/blacklisted-signer-and-unsupported-signer",
+            emb(&|ci| {
+                let mut s = signer(ci).clone();
+                set_digest(&mut s, OID_SM3);
+                signer_infos(ci).kids_mut().push(s);
+            }),
+            Want::Errno("EKEYREJECTED"),
+            "pkcs7_verify: the blacklisted signerInfo turns the default ENOPKG into \
+             EKEYREJECTED; the unsupported one after it does not undo that",
+        ),
+        vcase(
+            "order/blacklisted-signer-and-unknown-signer",
+            emb(&|ci| {
+                let mut s = good_signer.clone();
+                *s.at_mut(&[1, 1]).body_mut().last_mut().unwrap() ^= 1;
+                signer_infos(ci).kids_mut().push(s);
+            }),
+            Want::Valid,
+            "pkcs7_verify only skips the blacklisted signerInfo; the second (signer not \
+             embedded, nothing checked) makes it return 0. The trust step never looks at the \
+             blacklist marks: the blacklisted leaf's chain top finds the trusted CA by its AKID \
+             (0), the unknown signer gives ENOKEY, and one trusted signerInfo is enough",
+        ),
+    ];
+    failures.extend(run_verify(
+        "module",
+        &["ca.der"],
+        Some(&setup),
+        &blacklisted,
+    ));
+
+    let total = signed_by_leaf.len() + trusted_ca.len() + untrusted.len() + blacklisted.len();
+    finish("pkcs7 check order", total, failures);
+}
+
+// =============================================================================================
 // IMA signature header (`FILE.sig` next to the file)
 // =============================================================================================
 

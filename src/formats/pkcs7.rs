@@ -1,13 +1,38 @@
 //! PKCS#7 / CMS SignedData, parsed the way crypto/asymmetric_keys/pkcs7_parser.c and its
-//! grammar (pkcs7.asn1) do, with the kernel's parse-time errnos:
-//! non-SignedData or an unsupported version `EINVAL`; unknown digest or signature
-//! algorithm `ENOPKG`; content type neither id-data nor Authenticode `EINVAL`;
-//! signerInfo/SignedData version mismatch `EBADMSG`; authenticated attributes checked one
-//! by one as the decoder meets them (repeats `EKEYREJECTED`, a contentType attribute that
-//! differs `EBADMSG`, Authenticode-only attributes outside Authenticode `EKEYREJECTED`,
-//! then contentType and messageDigest required `EBADMSG`); authenticated attributes on some
-//! signerInfos only, or no signerInfo at all, `EINVAL`; empty SET OF lists `EBADMSG`;
-//! messages over 65535 bytes `EMSGSIZE`; bytes after the message ignored.
+//! grammar (pkcs7.asn1) do.
+//!
+//! The kernel's decoder (lib/asn1_decoder.c) makes one pass over the DER and calls the
+//! grammar's actions as it meets them; the first failure ends the parse. So the errno of a
+//! message with several defects is decided by whichever defect comes first in that walk,
+//! and this parser walks in the same order:
+//!
+//! * an element's header (tag, length that fits its parent) is checked when the element is
+//!   reached: `EBADMSG`;
+//! * an action on a primitive element runs at once; an action on a constructed element runs
+//!   at its end, after everything inside it was decoded and after the check that nothing
+//!   follows its last member (`EBADMSG`): for example the content type of the inner
+//!   ContentInfo is judged (`EINVAL`) only after its `[0]` content decoded, and bytes after
+//!   the signerInfos are found only after every signerInfo's actions ran;
+//! * every SET OF / SEQUENCE OF needs one element at least (`EBADMSG`), except the
+//!   certificate `[0]` set, whose element is a CHOICE that may be skipped.
+//!
+//! Parse-time errnos: content type of the outer ContentInfo not signedData, SignedData or
+//! signerInfo version unsupported, inner content type neither id-data nor Authenticode:
+//! `EINVAL`; signerInfo/SignedData version mismatch `EBADMSG`; digest or signature algorithm
+//! the kernel has no name for `ENOPKG`; certificates (including those inside the CRL
+//! fields, which the grammar hands to the same action) must be SEQUENCEs (`EBADMSG`) and
+//! parse as X.509 (that parser's errno); authenticated attributes are judged one value at a
+//! time (repeats `EKEYREJECTED`, a contentType that differs `EBADMSG`, S/MIME capabilities
+//! or Authenticode attributes outside Authenticode `EKEYREJECTED`, a signingTime that does
+//! not decode `EBADMSG`), then, for the `[0] IMPLICIT SET` form only, contentType and
+//! messageDigest are required (`EBADMSG`); Authenticode without that form `EBADMSG`; after
+//! the decode, no signerInfo or the `[0]` attributes on some signerInfos only `EINVAL`;
+//! messages over 65535 bytes `EMSGSIZE`; bytes after the message are ignored.
+//!
+//! The `[2] EXPLICIT SEQUENCE OF` form of authenticatedAttributes has no action of its own
+//! in the grammar: its attributes go through the per-value checks, but the signerInfo then
+//! counts as having no authenticated attributes (nothing required, not hashed, no usage
+//! rule), and only a signingTime among them is remembered.
 //!
 //! Zero-copy: every field is a view into the message, and signerInfos are validated once at
 //! parse time and re-walked on demand rather than collected, so parsing a module signature
@@ -19,16 +44,20 @@ use crate::errno::{Errno, KResult};
 use crate::hash::HashAlgo;
 use crate::oid;
 
-/// `digestEncryptionAlgorithm` OIDs the kernel accepts: rsaEncryption, ecdsa-with-*.
+/// `digestEncryptionAlgorithm` OIDs the kernel accepts (pkcs7_sig_note_pkey_algo):
+/// rsaEncryption, ecdsa-with-SHA1/SHA-2/SHA-3 (no SHA3-224: the kernel's OID registry has
+/// none), GOST 2012; anything else `ENOPKG`.
 fn signature_algo(oid: &[u8]) -> KResult<(SigAlgo, Encoding)> {
     if oid == oid::RSA_ENCRYPTION {
         return Ok((SigAlgo::Rsa, Encoding::Pkcs1));
     }
     let ecdsa = oid == oid::ECDSA_SHA1
         || oid::last_under(oid, oid::ECDSA_SHA2).is_some_and(|n| (1..=4).contains(&n))
-        || oid::last_under(oid, oid::NIST_SIGALGS).is_some_and(|n| (9..=12).contains(&n));
+        || oid::last_under(oid, oid::NIST_SIGALGS).is_some_and(|n| (10..=12).contains(&n));
     if ecdsa {
         Ok((SigAlgo::Ecdsa, Encoding::X962))
+    } else if oid == oid::GOST2012_PKEY256 || oid == oid::GOST2012_PKEY512 {
+        Ok((SigAlgo::Ecrdsa, Encoding::Raw))
     } else {
         Err(Errno::ENOPKG)
     }
@@ -40,6 +69,16 @@ pub enum DataType {
     Data,
     /// Authenticode (`msIndirectData`).
     MsIndirectData,
+}
+
+/// Where the grammar met a certificate. Both lists go through pkcs7_extract_cert (so both
+/// are parsed, and their errors fail the message), but only the `certificates` field is
+/// kept for pkcs7_find_key and the chain checks; certificates met inside the CRL fields are
+/// parsed and dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertOrigin {
+    Certificates,
+    Crls,
 }
 
 /// How a signerInfo names its signer. The kernel takes the form from the signerInfo
@@ -78,7 +117,7 @@ impl SignerId<'_> {
     }
 }
 
-/// Authenticated attributes the kernel tracks.
+/// Authenticated attributes the kernel tracks (the `[0] IMPLICIT SET` form).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthAttrs<'a> {
     /// The attribute list encoding, tag included (hashed with the tag replaced by SET).
@@ -94,7 +133,11 @@ pub struct SignerInfo<'a> {
     pub digest: HashAlgo,
     pub algo: SigAlgo,
     pub encoding: Encoding,
+    /// `Some` only for the `[0] IMPLICIT SET` form (the kernel's `sinfo->authattrs`).
     pub auth_attrs: Option<AuthAttrs<'a>>,
+    /// A signingTime attribute in either attribute form, decoded (seconds since the
+    /// epoch): pkcs7_verify_one compares it with an embedded signer's validity.
+    pub signing_time: Option<i64>,
     pub signature: &'a [u8],
 }
 
@@ -127,7 +170,8 @@ fn set_or_sequence_of(e: Element<'_>) -> KResult<&[u8]> {
     Ok(e.contents)
 }
 
-/// `SEQUENCE { OID, ANY OPTIONAL }`: the OID contents.
+/// `SEQUENCE { OID, ANY OPTIONAL }`: the OID contents (the structure is checked before the
+/// caller's action, as the decoder runs it at the end of the SEQUENCE).
 fn alg_oid(e: Element<'_>) -> KResult<&[u8]> {
     if e.tag != tag::SEQUENCE {
         return Err(Errno::EBADMSG);
@@ -143,16 +187,79 @@ fn alg_oid(e: Element<'_>) -> KResult<&[u8]> {
     Ok(oid)
 }
 
+/// A non-empty `SET OF`/`SEQUENCE OF` body: each element in turn.
+fn each_of<'a>(list: &'a [u8], f: &mut dyn FnMut(Element<'a>) -> KResult<()>) -> KResult<()> {
+    let mut r = Reader::new(list);
+    if r.is_empty() {
+        return Err(Errno::EBADMSG);
+    }
+    while !r.is_empty() {
+        f(r.read()?)?;
+    }
+    Ok(())
+}
+
+/// `Name ::= SEQUENCE OF SET OF SEQUENCE { OID, ANY }`, structure only (the signer's issuer;
+/// its bytes are used as they are).
+fn check_name(contents: &[u8]) -> KResult<()> {
+    each_of(contents, &mut |rdn| {
+        if rdn.tag != tag::SET {
+            return Err(Errno::EBADMSG);
+        }
+        each_of(rdn.contents, &mut |ava| {
+            if ava.tag != tag::SEQUENCE {
+                return Err(Errno::EBADMSG);
+            }
+            let mut a = Reader::new(ava.contents);
+            a.expect_tag(tag::OID)?;
+            a.read()?;
+            if !a.is_empty() {
+                return Err(Errno::EBADMSG);
+            }
+            Ok(())
+        })
+    })
+}
+
+/// A list of certificates as the grammar hands them to pkcs7_extract_cert: every element
+/// (whatever its tag: the first CHOICE alternative is ANY) must be a SEQUENCE.
+fn certificate_list<'a>(
+    list: &'a [u8],
+    origin: CertOrigin,
+    cert: &mut dyn FnMut(&'a [u8], CertOrigin) -> KResult<()>,
+) -> KResult<()> {
+    let mut r = Reader::new(list);
+    while !r.is_empty() {
+        let c = r.read()?;
+        if c.tag != tag::SEQUENCE {
+            return Err(Errno::EBADMSG);
+        }
+        cert(c.encoded, origin)?;
+    }
+    Ok(())
+}
+
+/// What the decode leaves for the checks after it.
+struct SignerSummary {
+    count: usize,
+    /// Whether the first signerInfo has `[0]` authenticated attributes.
+    first: bool,
+    consistent: bool,
+}
+
 impl<'a> Pkcs7<'a> {
-    /// Parses a DER message; each embedded certificate is handed to `cert` in document
-    /// order (the kernel parses them during message parsing, so their errors come first).
+    /// Parses a DER message. Each certificate is handed to `cert` in document order as the
+    /// decoder meets it (the kernel parses them during message parsing, so their errors
+    /// come in that position).
     pub fn parse_with(
         der: &'a [u8],
-        cert: &mut dyn FnMut(&'a [u8]) -> KResult<()>,
+        cert: &mut dyn FnMut(&'a [u8], CertOrigin) -> KResult<()>,
     ) -> KResult<Pkcs7<'a>> {
         if der.len() > 65535 {
             return Err(Errno::EMSGSIZE);
         }
+        // ContentInfo ::= SEQUENCE { contentType (must be signedData, EINVAL at once),
+        // content [0] EXPLICIT SignedData OPTIONAL }. Bytes after it are not looked at.
         let ci = Reader::new(der).expect_tag(tag::SEQUENCE)?;
         let mut r = Reader::new(ci.contents);
         if r.expect_tag(tag::OID)?.contents != oid::SIGNED_DATA {
@@ -166,52 +273,112 @@ impl<'a> Pkcs7<'a> {
                 Err(Errno::EBADMSG)
             };
         };
-        if !r.is_empty() {
+        let mut w = Reader::new(explicit.contents);
+        let sd = w.expect_tag(tag::SEQUENCE)?;
+        let (msg, signers) = Pkcs7::signed_data(sd.contents, cert)?;
+        // The ends of `[0]` and of the ContentInfo are checked after SignedData decoded.
+        if !w.is_empty() || !r.is_empty() {
             return Err(Errno::EBADMSG);
         }
-        let sd = asn1::single(explicit.contents, tag::SEQUENCE)?;
-        let mut r = Reader::new(sd.contents);
+        // pkcs7_check_authattrs, after the decoder.
+        if signers.count == 0 || !signers.consistent {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Pkcs7 {
+            have_authattrs: signers.first,
+            ..msg
+        })
+    }
+
+    /// The SignedData body, in grammar order.
+    fn signed_data(
+        body: &'a [u8],
+        cert: &mut dyn FnMut(&'a [u8], CertOrigin) -> KResult<()>,
+    ) -> KResult<(Pkcs7<'a>, SignerSummary)> {
+        let mut r = Reader::new(body);
         let version = small_int(r.expect_tag(tag::INTEGER)?)?;
         if version != 1 && version != 3 {
             return Err(Errno::EINVAL);
         }
+        // digestAlgorithms: structure only; the kernel does not look at these OIDs.
         let mut algs = Reader::new(set_or_sequence_of(r.read()?)?);
         while !algs.is_empty() {
             alg_oid(algs.read()?)?;
         }
+        // contentInfo ::= SEQUENCE { OID, [0] EXPLICIT ANY OPTIONAL }; the content type is
+        // judged by the action at its end (pkcs7_note_content).
         let eci = r.expect_tag(tag::SEQUENCE)?;
         let mut er = Reader::new(eci.contents);
-        let data_type = match er.expect_tag(tag::OID)?.contents {
+        let content_type = er.expect_tag(tag::OID)?.contents;
+        let embedded_content = match er.optional(0xa0)? {
+            Some(e) => {
+                let mut x = Reader::new(e.contents);
+                let data = x.read()?;
+                if !x.is_empty() {
+                    return Err(Errno::EBADMSG);
+                }
+                Some(data.contents)
+            }
+            None => None,
+        };
+        if !er.is_empty() {
+            return Err(Errno::EBADMSG);
+        }
+        let data_type = match content_type {
             oid::DATA => DataType::Data,
             oid::MS_INDIRECT_DATA => DataType::MsIndirectData,
             _ => return Err(Errno::EINVAL),
         };
-        let embedded_content = er.optional(0xa0)?.map(|e| e.contents);
-        if !er.is_empty() {
-            return Err(Errno::EBADMSG);
-        }
+        // certificates: [0] IMPLICIT SET OF (may be empty) or [2] IMPLICIT SEQUENCE OF
+        // (at least one).
         let certs = match r.optional(0xa0)? {
             Some(e) => e.contents,
-            None => r.optional(0xa2)?.map_or(&[][..], |e| e.contents),
+            None => match r.optional(0xa2)? {
+                Some(e) if e.contents.is_empty() => return Err(Errno::EBADMSG),
+                Some(e) => e.contents,
+                None => &[][..],
+            },
         };
-        let mut cr = Reader::new(certs);
-        while !cr.is_empty() {
-            // CHOICE { Certificate, [0] IMPLICIT ExtendedCertificate (ignored) }.
-            let c = cr.read()?;
-            match c.tag {
-                tag::SEQUENCE => cert(c.encoded)?,
-                0xa0 => {}
-                _ => return Err(Errno::EBADMSG),
-            }
+        certificate_list(certs, CertOrigin::Certificates, cert)?;
+        // crls: [1] IMPLICIT SET OF / [3] IMPLICIT SEQUENCE OF "CertificateList", which
+        // the grammar declares as SEQUENCE OF Certificate: each member goes through the
+        // same certificate action.
+        let crls = match r.optional(0xa1)? {
+            Some(e) => Some(e),
+            None => r.optional(0xa3)?,
+        };
+        if let Some(e) = crls {
+            each_of(e.contents, &mut |l| {
+                if l.tag != tag::SEQUENCE || l.contents.is_empty() {
+                    return Err(Errno::EBADMSG);
+                }
+                certificate_list(l.contents, CertOrigin::Crls, cert)
+            })?;
         }
-        if r.optional(0xa1)?.is_none() {
-            r.optional(0xa3)?;
-        }
+        // signerInfos, each decoded (and its actions run) in turn.
         let signer_infos = set_or_sequence_of(r.read()?)?;
+        let mut summary = SignerSummary {
+            count: 0,
+            first: false,
+            consistent: true,
+        };
+        let mut sr = Reader::new(signer_infos);
+        while !sr.is_empty() {
+            let e = sr.expect_tag(tag::SEQUENCE)?;
+            let has = parse_signer(e.contents, version, data_type)?
+                .auth_attrs
+                .is_some();
+            if summary.count == 0 {
+                summary.first = has;
+            } else if has != summary.first {
+                summary.consistent = false;
+            }
+            summary.count += 1;
+        }
         if !r.is_empty() {
             return Err(Errno::EBADMSG);
         }
-        let mut msg = Pkcs7 {
+        let msg = Pkcs7 {
             version,
             data_type,
             embedded_content,
@@ -219,25 +386,12 @@ impl<'a> Pkcs7<'a> {
             signer_infos,
             have_authattrs: false,
         };
-        let mut first = None;
-        let mut consistent = true;
-        for s in msg.signers() {
-            let has = s?.auth_attrs.is_some();
-            match first {
-                None => first = Some(has),
-                Some(f) => consistent &= f == has,
-            }
-        }
-        if !consistent {
-            return Err(Errno::EINVAL);
-        }
-        msg.have_authattrs = first.unwrap_or(false);
-        Ok(msg)
+        Ok((msg, summary))
     }
 
-    /// Parses a message, ignoring embedded certificates' contents.
+    /// Parses a message, ignoring certificates' contents.
     pub fn parse(der: &'a [u8]) -> KResult<Pkcs7<'a>> {
-        Pkcs7::parse_with(der, &mut |_| Ok(()))
+        Pkcs7::parse_with(der, &mut |_, _| Ok(()))
     }
 
     /// The signerInfos, in message order.
@@ -255,7 +409,7 @@ impl<'a> Pkcs7<'a> {
         })
     }
 
-    /// Embedded certificate encodings.
+    /// Embedded certificate encodings (the `certificates` field only).
     pub fn certificates(&self) -> impl Iterator<Item = &'a [u8]> {
         let mut r = Reader::new(self.certs);
         std::iter::from_fn(move || loop {
@@ -267,6 +421,7 @@ impl<'a> Pkcs7<'a> {
     }
 }
 
+/// One signerInfo, member by member in grammar order.
 fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<SignerInfo<'_>> {
     let mut r = Reader::new(body);
     let expect_skid = match small_int(r.expect_tag(tag::INTEGER)?)? {
@@ -285,7 +440,9 @@ fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<Si
     match sid_el.tag {
         tag::SEQUENCE => {
             let mut ir = Reader::new(sid_el.contents);
-            sid.issuer = Some(ir.expect_tag(tag::SEQUENCE)?.contents);
+            let issuer = ir.expect_tag(tag::SEQUENCE)?.contents;
+            check_name(issuer)?;
+            sid.issuer = Some(issuer);
             sid.serial = Some(ir.expect_tag(tag::INTEGER)?.contents);
             if !ir.is_empty() {
                 return Err(Errno::EBADMSG);
@@ -295,32 +452,58 @@ fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<Si
         _ => return Err(Errno::EBADMSG),
     }
     let digest = HashAlgo::from_pkcs7_oid(alg_oid(r.read()?)?)?;
+    let mut seen = AttrsSeen::default();
     let auth_attrs = match r.optional(0xa0)? {
         Some(e) => {
-            if e.contents.is_empty() {
-                return Err(Errno::EBADMSG);
+            walk_attrs(e.contents, data_type, &mut seen)?;
+            // pkcs7_sig_note_set_of_authattrs, at the end of the SET.
+            match (seen.content_type, seen.message_digest) {
+                (true, Some(message_digest)) => Some(AuthAttrs {
+                    encoded: e.encoded,
+                    message_digest,
+                    signing_time: seen.signing_time.map(|(raw, _)| raw),
+                }),
+                _ => return Err(Errno::EBADMSG),
             }
-            Some(parse_auth_attrs(e.encoded, e.contents, data_type)?)
         }
-        None => match r.optional(0xa2)? {
-            Some(e) => {
-                let list = asn1::single(e.contents, tag::SEQUENCE)?;
-                if list.contents.is_empty() {
+        None => {
+            if let Some(e) = r.optional(0xa2)? {
+                // [2] EXPLICIT: one SEQUENCE OF inside, then the end of the [2].
+                let mut w = Reader::new(e.contents);
+                let list = w.expect_tag(tag::SEQUENCE)?;
+                walk_attrs(list.contents, data_type, &mut seen)?;
+                if !w.is_empty() {
                     return Err(Errno::EBADMSG);
                 }
-                Some(parse_auth_attrs(e.encoded, list.contents, data_type)?)
             }
-            None => None,
-        },
+            None
+        }
     };
     let (algo, encoding) = signature_algo(alg_oid(r.read()?)?)?;
     let signature = r.expect_tag(tag::OCTET_STRING)?.contents;
-    if r.optional(0xa1)?.is_none() {
-        r.optional(0xa3)?;
+    let unauth = match r.optional(0xa1)? {
+        Some(e) => Some(e),
+        None => r.optional(0xa3)?,
+    };
+    if let Some(e) = unauth {
+        each_of(e.contents, &mut |attr| {
+            if attr.tag != tag::SEQUENCE {
+                return Err(Errno::EBADMSG);
+            }
+            let mut ar = Reader::new(attr.contents);
+            ar.expect_tag(tag::OID)?;
+            let values = ar.expect_tag(tag::SET)?;
+            each_of(values.contents, &mut |_| Ok(()))?;
+            if !ar.is_empty() {
+                return Err(Errno::EBADMSG);
+            }
+            Ok(())
+        })?;
     }
     if !r.is_empty() {
         return Err(Errno::EBADMSG);
     }
+    // pkcs7_note_signed_info, at the end of the signerInfo.
     if data_type == DataType::MsIndirectData && auth_attrs.is_none() {
         return Err(Errno::EBADMSG);
     }
@@ -330,96 +513,94 @@ fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<Si
         algo,
         encoding,
         auth_attrs,
+        signing_time: seen.signing_time.map(|(_, t)| t),
         signature,
     })
 }
 
-/// pkcs7_sig_note_authenticated_attr for every value in order, then the end-of-list
-/// checks of pkcs7_sig_note_set_of_authattrs.
-fn parse_auth_attrs<'a>(
-    encoded: &'a [u8],
-    list: &'a [u8],
-    data_type: DataType,
-) -> KResult<AuthAttrs<'a>> {
-    let mut r = Reader::new(list);
-    let (mut ct, mut md, mut st) = (false, None, None);
-    let (mut caps, mut opus, mut stmt) = (false, false, false);
-    while !r.is_empty() {
-        let attr = r.expect_tag(tag::SEQUENCE)?;
+/// The attributes met so far in one signerInfo (the kernel's `aa_set` bits).
+#[derive(Default)]
+struct AttrsSeen<'a> {
+    content_type: bool,
+    message_digest: Option<&'a [u8]>,
+    /// Raw contents and decoded value.
+    signing_time: Option<(&'a [u8], i64)>,
+    smime_caps: bool,
+    opus_info: bool,
+    statement_type: bool,
+}
+
+/// pkcs7_sig_note_authenticated_attr for every value of every attribute, in order; each
+/// attribute's own end (nothing after its values) is checked after its values' actions.
+fn walk_attrs<'a>(list: &'a [u8], data_type: DataType, seen: &mut AttrsSeen<'a>) -> KResult<()> {
+    each_of(list, &mut |attr| {
+        if attr.tag != tag::SEQUENCE {
+            return Err(Errno::EBADMSG);
+        }
         let mut ar = Reader::new(attr.contents);
         let oid = ar.expect_tag(tag::OID)?.contents;
         let values = ar.expect_tag(tag::SET)?;
+        each_of(values.contents, &mut |v| note_attr(oid, v, data_type, seen))?;
         if !ar.is_empty() {
             return Err(Errno::EBADMSG);
         }
-        let mut vr = Reader::new(values.contents);
-        if vr.is_empty() {
-            return Err(Errno::EBADMSG);
+        Ok(())
+    })
+}
+
+/// One attribute value: a second value or a repeated attribute is `EKEYREJECTED`.
+fn note_attr<'a>(
+    oid: &[u8],
+    v: Element<'a>,
+    data_type: DataType,
+    seen: &mut AttrsSeen<'a>,
+) -> KResult<()> {
+    let once = |flag: &mut bool| {
+        if std::mem::replace(flag, true) {
+            Err(Errno::EKEYREJECTED)
+        } else {
+            Ok(())
         }
-        while !vr.is_empty() {
-            let v = vr.read()?;
-            let once = |seen: &mut bool| {
-                if std::mem::replace(seen, true) {
-                    Err(Errno::EKEYREJECTED)
-                } else {
-                    Ok(())
-                }
+    };
+    let authenticode_only = |flag: &mut bool| {
+        once(flag)?;
+        if data_type != DataType::MsIndirectData {
+            return Err(Errno::EKEYREJECTED);
+        }
+        Ok(())
+    };
+    match oid {
+        oid::CONTENT_TYPE => {
+            once(&mut seen.content_type)?;
+            let same = match data_type {
+                DataType::Data => v.contents == oid::DATA,
+                DataType::MsIndirectData => v.contents == oid::MS_INDIRECT_DATA,
             };
-            match oid {
-                oid::CONTENT_TYPE => {
-                    once(&mut ct)?;
-                    let same = match data_type {
-                        DataType::Data => v.contents == oid::DATA,
-                        DataType::MsIndirectData => v.contents == oid::MS_INDIRECT_DATA,
-                    };
-                    if !same {
-                        return Err(Errno::EBADMSG);
-                    }
-                }
-                oid::SIGNING_TIME => {
-                    if st.is_some() {
-                        return Err(Errno::EKEYREJECTED);
-                    }
-                    asn1::decode_time(v)?;
-                    st = Some(v.contents);
-                }
-                oid::MESSAGE_DIGEST => {
-                    if md.is_some() {
-                        return Err(Errno::EKEYREJECTED);
-                    }
-                    if v.tag != tag::OCTET_STRING {
-                        return Err(Errno::EBADMSG);
-                    }
-                    md = Some(v.contents);
-                }
-                oid::SMIME_CAPS => {
-                    once(&mut caps)?;
-                    if data_type != DataType::MsIndirectData {
-                        return Err(Errno::EKEYREJECTED);
-                    }
-                }
-                oid::MS_SP_OPUS_INFO | oid::MS_STATEMENT_TYPE => {
-                    once(if oid == oid::MS_SP_OPUS_INFO {
-                        &mut opus
-                    } else {
-                        &mut stmt
-                    })?;
-                    if data_type != DataType::MsIndirectData {
-                        return Err(Errno::EKEYREJECTED);
-                    }
-                }
-                _ => {}
+            if !same {
+                return Err(Errno::EBADMSG);
             }
         }
+        oid::SIGNING_TIME => {
+            if seen.signing_time.is_some() {
+                return Err(Errno::EKEYREJECTED);
+            }
+            seen.signing_time = Some((v.contents, asn1::decode_time(v)?));
+        }
+        oid::MESSAGE_DIGEST => {
+            if seen.message_digest.is_some() {
+                return Err(Errno::EKEYREJECTED);
+            }
+            if v.tag != tag::OCTET_STRING {
+                return Err(Errno::EBADMSG);
+            }
+            seen.message_digest = Some(v.contents);
+        }
+        oid::SMIME_CAPS => authenticode_only(&mut seen.smime_caps)?,
+        oid::MS_SP_OPUS_INFO => authenticode_only(&mut seen.opus_info)?,
+        oid::MS_STATEMENT_TYPE => authenticode_only(&mut seen.statement_type)?,
+        _ => {}
     }
-    match (ct, md) {
-        (true, Some(message_digest)) => Ok(AuthAttrs {
-            encoded,
-            message_digest,
-            signing_time: st,
-        }),
-        _ => Err(Errno::EBADMSG),
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -455,6 +636,15 @@ mod tests {
         );
         // sha256WithRSAEncryption is not accepted in a signerInfo.
         assert_eq!(signature_algo(oid::SHA256_WITH_RSA), Err(Errno::ENOPKG));
+        // ecdsa-with-sha3-224 is not in the kernel's OID registry; sha3-256 is.
+        let sha3 = |n: u8| [oid::NIST_SIGALGS, &[n]].concat();
+        assert_eq!(signature_algo(&sha3(9)), Err(Errno::ENOPKG));
+        assert_eq!(signature_algo(&sha3(10)).unwrap().0, SigAlgo::Ecdsa);
+        // GOST 2012 keys are named ("ecrdsa"), so they parse.
+        assert_eq!(
+            signature_algo(oid::GOST2012_PKEY256),
+            Ok((SigAlgo::Ecrdsa, Encoding::Raw))
+        );
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct ParsedCert {
     pub key: AsymmetricKey,
     /// TBS hash found in the blacklist: adding the key fails `EKEYREJECTED`.
     pub blacklisted: bool,
+    /// notBefore and notAfter, seconds since the epoch. Never enforced for keys; only a
+    /// PKCS#7 signingTime is compared with them (pkcs7_verify_one, embedded signer).
+    pub valid_from: i64,
+    pub valid_to: i64,
 }
 
 /// The kernel refuses blobs larger than this (`EMSGSIZE`).
@@ -139,8 +143,8 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
     walk_name(issuer)?;
     let validity = t.expect_tag(tag::SEQUENCE)?;
     let mut v = Reader::new(validity.contents);
-    asn1::decode_time(v.read()?)?;
-    asn1::decode_time(v.read()?)?;
+    let valid_from = asn1::decode_time(v.read()?)?;
+    let valid_to = asn1::decode_time(v.read()?)?;
     if !v.is_empty() {
         return Err(Errno::EBADMSG);
     }
@@ -231,6 +235,7 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
             encoding: match sig_algo {
                 SigAlgo::Rsa => Encoding::Pkcs1,
                 SigAlgo::Ecdsa => Encoding::X962,
+                SigAlgo::Ecrdsa => Encoding::Raw,
             },
             hash,
             signature: signature.into(),
@@ -254,7 +259,12 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
         fabricate_name(subject_parts),
         hex(&key.fingerprint_tail)
     );
-    Ok(ParsedCert { key, blacklisted })
+    Ok(ParsedCert {
+        key,
+        blacklisted,
+        valid_from,
+        valid_to,
+    })
 }
 
 /// Extension payloads the kernel decodes by hand.

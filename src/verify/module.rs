@@ -1,17 +1,93 @@
 //! Module signatures: `mod_verify_sig` → `verify_pkcs7_message_sig(…, secondary, MODULE)`.
 //!
-//! The steps and their errnos follow kernel/module/signing.c, certs/system_keyring.c,
-//! crypto/asymmetric_keys/pkcs7_verify.c and pkcs7_trust.c: detached content only; usage
-//! gate (id-data, no authenticated attributes); per-signer digest and, for certificates
-//! embedded in the message, the internal signature and chain checks; the revocation list;
-//! then trust against the keyring, where any verification failure with a found key is
-//! `EKEYREJECTED`.
+//! Where an item has several defects, the first check in the kernel's order decides the
+//! errno, so the checks below run in exactly that order (kernel/module/signing.c,
+//! kernel/module_signature.c, certs/system_keyring.c, certs/blacklist.c,
+//! crypto/asymmetric_keys/pkcs7_parser.c + pkcs7.asn1 + lib/asn1_decoder.c,
+//! pkcs7_verify.c, pkcs7_trust.c, public_key.c, signature.c, x509_public_key.c, read from
+//! the spec's 6.17 mirror; their next rework, for ML-DSA, came in 7.0):
+//!
+//! 1. Trailer (`module_sig_check`, `mod_verify_sig`, `mod_check_sig`): no marker →
+//!    unsigned (`ENODATA`); what remains ≤ 12 bytes → `EBADMSG`; `sig_len` leaves no
+//!    content byte → `EBADMSG`; id type not PKCS#7 → `ENOPKG`; any other header byte set →
+//!    `EBADMSG` ([`crate::formats::modsig::locate`]).
+//! 2. `pkcs7_parse_message`: one pass of the ASN.1 decoder over the DER, the grammar's
+//!    actions called in document order, the first failure final
+//!    ([`crate::formats::pkcs7`] has the details):
+//!    1. more than 65535 bytes → `EMSGSIZE`, before anything is decoded;
+//!    2. outer content type not signedData → `EINVAL`;
+//!    3. SignedData version not 1 or 3 → `EINVAL`; digestAlgorithms: structure only (an
+//!       unknown digest there is not an error);
+//!    4. inner ContentInfo: its `[0]` content is decoded first (`EBADMSG` if malformed), then
+//!       its type must be id-data or Authenticode → `EINVAL`;
+//!    5. each certificate, and each member of the CRL fields (the grammar hands them to the
+//!       same action): not a SEQUENCE → `EBADMSG`, else the X.509 parser's errno (`ENOPKG`
+//!       for RSA-PSS, `EBADMSG`, `EKEYREJECTED`, …); CRL members are parsed and dropped;
+//!    6. each signerInfo in turn: version (`EINVAL`, or `EBADMSG` on a mismatch with
+//!       SignedData's), signer id (issuer Name structure, serial, or `[0]` SKID; `EBADMSG`),
+//!       digest algorithm unknown → `ENOPKG`, authenticated attributes value by value
+//!       (repeat `EKEYREJECTED`, contentType ≠ content type `EBADMSG`, S/MIME caps or
+//!       Authenticode attributes outside Authenticode `EKEYREJECTED`, bad signingTime
+//!       `EBADMSG`) and, for the `[0]` form, contentType + messageDigest required
+//!       (`EBADMSG`) — the `[2] EXPLICIT` form has no such rule and counts as "no
+//!       attributes"; signature algorithm unknown → `ENOPKG`; unauthenticated attributes
+//!       (structure); Authenticode without `[0]` attributes → `EBADMSG`;
+//!    7. any structural fault (tag, length, trailing bytes inside an element, empty SET OF)
+//!       is `EBADMSG` at the point the decoder reaches it — the end of a constructed element
+//!       is checked after everything inside it, so bytes after the signerInfos come after
+//!       every signerInfo's checks; bytes after the whole message are ignored;
+//!    8. after decoding: no signerInfo, or `[0]` attributes on some signerInfos only →
+//!       `EINVAL`.
+//! 3. `verify_pkcs7_message_sig`: detached data supplied while the message embeds content →
+//!    `EBADMSG`, before anything looks at attributes or signatures.
+//! 4. `pkcs7_verify(MODULE)`: content type not id-data → `EKEYREJECTED`; `[0]` attributes
+//!    present → `EKEYREJECTED`. Then per signerInfo, in order (`pkcs7_verify_one`):
+//!    1. digest of the content; hash not available → `ENOPKG`;
+//!    2. the signer among the embedded certificates: the first whose `id[0]` equals the
+//!       signerInfo's id (so SKID signer ids never match); none → this signerInfo is done;
+//!    3. a signingTime outside that certificate's validity → `EKEYREJECTED`;
+//!    4. the signerInfo's signature verified with the embedded certificate: the verifier's
+//!       raw errno (§2.11: `EINVAL` for a wrong length or an RSA block without its leading
+//!       zero, `EBADMSG` for bad padding, `EKEYREJECTED` for a mismatch or an algorithm
+//!       that is not the key's);
+//!    5. the embedded chain (`pkcs7_verify_sig_chain`): a blacklisted certificate marks the
+//!       signerInfo and every certificate below it blacklisted and stops; a self-signed one
+//!       ends it; else the issuer by AKID serial+issuer (whose AKID keyid must then equal
+//!       its SKID, else `EKEYREJECTED`) or by AKID keyid; none, or one already walked, ends
+//!       it; else its key verifies the certificate (raw errno) and the link is recorded.
+//!       The links and blacklist marks stay on the certificates for later signerInfos and
+//!       for the trust step, which follows exactly these links.
+//!
+//!    Aggregate: a blacklisted signerInfo is skipped (the result, `ENOPKG` by default,
+//!    becomes `EKEYREJECTED`); `ENOPKG` marks the signerInfo unsupported and skips it; any
+//!    other error is returned at once, even if another signerInfo is good; one good →
+//!    continue.
+//! 5. `is_key_on_revocation_list`: the trust step (6.) against `.blacklist`; success →
+//!    `EKEYREJECTED`, any failure → carry on (its "verified" marks remain on the
+//!    certificates).
+//! 6. `pkcs7_validate_trust(secondary)`: "walked" marks reset once for all signerInfos;
+//!    per signerInfo: unsupported → `ENOPKG`; walk signer → recorded issuer …: a
+//!    certificate already walked ends it (success if it was verified, else `ENOKEY`); one
+//!    found in the keyring (by `id[0]`, its SKID required to match) verifies, with the
+//!    trusted key, the signature it made below; a self-signed one not found → `ENOKEY`;
+//!    then the chain top's AKID is looked up (errors other than `ENOKEY` returned); then
+//!    the signerInfo's own id (the path sign-file's messages take). Any verification
+//!    failure with a found key → `EKEYREJECTED` (except `ENOMEM`). Aggregate: a hard error
+//!    from any signerInfo is returned at once; else success if one is trusted; else
+//!    `ENOPKG` if one was unsupported; else `ENOKEY`.
+//! 7. Policy (not here): `ENODATA`, `ENOPKG`, `ENOKEY` are soft unless enforcing.
+//!
+//! Not modelled: `ENOMEM`; BER indefinite lengths are measured before the elements inside
+//! them are judged (the kernel judges as it goes); the decoder's leniency that lets a
+//! constructed type be written with the primitive bit; a certificate whose own hash the
+//! emulated kernel lacks keeps no authority ids here, so chain and AKID steps stop at it
+//! (the kernel would go on and fail its verification).
 
 use super::{reason_for, ItemKind, Verdict};
 use crate::crypto::SignatureRecord;
 use crate::errno::{Errno, KResult};
 use crate::formats::modsig;
-use crate::formats::pkcs7::{DataType, Pkcs7, SignerInfo};
+use crate::formats::pkcs7::{CertOrigin, DataType, Pkcs7, SignerInfo};
 use crate::hash::{Digest, HashAlgo};
 use crate::timing::{mark, Stage};
 use crate::trust::store::Store;
@@ -79,8 +155,25 @@ pub struct CertCache {
     parsed: HashMap<Box<[u8]>, Result<Arc<ParsedCert>, Errno>, DerHasher>,
     /// The current message's certificates, in message order (reused between messages).
     embedded: Vec<Arc<ParsedCert>>,
-    /// Chain-walk marks, one per embedded certificate (reused between messages).
-    seen: Vec<bool>,
+    /// The kernel's per-certificate state for the current message, one per embedded
+    /// certificate (reused between messages).
+    marks: Vec<Marks>,
+}
+
+/// What the kernel records on each `x509_certificate` of a message while verifying it. It
+/// outlives one signerInfo: links and blacklist marks made for one are seen by the next and
+/// by the trust step, and "verified" survives from the revocation pass into the real one.
+#[derive(Clone, Copy, Debug, Default)]
+struct Marks {
+    /// `signer`: the embedded certificate whose key verified this one (itself when
+    /// self-signed), set by the chain walk.
+    signer: Option<usize>,
+    /// `blacklisted`: its TBS hash is blacklisted, or it lies below one that is.
+    blacklisted: bool,
+    /// `seen`: walked in the current chain walk or trust pass.
+    seen: bool,
+    /// `verified`: trusted by an earlier signerInfo, and the key that did it.
+    verified: Option<Serial>,
 }
 
 impl CertCache {
@@ -198,16 +291,9 @@ impl<'a> Digests<'a> {
 
 type Failure = (Errno, Option<Serial>);
 
-/// Marks for one walk over the embedded certificates (a reused buffer).
-fn fresh_marks(seen: &mut Vec<bool>, n: usize) -> &mut [bool] {
-    seen.clear();
-    seen.resize(n, false);
-    seen
-}
-
 /// `verify_pkcs7_message_sig` with detached `content` and usage MODULE. Returns the
 /// trusted key that verified the first trusted signerInfo. `digest_out` receives the
-/// content digest of the first signerInfo whose digest was computed. Embedded
+/// content digest of the first signerInfo that passed the internal checks. Embedded
 /// certificates come from (and go into) `certs`.
 pub fn verify_pkcs7_detached(
     store: &Store,
@@ -221,143 +307,309 @@ pub fn verify_pkcs7_detached(
     let CertCache {
         parsed,
         embedded,
-        seen,
+        marks,
         ..
     } = certs;
     embedded.clear();
-    // Embedded certificates are parsed while the message is (pkcs7_extract_cert), so their
-    // errors come before the detached-content check.
-    let msg = Pkcs7::parse_with(der, &mut |c| {
-        embedded.push(CertCache::get(parsed, store, c)?);
+    // Certificates are parsed while the message is (pkcs7_extract_cert), so their errors
+    // come in document order, before the detached-content check. Those met in the CRL
+    // fields are parsed too, but not kept.
+    let msg = Pkcs7::parse_with(der, &mut |c, origin| {
+        let cert = CertCache::get(parsed, store, c)?;
+        if origin == CertOrigin::Certificates {
+            embedded.push(cert);
+        }
         Ok(())
     })
     .map_err(|e| (e, None))?;
-    let embedded: &[Arc<ParsedCert>] = embedded;
     if msg.embedded_content.is_some() {
         return Err((Errno::EBADMSG, None));
     }
+    // pkcs7_verify's usage gate for VERIFYING_MODULE_SIGNATURE.
     if msg.data_type != DataType::Data || msg.have_authattrs {
         return Err((Errno::EKEYREJECTED, None));
     }
-    let mut digests = Digests {
-        content,
-        slots: [None; DIGEST_SLOTS],
+    marks.clear();
+    marks.extend(embedded.iter().map(|c| Marks {
+        blacklisted: c.blacklisted,
+        ..Marks::default()
+    }));
+    let mut m = Message {
+        store,
+        msg: &msg,
+        certs: embedded,
+        marks,
+        digests: Digests {
+            content,
+            slots: [None; DIGEST_SLOTS],
+        },
+        unsupported: Unsupported::default(),
     };
 
     // pkcs7_verify: internal consistency of each signerInfo.
     let mut actual: KResult<()> = Err(Errno::ENOPKG);
-    // Signers skipped by the trust step: unsupported crypto, or a blacklisted chain.
-    let mut supported = Unsupported::default();
     for (i, s) in msg.signers().enumerate() {
         let s = s.map_err(|e| (e, None))?;
-        match verify_one_internal(store, &s, embedded, &mut digests, seen) {
-            Ok((d, bl)) => {
+        let (r, blacklisted) = m.verify_one(&s);
+        if blacklisted {
+            if actual == Err(Errno::ENOPKG) {
+                actual = Err(Errno::EKEYREJECTED);
+            }
+            continue;
+        }
+        match r {
+            Ok(d) => {
                 if digest_out.is_none() {
                     *digest_out = Some(d);
                 }
-                if bl {
-                    if actual == Err(Errno::ENOPKG) {
-                        actual = Err(Errno::EKEYREJECTED);
-                    }
-                    continue;
-                }
                 actual = Ok(());
             }
-            Err(Errno::ENOPKG) => {
-                supported.mark(i);
-            }
+            Err(Errno::ENOPKG) => m.unsupported.mark(i),
             Err(e) => return Err((e, None)),
         }
     }
-
     actual.map_err(|e| (e, None))?;
 
-    // Revocation list: a message that would be trusted by a revocation certificate fails.
+    // Revocation list: a message that would be trusted by a revocation certificate fails;
+    // any other outcome carries on.
     mark(Stage::Blacklist);
     let bl = store.system().blacklist;
-    if store.has_revocation_certs()
-        && trust_all(store, &msg, embedded, &mut digests, bl, &supported, seen).is_ok()
-    {
+    if store.has_revocation_certs() && m.validate_trust(bl).is_ok() {
         return Err((Errno::EKEYREJECTED, None));
     }
     mark(Stage::Lookup);
-    trust_all(
-        store,
-        &msg,
-        embedded,
-        &mut digests,
-        keyring,
-        &supported,
-        seen,
-    )
+    m.validate_trust(keyring)
 }
 
-/// pkcs7_verify_one without the trust step: the digest, and for a signer certificate
-/// embedded in the message, the signerInfo signature and the embedded chain
-/// (pkcs7_verify_sig_chain). Returns the digest and whether the chain hit a blacklisted
-/// certificate (then the signerInfo is skipped).
-fn verify_one_internal(
-    store: &Store,
-    s: &SignerInfo<'_>,
-    embedded: &[Arc<ParsedCert>],
-    digests: &mut Digests<'_>,
-    seen: &mut Vec<bool>,
-) -> KResult<(Digest, bool)> {
-    let d = digests.get(store, s.digest)?;
-    let mut buf = [0u8; 512];
-    let mut spill = Vec::new();
-    let id0 = s.sid.auth_id0(&mut buf, &mut spill);
-    let Some(mut x) = embedded.iter().position(|c| &*c.key.ids.id == id0) else {
-        return Ok((d, false));
-    };
-    embedded[x]
-        .key
-        .public
-        .verify(&record(s, d), store.profile())?;
-    let seen = fresh_marks(seen, embedded.len());
-    loop {
-        seen[x] = true;
-        let cert = &embedded[x];
-        if cert.blacklisted {
-            return Ok((d, true));
-        }
-        if cert.key.self_signed {
-            return Ok((d, false));
-        }
-        let Some(sig) = &cert.key.auth else {
-            return Ok((d, false));
+/// One message being verified: its certificates and the kernel's marks on them.
+struct Message<'s, 'm, 'a> {
+    store: &'s Store,
+    msg: &'m Pkcs7<'a>,
+    certs: &'m [Arc<ParsedCert>],
+    marks: &'m mut [Marks],
+    digests: Digests<'a>,
+    /// signerInfos pkcs7_verify marked `unsupported_crypto`.
+    unsupported: Unsupported,
+}
+
+impl Message<'_, '_, '_> {
+    /// pkcs7_find_key: the first embedded certificate whose id[0] is the signerInfo's id.
+    fn find_key(&self, s: &SignerInfo<'_>) -> Option<usize> {
+        let mut buf = [0u8; 512];
+        let mut spill = Vec::new();
+        let id0 = s.sid.auth_id0(&mut buf, &mut spill);
+        self.certs.iter().position(|c| &*c.key.ids.id == id0)
+    }
+
+    /// pkcs7_verify_one: the digest; for a signer certificate embedded in the message, the
+    /// signingTime rule, the signerInfo signature and the embedded chain. Returns the
+    /// digest (or the first failure) and whether the chain met a blacklisted certificate.
+    fn verify_one(&mut self, s: &SignerInfo<'_>) -> (KResult<Digest>, bool) {
+        let d = match self.digests.get(self.store, s.digest) {
+            Ok(d) => d,
+            Err(e) => return (Err(e), false),
         };
-        let ids = &sig.auth_ids;
-        let issuer = if let Some(a0) = ids.serial_issuer.as_deref() {
-            let Some(p) = embedded.iter().position(|p| &*p.key.ids.id == a0) else {
-                return Ok((d, false));
+        let Some(x) = self.find_key(s) else {
+            return (Ok(d), false);
+        };
+        let cert = &self.certs[x];
+        if let Some(t) = s.signing_time {
+            if t < cert.valid_from || t > cert.valid_to {
+                return (Err(Errno::EKEYREJECTED), false);
+            }
+        }
+        if let Err(e) = cert.key.public.verify(&record(s, d), self.store.profile()) {
+            return (Err(e), false);
+        }
+        match self.verify_chain(x) {
+            Ok(blacklisted) => (Ok(d), blacklisted),
+            Err(e) => (Err(e), false),
+        }
+    }
+
+    /// pkcs7_verify_sig_chain from the signer certificate `x0`: records each verified link
+    /// in `signer`; returns whether a blacklisted certificate was reached.
+    fn verify_chain(&mut self, x0: usize) -> KResult<bool> {
+        for m in self.marks.iter_mut() {
+            m.seen = false;
+        }
+        let (profile, certs) = (self.store.profile(), self.certs);
+        let mut x = x0;
+        loop {
+            self.marks[x].seen = true;
+            if self.marks[x].blacklisted {
+                // Everything from the signer down to here depends on it.
+                let mut p = x0;
+                while p != x && !self.marks[p].blacklisted {
+                    self.marks[p].blacklisted = true;
+                    match self.marks[p].signer {
+                        Some(q) => p = q,
+                        None => break,
+                    }
+                }
+                return Ok(true);
+            }
+            let cert = &certs[x].key;
+            if cert.self_signed {
+                self.marks[x].signer = Some(x);
+                return Ok(false);
+            }
+            let Some(sig) = &cert.auth else {
+                return Ok(false);
             };
-            if ids.keyid.is_some() && embedded[p].key.ids.skid.as_deref() != ids.keyid.as_deref() {
-                return Err(Errno::EKEYREJECTED);
+            let ids = &sig.auth_ids;
+            let issuer = if let Some(a0) = ids.serial_issuer.as_deref() {
+                let Some(p) = certs.iter().position(|p| &*p.key.ids.id == a0) else {
+                    return Ok(false);
+                };
+                if ids.keyid.is_some() && certs[p].key.ids.skid.as_deref() != ids.keyid.as_deref() {
+                    return Err(Errno::EKEYREJECTED);
+                }
+                p
+            } else if let Some(k1) = ids.keyid.as_deref() {
+                match certs
+                    .iter()
+                    .position(|p| p.key.ids.skid.as_deref() == Some(k1))
+                {
+                    Some(p) => p,
+                    None => return Ok(false),
+                }
+            } else {
+                return Ok(false);
+            };
+            if self.marks[issuer].seen {
+                return Ok(false);
             }
-            p
-        } else if let Some(k1) = ids.keyid.as_deref() {
-            match embedded
-                .iter()
-                .position(|p| p.key.ids.skid.as_deref() == Some(k1))
+            certs[issuer].key.public.verify(&sig.record(), profile)?;
+            self.marks[x].signer = Some(issuer);
+            x = issuer;
+        }
+    }
+
+    /// pkcs7_validate_trust against `keyring`: aggregate over signerInfos.
+    fn validate_trust(&mut self, keyring: Serial) -> Result<Serial, Failure> {
+        for m in self.marks.iter_mut() {
+            m.seen = false;
+        }
+        let msg = self.msg;
+        let mut cached: Result<Serial, Errno> = Err(Errno::ENOKEY);
+        for (i, s) in msg.signers().enumerate() {
+            let Ok(s) = s else { continue };
+            match self.trust_one(&s, i, keyring) {
+                Ok(k) => {
+                    if cached.is_err() {
+                        cached = Ok(k);
+                    }
+                }
+                Err((Errno::ENOKEY, _)) => {}
+                Err((Errno::ENOPKG, _)) => {
+                    if cached == Err(Errno::ENOKEY) {
+                        cached = Err(Errno::ENOPKG);
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        cached.map_err(|e| (e, None))
+    }
+
+    /// pkcs7_validate_trust_one: walk the links the chain walk recorded, looking for a
+    /// certificate in `keyring`; then the chain top's AKID; then the signer id directly.
+    fn trust_one(
+        &mut self,
+        s: &SignerInfo<'_>,
+        i: usize,
+        keyring: Serial,
+    ) -> Result<Serial, Failure> {
+        if self.unsupported.contains(i) {
+            return Err((Errno::ENOPKG, None));
+        }
+        let (store, certs) = (self.store, self.certs);
+        let d = self.digests.get(store, s.digest).map_err(|e| (e, None))?;
+        let signer = self.find_key(s);
+        // `last` is the certificate walked before the current one: the one whose signature
+        // the current certificate's key made.
+        let mut last: Option<usize> = None;
+        let mut cur = signer;
+        while let Some(c) = cur {
+            if self.marks[c].seen {
+                return match self.marks[c].verified {
+                    Some(key) => {
+                        self.mark_verified(signer, c, key);
+                        Ok(key)
+                    }
+                    None => Err((Errno::ENOKEY, None)),
+                };
+            }
+            self.marks[c].seen = true;
+            let ids = &certs[c].key.ids;
+            if let Ok(key) =
+                store.find_asymmetric_key(keyring, Some(&ids.id), ids.skid.as_deref(), None)
             {
-                Some(p) => p,
-                None => return Ok((d, false)),
+                let res = match last {
+                    None => verify_with(store, key, &record(s, d)),
+                    Some(child) => match &certs[child].key.auth {
+                        Some(sig) => verify_with(store, key, &sig.record()),
+                        None => Err(Errno::EINVAL),
+                    },
+                };
+                res.map_err(|e| (rejected(e), Some(key)))?;
+                self.mark_verified(signer, c, key);
+                return Ok(key);
             }
-        } else {
-            return Ok((d, false));
-        };
-        if seen[issuer] {
-            return Ok((d, false));
+            if self.marks[c].signer == Some(c) {
+                return Err((Errno::ENOKEY, None));
+            }
+            last = Some(c);
+            cur = self.marks[c].signer;
         }
-        embedded[issuer]
-            .key
-            .public
-            .verify(&sig.record(), store.profile())?;
-        if issuer == x {
-            return Ok((d, false));
+        if let Some(top) = last {
+            if let Some(sig) = &certs[top].key.auth {
+                let ids = &sig.auth_ids;
+                if ids.serial_issuer.is_some() || ids.keyid.is_some() {
+                    match store.find_asymmetric_key(
+                        keyring,
+                        ids.serial_issuer.as_deref(),
+                        ids.keyid.as_deref(),
+                        None,
+                    ) {
+                        Ok(key) => {
+                            verify_with(store, key, &sig.record())
+                                .map_err(|e| (rejected(e), Some(key)))?;
+                            self.mark_verified(signer, top, key);
+                            return Ok(key);
+                        }
+                        Err(Errno::ENOKEY) => {}
+                        Err(e) => return Err((e, None)),
+                    }
+                }
+            }
         }
-        x = issuer;
+        // Last resort: the signer id directly (the path module signatures take).
+        let mut buf = [0u8; 512];
+        let mut spill = Vec::new();
+        let id0 = s.sid.auth_id0(&mut buf, &mut spill);
+        match store.find_asymmetric_key(keyring, Some(id0), None, None) {
+            Ok(key) => verify_with(store, key, &record(s, d))
+                .map(|_| key)
+                .map_err(|e| (rejected(e), Some(key))),
+            Err(e) => Err((e, None)),
+        }
+    }
+
+    /// Marks `upto` and every certificate on the recorded links from the signer down to it
+    /// as verified by `key` (the walk reached `upto` along them, so it is on the path; the
+    /// step count only bounds the loop).
+    fn mark_verified(&mut self, signer: Option<usize>, upto: usize, key: Serial) {
+        self.marks[upto].verified = Some(key);
+        let mut p = signer;
+        for _ in 0..self.marks.len() {
+            let Some(q) = p.filter(|&q| q != upto) else {
+                break;
+            };
+            self.marks[q].verified = Some(key);
+            p = self.marks[q].signer;
+        }
     }
 }
 
@@ -367,125 +619,6 @@ fn record<'a>(s: &SignerInfo<'a>, d: Digest) -> SignatureRecord<'a> {
         encoding: s.encoding,
         digest: d,
         signature: s.signature,
-    }
-}
-
-/// pkcs7_validate_trust: aggregate over signerInfos.
-fn trust_all(
-    store: &Store,
-    msg: &Pkcs7<'_>,
-    embedded: &[Arc<ParsedCert>],
-    digests: &mut Digests<'_>,
-    keyring: Serial,
-    supported: &Unsupported,
-    seen: &mut Vec<bool>,
-) -> Result<Serial, Failure> {
-    let mut cached: Result<Serial, Errno> = Err(Errno::ENOKEY);
-    for (i, s) in msg.signers().enumerate() {
-        let Ok(s) = s else { continue };
-        if supported.contains(i) {
-            if cached == Err(Errno::ENOKEY) {
-                cached = Err(Errno::ENOPKG);
-            }
-            continue;
-        }
-        match trust_one(store, &s, embedded, digests, keyring, seen) {
-            Ok(k) => {
-                if cached.is_err() {
-                    cached = Ok(k);
-                }
-            }
-            Err((Errno::ENOKEY, _)) => {}
-            Err((Errno::ENOPKG, _)) => {
-                if cached == Err(Errno::ENOKEY) {
-                    cached = Err(Errno::ENOPKG);
-                }
-            }
-            Err(other) => return Err(other),
-        }
-    }
-    cached.map_err(|e| (e, None))
-}
-
-/// pkcs7_validate_trust_one: walk the embedded chain looking for a trusted certificate,
-/// then try the chain top's AKID, then the signer id directly.
-fn trust_one(
-    store: &Store,
-    s: &SignerInfo<'_>,
-    embedded: &[Arc<ParsedCert>],
-    digests: &mut Digests<'_>,
-    keyring: Serial,
-    seen: &mut Vec<bool>,
-) -> Result<Serial, Failure> {
-    let d = digests.get(store, s.digest).map_err(|e| (e, None))?;
-    let mut buf = [0u8; 512];
-    let mut spill = Vec::new();
-    let id0 = s.sid.auth_id0(&mut buf, &mut spill);
-
-    // Embedded chain: signer certificate, then issuers found by AKID.
-    let mut cur = embedded.iter().position(|c| &*c.key.ids.id == id0);
-    let seen = fresh_marks(seen, embedded.len());
-    let mut last: Option<usize> = None;
-    while let Some(i) = cur {
-        if seen[i] {
-            return Err((Errno::ENOKEY, None));
-        }
-        seen[i] = true;
-        let c = &embedded[i].key;
-        if let Ok(key) =
-            store.find_asymmetric_key(keyring, Some(&c.ids.id), c.ids.skid.as_deref(), None)
-        {
-            // Verify, with the trusted key, the signature this certificate made.
-            let res = match last {
-                None => verify_with(store, key, &record(s, d)),
-                Some(child) => match &embedded[child].key.auth {
-                    Some(sig) => verify_with(store, key, &sig.record()),
-                    None => Err(Errno::ENOPKG),
-                },
-            };
-            return res.map(|_| key).map_err(|e| (rejected(e), Some(key)));
-        }
-        if c.self_signed {
-            return Err((Errno::ENOKEY, None));
-        }
-        last = Some(i);
-        cur = c.auth.as_ref().and_then(|a| {
-            let ids = &a.auth_ids;
-            embedded.iter().position(|p| {
-                ids.serial_issuer.as_deref() == Some(&*p.key.ids.id)
-                    || (ids.serial_issuer.is_none()
-                        && ids.keyid.is_some()
-                        && ids.keyid.as_deref() == p.key.ids.skid.as_deref())
-            })
-        });
-    }
-    if let Some(top) = last {
-        if let Some(sig) = &embedded[top].key.auth {
-            let ids = &sig.auth_ids;
-            if ids.serial_issuer.is_some() || ids.keyid.is_some() {
-                match store.find_asymmetric_key(
-                    keyring,
-                    ids.serial_issuer.as_deref(),
-                    ids.keyid.as_deref(),
-                    None,
-                ) {
-                    Ok(key) => {
-                        return verify_with(store, key, &sig.record())
-                            .map(|_| key)
-                            .map_err(|e| (rejected(e), Some(key)))
-                    }
-                    Err(Errno::ENOKEY) => {}
-                    Err(e) => return Err((e, None)),
-                }
-            }
-        }
-    }
-    // Last resort: the signer id directly (the path module signatures take).
-    match store.find_asymmetric_key(keyring, Some(id0), None, None) {
-        Ok(key) => verify_with(store, key, &record(s, d))
-            .map(|_| key)
-            .map_err(|e| (rejected(e), Some(key))),
-        Err(e) => Err((e, None)),
     }
 }
 
