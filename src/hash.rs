@@ -236,9 +236,12 @@ impl HashAlgo {
         })
     }
 
-    /// Whether trustbench can compute this hash at all.
+    /// Whether trustbench can compute this hash at all: the aws-lc-rs set, plus md5
+    /// (through aws-lc's C API), which IMA still reads from legacy hash labels and v2
+    /// signature headers. Where the kernel refuses md5 (X.509 and PKCS#7 algorithm OIDs)
+    /// the refusal is by OID, so being able to compute it changes nothing there.
     pub fn computable(self) -> bool {
-        self.aws_lc().is_some()
+        self.aws_lc().is_some() || self == HashAlgo::Md5
     }
 
     /// One-shot digest. `ENOPKG` when the hash cannot be computed here (as the kernel
@@ -259,27 +262,58 @@ impl fmt::Display for HashAlgo {
 /// Streaming hasher, so large files can be digested in chunks without a second buffer.
 pub struct Hasher {
     algo: HashAlgo,
-    ctx: aws_lc_rs::digest::Context,
+    ctx: Ctx,
+}
+
+/// The library state behind a [`Hasher`].
+enum Ctx {
+    AwsLc(aws_lc_rs::digest::Context),
+    /// aws-lc-rs has no md5; aws-lc's C implementation does (state kept inline).
+    Md5(aws_lc_sys::MD5_CTX),
 }
 
 impl Hasher {
+    /// A hasher for `algo`; `ENOPKG` when trustbench cannot compute it.
     pub fn new(algo: HashAlgo) -> KResult<Self> {
-        let alg = algo.aws_lc().ok_or(Errno::ENOPKG)?;
-        Ok(Hasher {
-            algo,
-            ctx: aws_lc_rs::digest::Context::new(alg),
-        })
+        let ctx = match algo.aws_lc() {
+            Some(alg) => Ctx::AwsLc(aws_lc_rs::digest::Context::new(alg)),
+            None if algo == HashAlgo::Md5 => {
+                // SAFETY: MD5_CTX is a plain C struct of integers and a byte buffer, for
+                // which all-zero is a valid value; MD5_Init then sets it up in place.
+                let mut c: aws_lc_sys::MD5_CTX = unsafe { std::mem::zeroed() };
+                // SAFETY: `c` is a live, exclusively borrowed MD5_CTX.
+                unsafe { aws_lc_sys::MD5_Init(&mut c) };
+                Ctx::Md5(c)
+            }
+            None => return Err(Errno::ENOPKG),
+        };
+        Ok(Hasher { algo, ctx })
     }
 
+    /// Feeds `data`.
     pub fn update(&mut self, data: &[u8]) {
-        self.ctx.update(data);
+        match &mut self.ctx {
+            Ctx::AwsLc(c) => c.update(data),
+            // SAFETY: `c` was set up by MD5_Init; pointer and length describe `data`.
+            Ctx::Md5(c) => unsafe {
+                aws_lc_sys::MD5_Update(c, data.as_ptr().cast(), data.len());
+            },
+        }
     }
 
     /// The digest; `EINVAL` only if the library returned a length other than the
     /// algorithm's (never expected, but not worth a panic).
     pub fn finish(self) -> KResult<Digest> {
-        let d = self.ctx.finish();
-        Digest::new(self.algo, d.as_ref())
+        match self.ctx {
+            Ctx::AwsLc(c) => Digest::new(self.algo, c.finish().as_ref()),
+            Ctx::Md5(mut c) => {
+                let mut out = [0u8; 16];
+                // SAFETY: `out` holds MD5_DIGEST_LENGTH (16) bytes; `c` was set up by
+                // MD5_Init.
+                unsafe { aws_lc_sys::MD5_Final(out.as_mut_ptr(), &mut c) };
+                Digest::new(self.algo, &out)
+            }
+        }
     }
 }
 
@@ -363,6 +397,21 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 1321's test suite values, through the streaming path too.
+    #[test]
+    fn md5_through_aws_lc() {
+        let d = HashAlgo::Md5.digest(b"").unwrap();
+        assert_eq!(d.hex(), "d41d8cd98f00b204e9800998ecf8427e");
+        let mut h = Hasher::new(HashAlgo::Md5).unwrap();
+        h.update(b"message ");
+        h.update(b"digest");
+        assert_eq!(
+            h.finish().unwrap().hex(),
+            "f96b697d7cb7938d525a2f31aaf161d0"
+        );
+        assert!(HashAlgo::Md5.computable());
+    }
 
     #[test]
     fn digest_info_prefixes_match_rfc8017() {

@@ -151,16 +151,38 @@ fn a_named_hash_the_kernel_lacks_fails_before_anything_else() {
         outcome(&judge(&full(), &content, Some(&t4), IMASIG)),
         invalid(Errno::EINVAL)
     );
-    // md5 (a 21-byte type-1 value with a zero tail, or a 17-byte one): trustbench cannot
-    // compute md5, so no profile has it.
+    // md5 (a 21-byte type-1 value with a zero tail, or a 17-byte one): hashed with md5,
+    // which this kernel has (/proc/crypto) — a profile without it fails first.
     let mut md5 = vec![1u8; 21];
     md5[17..].fill(0);
-    for (v, p) in [(&md5, IMASIG), (&md5, HASH), (&vec![1u8; 17], HASH)] {
+    let short = vec![1u8; 17];
+    for (v, p) in [(&md5, IMASIG), (&md5, HASH), (&short, HASH)] {
         assert_eq!(
-            outcome(&judge(&full(), &content, Some(v), p)),
+            outcome(&judge(&no512, &content, Some(v), p)),
             invalid(Errno::ENOPKG)
         );
     }
+    assert_eq!(
+        outcome(&judge(&full(), &content, Some(&md5), IMASIG)),
+        invalid(Errno::EINVAL)
+    );
+    for v in [&md5, &short] {
+        assert_eq!(
+            outcome(&judge(&full(), &content, Some(v), HASH)),
+            invalid(Errno::EKEYREJECTED)
+        );
+    }
+    let mut good = vec![1u8];
+    good.extend_from_slice(HashAlgo::Md5.digest(&content).unwrap().as_bytes());
+    assert_eq!(
+        judge(&full(), &content, Some(&good), HASH).class,
+        VerdictClass::Valid
+    );
+    good.extend_from_slice(&[0; 4]);
+    assert_eq!(
+        judge(&full(), &content, Some(&good), HASH).class,
+        VerdictClass::Valid
+    );
     // A header that names no algorithm (version 3 in a type-3 value) falls back to the
     // boot default, which is always there: the version check decides.
     let v3 = with(&sig, |v| {

@@ -14,7 +14,7 @@
 //!    [`ima_get_hash_algo`](crate::verify::ima::ima_get_hash_algo) picks from the label (the boot default, sha256, when the label
 //!    names none). An algorithm the label names that the crypto profile lacks fails here,
 //!    first, whatever else is wrong with the label: `ENOPKG` (the kernel fails to allocate
-//!    the hash; md5, which trustbench cannot compute, is absent from every profile). The
+//!    the hash). The
 //!    boot default is taken to be available (a kernel that lacks its configured default
 //!    falls back at boot). We hash only when something below looks at the digest; the
 //!    verdict is the same.
@@ -202,8 +202,8 @@ pub enum Label<'a> {
 ///   value; otherwise the boot default;
 /// * any other type → the boot default.
 ///
-/// An algorithm number that `HashAlgo` knows but trustbench cannot compute (md5, md4,
-/// rmd160, …) is returned as it is; hashing with it then fails (`ENOPKG`), as with a crypto
+/// An algorithm number that `HashAlgo` knows but trustbench cannot compute (md4, rmd160,
+/// …) is returned as it is; hashing with it then fails (`ENOPKG`), as with a crypto
 /// profile that lacks it.
 pub fn ima_get_hash_algo(label: Option<&[u8]>) -> HashAlgo {
     named_algo(label).unwrap_or(BOOT_DEFAULT_HASH)
