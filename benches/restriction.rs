@@ -45,16 +45,20 @@
 //! keyring a hit walks) and for an id no key has (`miss`: the whole keyring, the
 //! deterministic worst case). The model searches a keyring holding the same certificates
 //! (`Store::search`, `ex:`). Besides criterion's figures, the kernel ÷ model ratio is measured
-//! interleaved: rounds alternate a timed batch of kernel searches with a timed batch of model
-//! searches (the order flipping each round), so drift hits both sides; the ratio is the median
-//! of the per-round ratios. Without a usable kernel keyring the kernel part is skipped loudly.
+//! interleaved: 201 rounds alternate a timed batch (~0.25 ms) of kernel searches with one of
+//! model searches (the order flipping each round), so drift and other load on the machine hit
+//! both sides; the ratio is the median of the per-round ratios. The N ÷ 10 ratios of the
+//! restriction benches are measured the same way too (N keys against a 10-key keyring kept
+//! for the purpose), beside the ratio of criterion's medians, which were taken minutes apart.
+//! Without a usable kernel keyring the kernel part is skipped loudly.
 //!
-//! **Report.** At the end the bench prints, from this run's criterion medians (the median of
-//! criterion's own samples), every cost at N keys ÷ the same cost at 10 keys, and the
-//! interleaved kernel ÷ model ratios; in benchmark mode it writes them, with the medians, to
-//! `results/bench-restriction.json` under the current directory.
+//! **Report.** At the end the bench prints every cost at N keys ÷ the same cost at 10 keys,
+//! both from this run's criterion medians (the median of criterion's own samples) and
+//! interleaved, and the interleaved kernel ÷ model ratios; in benchmark mode it writes them,
+//! with the medians, to `results/bench-restriction.json` under the current directory. No
+//! figure is asserted: a bench reports, it does not pass or fail on timings.
 //!
-//! **Running.** `cargo bench --bench restriction` (about 4 minutes on 2 cores, building the 1M
+//! **Running.** `cargo bench --bench restriction` (about 5 minutes on 2 cores, building the 1M
 //! keyring included); `-- --profile-time 10` writes flamegraphs into `flamegraphs/`. Test mode
 //! (`cargo test --release --benches`, as `.ci/run` runs it, or `cargo bench -- --test`) runs
 //! every bench once at 10 and 1k keys only, and writes nothing. `TRUSTBENCH_BENCH_KEYS=10,1000`
@@ -693,7 +697,7 @@ fn restriction(c: &mut Criterion) {
         }
         let r = reference.get_or_init(|| checked_world(REFERENCE));
         let (rounds, batch_time) = match m {
-            Mode::Bench => (31, Duration::from_millis(2)),
+            Mode::Bench => (ROUNDS, BATCH),
             _ => (1, Duration::ZERO),
         };
         for op in Op::all() {
@@ -726,6 +730,11 @@ fn restriction(c: &mut Criterion) {
 
 /// The keyring size every other is compared with.
 const REFERENCE: usize = 10;
+
+/// Interleaved rounds, and each timed batch's length: short batches, so a batch the
+/// scheduler preempts (other work on the machine) is a rare outlier the median drops.
+const ROUNDS: usize = 201;
+const BATCH: Duration = Duration::from_micros(250);
 
 // ---------------------------------------------------------------------------------------
 // The live kernel's lookup beside the model's
@@ -990,7 +999,7 @@ fn kernel_lookup(c: &mut Criterion) {
         g.finish();
         if m != Mode::Profile {
             let (rounds, batch_time) = match m {
-                Mode::Bench => (51, Duration::from_millis(4)),
+                Mode::Bench => (ROUNDS, BATCH),
                 _ => (1, Duration::ZERO),
             };
             for (target, ex, skid) in [
