@@ -888,21 +888,26 @@ fn per_call(count: u64, f: &mut dyn FnMut()) -> f64 {
     t.elapsed().as_secs_f64() * 1e9 / count as f64
 }
 
-/// How many calls of `f` take about `target`.
+/// How many calls of `f` take about `target`: the fastest of five calibrations, so one the
+/// scheduler preempted does not shrink the batches to a few (cold) calls.
 fn batch(target: Duration, f: &mut dyn FnMut()) -> u64 {
-    let mut n = 1u64;
-    loop {
-        let t = Instant::now();
-        for _ in 0..n {
-            f();
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let mut n = 1u64;
+        loop {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            let e = t.elapsed();
+            if e >= target / 4 || n >= 1 << 30 {
+                best = best.min(e.as_secs_f64() / n as f64);
+                break;
+            }
+            n *= 2;
         }
-        let e = t.elapsed();
-        if e >= target / 4 || n >= 1 << 30 {
-            let per = e.as_secs_f64() / n as f64;
-            return ((target.as_secs_f64() / per.max(1e-12)) as u64).max(1);
-        }
-        n *= 2;
     }
+    ((target.as_secs_f64() / best.max(1e-12)) as u64).max(1)
 }
 
 /// `a` ÷ `b`, interleaved: each round times a batch of each (about `target` long, the order
