@@ -32,7 +32,7 @@
 //! N in-process DER certificates (`trustbench::corpus::der`) with distinct serials, subjects
 //! and SKIDs, each added through `Store::add_cert` with `AddMode::Bypass` (a boot-time load:
 //! parsed exactly as any certificate, no gatekeeper). Their signatures are filler bytes: no
-//! one verifies with or against them. 1M keys take about 2 GiB; the RSS is printed.
+//! one verifies with or against them. 1M keys take about 3 GiB; the RSS is printed.
 //!
 //! **The kernel beside it.** In a private anonymous session keyring (joined with
 //! `KEYCTL_JOIN_SESSION_KEYRING`, so nothing of the caller's is touched) a keyring is filled
@@ -61,8 +61,8 @@
 //! **Running.** `cargo bench --bench restriction` (about 5 minutes on 2 cores, building the 1M
 //! keyring included); `-- --profile-time 10` writes flamegraphs into `flamegraphs/` (it builds
 //! every size's keyring first, whatever the filter: choose sizes with the variables below).
-//! Test mode (`cargo test --release --benches`, as `.ci/run` runs it, or `cargo bench --
-//! --test`) runs every bench once at 10 and 1k keys only, and writes nothing.
+//! Test mode (`cargo test --release --benches`, as `.ci/run` runs it, or
+//! `cargo bench -- --test`) runs every bench once at 10 and 1k keys only, and writes nothing.
 //! `TRUSTBENCH_BENCH_KEYS=10,1000` and `TRUSTBENCH_BENCH_KERNEL_KEYS=10,5000` choose other
 //! sizes.
 
@@ -1106,10 +1106,10 @@ fn report(_: &mut Criterion) {
                 .find(|x| &x.kind == kind && &x.part == part && x.keys == n)
                 .map(|x| x.median_ns)
         };
-        let Some(b) = get(REFERENCE) else { continue };
-        print!("{kind:<30} {part:<6} {:>10}", ns(b));
+        let b = get(REFERENCE);
+        print!("{kind:<30} {part:<6} {:>10}", b.map_or("-".into(), ns));
         for &n in &sizes {
-            let medians = get(n).map(|v| v / b);
+            let medians = get(n).zip(b).map(|(v, b)| v / b);
             let inter = results
                 .interleaved
                 .iter()
