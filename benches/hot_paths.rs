@@ -3,11 +3,19 @@
 //! check, a whole module/IMA verification in memory, one engine item from disk, and the
 //! verdict cache.
 //!
-//! `cargo bench` runs them; `cargo bench -- --profile-time 10` writes a pprof flamegraph per
-//! bench under target/criterion/<bench>/profile/.
+//! Why: these are the per-item costs `trustbench run` adds up (its ceiling is the raw
+//! primitive), measured in isolation so a regression shows where it is. The keyring-size
+//! dependence of the link-time check is `benches/restriction.rs`.
+//!
+//! `cargo bench --bench hot_paths` runs them; `cargo bench -- --profile-time 10` writes a
+//! pprof flamegraph per bench into `flamegraphs/` (benches/support/profiler.rs);
+//! `cargo test --release --benches` (what `.ci/run` does) runs each once as a test.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use pprof::criterion::{Output, PProfProfiler};
+#[path = "support/profiler.rs"]
+mod profiler;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 use trustbench::crypto::{default_backend, CryptoProfile};
@@ -135,7 +143,7 @@ criterion_group! {
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500))
         .sample_size(30)
-        .with_profiler(PProfProfiler::new(997, Output::Flamegraph(None)));
+        .with_profiler(profiler::Flamegraphs::new("flamegraphs"));
     targets = signature, restriction, item, cache
 }
 criterion_main!(benches);

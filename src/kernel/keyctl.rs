@@ -5,7 +5,7 @@
 //! with the kernel's line by line.
 
 use crate::errno::{Errno, KResult};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 
 /// `KEY_SPEC_SESSION_KEYRING`.
 pub const SESSION: i32 = -3;
@@ -15,6 +15,7 @@ const KEYCTL_REVOKE: libc::c_long = 3;
 const KEYCTL_CLEAR: libc::c_long = 7;
 const KEYCTL_LINK: libc::c_long = 8;
 const KEYCTL_UNLINK: libc::c_long = 9;
+const KEYCTL_SEARCH: libc::c_long = 10;
 const KEYCTL_INVALIDATE: libc::c_long = 21;
 const KEYCTL_PKEY_VERIFY: libc::c_long = 28;
 const KEYCTL_RESTRICT_KEYRING: libc::c_long = 29;
@@ -86,6 +87,24 @@ pub fn revoke(key: i32) -> KResult<()> {
 /// `keyctl invalidate KEY`.
 pub fn invalidate(key: i32) -> KResult<()> {
     keyctl2(KEYCTL_INVALIDATE, key, 0).map(|_| ())
+}
+
+/// `keyctl search RING TYPE DESCRIPTION [DEST]` (`KEYCTL_SEARCH`): the serial of the first
+/// match in `ring` and the keyrings it nests; `dest` 0 links it nowhere. The strings are
+/// taken ready-made so a caller timing the kernel's search (benches/restriction.rs) pays
+/// no allocation per call.
+pub fn search(ring: i32, key_type: &CStr, description: &CStr, dest: i32) -> KResult<i32> {
+    // SAFETY: both strings are valid C strings for the call's duration.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SEARCH,
+            ring,
+            key_type.as_ptr(),
+            description.as_ptr(),
+            dest,
+        )
+    })
 }
 
 /// `keyctl restrict_keyring RING [TYPE [RESTRICTION]]`.
