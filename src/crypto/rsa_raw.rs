@@ -25,20 +25,35 @@ pub fn verify_pkcs1(
     if key_size == 0 || signature.len() != key_size {
         return Err(Errno::EINVAL);
     }
+    let mut out = vec![0u8; key_size];
+    if public_op(key, signature, &mut out).is_none() {
+        return Err(Errno::EINVAL);
+    }
+    // The kernel's RSA primitive returns the value without leading zero octets.
+    check_encoding(
+        crate::asn1::strip_leading_zeros(&out),
+        key_size,
+        prefix,
+        digest.as_bytes(),
+    )
+}
+
+/// The raw public operation `s^e mod n` with big integers, written big-endian into `out`
+/// (exactly the modulus length). `None` when `s` is not below the modulus (the primitive's
+/// `EINVAL`), the modulus is zero, or `out` is not the modulus length.
+pub fn public_op(key: &RsaComponents, signature: &[u8], out: &mut [u8]) -> Option<()> {
     let n = BigUint::from_bytes_be(&key.n);
     let e = BigUint::from_bytes_be(&key.e);
     let s = BigUint::from_bytes_be(signature);
-    if s >= n {
-        return Err(Errno::EINVAL);
+    if out.len() != key.modulus_len() || s >= n {
+        return None;
     }
-    let m = s.modpow(&e, &n);
-    // The kernel's RSA primitive returns the value without leading zero octets.
-    let out = if m.bits() == 0 {
-        Vec::new()
-    } else {
-        m.to_bytes_be()
-    };
-    check_encoding(&out, key_size, prefix, digest.as_bytes())
+    let m = s.modpow(&e, &n).to_bytes_be();
+    // `m < n`, so it fits; `to_bytes_be` of zero is one zero byte.
+    let pad = out.len().checked_sub(m.len())?;
+    out[..pad].fill(0);
+    out[pad..].copy_from_slice(&m);
+    Some(())
 }
 
 /// The EMSA-PKCS1-v1_5 checks on the recovered representative (without leading zero
