@@ -80,9 +80,7 @@ impl TrustArgs {
     pub fn backend(&self) -> Result<Arc<dyn Backend>, Error> {
         match &self.backend {
             None => Ok(crypto::default_backend()),
-            Some(name) => {
-                crypto::backends::by_name(name).map_err(|e| Error::usage(e.to_string()))
-            }
+            Some(name) => crypto::backends::by_name(name).map_err(|e| Error::usage(e.to_string())),
         }
     }
 
