@@ -706,6 +706,88 @@ mod tests {
         assert_eq!(check(&key, &d, &[0xff; 256]), Err(Errno::EINVAL));
     }
 
+    /// A batch backend built the way `Backend::verify_batch` describes: the rules per job,
+    /// the raw RSA operations of the rest together (here: one after the other, with big
+    /// integers), `finish_rsa` per job. It gives what `check` gives, job for job.
+    #[derive(Debug)]
+    struct Batched;
+
+    impl Backend for Batched {
+        fn name(&self) -> &'static str {
+            "batched"
+        }
+        fn library(&self) -> String {
+            "test".into()
+        }
+        fn supports(&self, algo: PkeyAlgo, bits: usize, hash: HashAlgo) -> bool {
+            aws_lc::AwsLc.supports(algo, bits, hash)
+        }
+        fn prepare(&self, key: &KeySource<'_>) -> Option<Box<dyn PreparedKey>> {
+            aws_lc::AwsLc.prepare(key)
+        }
+        fn verify_batch(&self, jobs: &mut [Job<'_>]) {
+            let mut pending = Vec::new();
+            for (i, j) in jobs.iter_mut().enumerate() {
+                match j.key.rules(&j.sig, j.profile) {
+                    Some(decided) => j.outcome = Some(Ok(decided)),
+                    None => pending.push(i),
+                }
+            }
+            let outs: Vec<Vec<u8>> = pending
+                .iter()
+                .map(|&i| {
+                    let comps = jobs[i].key.rsa_components().unwrap();
+                    let mut out = vec![0u8; comps.modulus_len()];
+                    rsa_raw::public_op(comps, jobs[i].sig.signature, &mut out).unwrap();
+                    out
+                })
+                .collect();
+            for (&i, out) in pending.iter().zip(&outs) {
+                let j = &mut jobs[i];
+                j.outcome = Some(Ok(j.key.finish_rsa(&j.sig, out)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_backend_gives_what_check_gives() {
+        let der = rsa_key(&[0x03]);
+        let key = PublicKey::new(&rsa_source(&der), &Batched);
+        let profile = CryptoProfile::full();
+        let d = HashAlgo::Sha256.digest(b"module").unwrap();
+        let mut sigs: Vec<Vec<u8>> = vec![vec![0xff; 256], vec![0; 256], vec![1; 255]];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..16 {
+            sigs.push(
+                (0..256)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect(),
+            );
+        }
+        fn rec(d: Digest, s: &[u8]) -> SignatureRecord<'_> {
+            SignatureRecord {
+                algo: Some(SigAlgo::Rsa),
+                encoding: Encoding::Pkcs1,
+                digest: d,
+                signature: s,
+                message: None,
+            }
+        }
+        let mut jobs: Vec<Job<'_>> = sigs
+            .iter()
+            .map(|s| Job::new(&key, rec(d, s), &profile))
+            .collect();
+        Batched.verify_batch(&mut jobs);
+        for (j, s) in jobs.iter().zip(&sigs) {
+            assert_eq!(j.outcome, Some(key.check(&rec(d, s), &profile)));
+        }
+    }
+
     /// `1 < s < n - 1`, byte-exact at both ends (n = 2^2048 - 1).
     #[test]
     fn payload_range_edges() {
