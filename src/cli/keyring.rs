@@ -278,6 +278,8 @@ fn pkey_verify(a: PkeyArgs) -> Result<ExitCode, Error> {
                 encoding,
                 digest: d,
                 signature: &sig,
+                // keyctl pkey_verify is given a digest, never the data.
+                message: None,
             },
             &profile,
         )

@@ -2,7 +2,8 @@
 
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
-use trustbench::crypto::{self, CryptoProfile};
+use std::sync::Arc;
+use trustbench::crypto::{self, Backend, CryptoProfile};
 use trustbench::kernel::replay;
 use trustbench::trust::store::{AddMode, KernelConfig, MachineCa, Store};
 use trustbench::trust::x509;
@@ -49,6 +50,11 @@ pub struct TrustArgs {
     /// IMA_BLACKLIST_KEYRING: create .ima_blacklist and consult it first.
     #[arg(long)]
     pub ima_blacklist_keyring: bool,
+    /// The crypto backend that does the arithmetic under the kernel's rules: aws-lc
+    /// (default), ring, rustcrypto, openssl or kernel (this machine's kernel, through
+    /// keyctl), as compiled in. Verifications a backend cannot do are reported ENOPKG.
+    #[arg(long = "backend", value_name = "NAME")]
+    pub backend: Option<String>,
 }
 
 impl TrustArgs {
@@ -70,9 +76,24 @@ impl TrustArgs {
         CryptoProfile::parse(&self.crypto)
     }
 
-    /// Builds the store: standard keyrings, `--trust` certificates, then the setup script.
+    /// The backend `--backend` names (the default one when it names none).
+    pub fn backend(&self) -> Result<Arc<dyn Backend>, Error> {
+        match &self.backend {
+            None => Ok(crypto::default_backend()),
+            Some(name) => crypto::backends::by_name(name).map_err(|e| Error::usage(e.to_string())),
+        }
+    }
+
+    /// Builds the store with the `--backend` one: standard keyrings, `--trust`
+    /// certificates, then the setup script.
     pub fn build(&self) -> Result<Store, Error> {
-        let mut store = Store::new(self.config(), self.profile()?, crypto::default_backend());
+        self.build_with(self.backend()?)
+    }
+
+    /// [`TrustArgs::build`] with `backend` instead of the one `--backend` names (a command
+    /// that compares backends builds one store per backend from the same options).
+    pub fn build_with(&self, backend: Arc<dyn Backend>) -> Result<Store, Error> {
+        let mut store = Store::new(self.config(), self.profile()?, backend);
         for path in &self.trust {
             load_trust(&mut store, path)?;
         }

@@ -217,6 +217,7 @@ files/f000001.bin\tima\ttampered\tinvalid\tE#300
             signer: None,
             digest: None,
             ima_source: None,
+            backend_unsupported: false,
         };
         assert!(rows[0].matches(&valid));
         assert!(!rows[1].matches(&valid));

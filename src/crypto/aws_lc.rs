@@ -2,19 +2,24 @@
 //!
 //! An RSA key is parsed once into an aws-lc `RSA*` and only ever asked for the raw public
 //! operation `s^e mod n` ([`PreparedKey::rsa_public`]): the kernel's EMSA-PKCS1-v1_5 checks
-//! then run on the result in [`super::PublicKey::verify`], which gives the exact errno of
-//! every outcome, for every hash, from one exponentiation. A key aws-lc refuses to parse
-//! (the kernel accepts some it does not: e = 1, even or over-33-bit exponents, even moduli)
-//! gets no handle, and the big-integer path ([`super::rsa_raw`]) verifies it.
+//! then run on the result in [`super::PublicKey::math`], which gives the exact errno of
+//! every outcome, for every hash, from one exponentiation. That is how this backend is
+//! errno-faithful: aws-lc does the arithmetic, the kernel's checks name the outcome.
 //!
-//! ECDSA keys are parsed once into an aws-lc-rs `ParsedPublicKey`. ECDSA does not bind the
-//! hash into the signature, so one handle per curve serves every hash: the digest is brought
-//! to the curve's native length first, which is exact because ECDSA reads the digest as an
-//! integer truncated to the group order's bit length (P-256 and P-384 orders are
-//! byte-aligned; P-521 digests are never longer than its native 64 bytes).
+//! A key the kernel accepts but aws-lc refuses to parse (e = 1, even or over-33-bit
+//! exponents, even moduli) gets this backend's portable handle instead: the same raw
+//! operation with big integers ([`super::rsa_raw::public_op`]). Being the default backend,
+//! aws-lc must give the kernel's verdict for every key the kernel takes, so it supports
+//! every RSA size and hash the kernel's rules let through.
+//!
+//! ECDSA keys (P-256, P-384, P-521) are parsed once into an aws-lc-rs `ParsedPublicKey`.
+//! ECDSA does not bind the hash into the signature, so one handle per curve serves every
+//! hash: the digest arrives at the curve's native length ([`super::ecdsa_digest`]). A point
+//! aws-lc refuses (not on the curve) gets no handle. Unsupported: P-192 (which the kernel's
+//! profiles never have either).
 
-use super::{Backend, Curve, Math, PkeyAlgo, PreparedKey};
-use crate::hash::Digest;
+use super::{rsa_raw, RsaComponents};
+use super::{Backend, Curve, HashAlgo, KeySource, Math, MathInput, PkeyAlgo, PreparedKey};
 use aws_lc_rs::digest as d;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 
@@ -24,12 +29,26 @@ pub struct AwsLc;
 
 impl Backend for AwsLc {
     fn name(&self) -> &'static str {
-        "aws-lc-rs"
+        "aws-lc"
     }
 
-    fn prepare(&self, algo: PkeyAlgo, key: &[u8]) -> Option<Box<dyn PreparedKey>> {
-        match algo {
-            PkeyAlgo::Rsa => Some(Box::new(RawRsa::parse(key)?)),
+    fn library(&self) -> String {
+        format!("aws-lc-rs {}", super::locked_version("aws-lc-rs"))
+    }
+
+    fn supports(&self, algo: PkeyAlgo, _bits: usize, _hash: HashAlgo) -> bool {
+        !matches!(algo, PkeyAlgo::Ecdsa(Curve::P192))
+    }
+
+    fn prepare(&self, key: &KeySource<'_>) -> Option<Box<dyn PreparedKey>> {
+        match key.algo {
+            PkeyAlgo::Rsa => {
+                let comps = RsaComponents::parse(key.key).ok()?;
+                match RawRsa::parse(key.key) {
+                    Some(ptr) => Some(Box::new(AwsLcRsa { ptr, comps })),
+                    None => Some(Box::new(PortableRsa(comps))),
+                }
+            }
             PkeyAlgo::Ecdsa(curve) => {
                 let (alg, native): (&'static dyn VerificationAlgorithm, _) = match curve {
                     Curve::P256 => (&sig::ECDSA_P256_SHA256_ASN1, &d::SHA256),
@@ -37,19 +56,33 @@ impl Backend for AwsLc {
                     Curve::P521 => (&sig::ECDSA_P521_SHA512_ASN1, &d::SHA512),
                     Curve::P192 => return None,
                 };
-                let parsed = ParsedPublicKey::new(alg, key).ok()?;
+                let parsed = ParsedPublicKey::new(alg, key.key).ok()?;
                 Some(Box::new(EcKey { parsed, native }))
             }
         }
     }
 }
 
+/// Whether aws-lc itself parses this RSAPublicKey (otherwise the portable handle serves it).
+pub fn parses_rsa(der: &[u8]) -> bool {
+    RawRsa::parse(der).is_some()
+}
+
 /// An aws-lc `RSA*` parsed once from RSAPublicKey DER, for the raw public operation.
 struct RawRsa(std::ptr::NonNull<aws_lc_sys::RSA>);
+
+/// An RSA key aws-lc parsed, with its components for the portable path should aws-lc ever
+/// refuse an operation the kernel does (not expected: the rules pass it only a
+/// representative below the modulus, exactly the modulus length).
+struct AwsLcRsa {
+    ptr: RawRsa,
+    comps: RsaComponents,
+}
 
 // SAFETY: aws-lc RSA objects are safe to share for public-key operations: the lazily
 // built Montgomery context is created under the object's own lock.
 unsafe impl Send for RawRsa {}
+// SAFETY: as for Send: public-key operations on a shared RSA object are thread-safe.
 unsafe impl Sync for RawRsa {}
 
 impl RawRsa {
@@ -67,16 +100,15 @@ impl Drop for RawRsa {
     }
 }
 
-/// RSA keys only do the raw operation; [`PreparedKey::verify`] keeps its default
-/// (unsupported), and nothing asks for it.
-impl PreparedKey for RawRsa {
+/// RSA keys only do the raw operation; [`PreparedKey::verify`] keeps its default.
+impl PreparedKey for AwsLcRsa {
     fn rsa_public(&self, signature: &[u8], out: &mut [u8]) -> Option<()> {
         let mut n = 0usize;
         // SAFETY: `out`/`signature` are live slices of the stated lengths; the RSA object
         // outlives the call.
         let ok = unsafe {
             aws_lc_sys::RSA_verify_raw(
-                self.0.as_ptr(),
+                self.ptr.0.as_ptr(),
                 &mut n,
                 out.as_mut_ptr(),
                 out.len(),
@@ -86,13 +118,21 @@ impl PreparedKey for RawRsa {
             )
         };
         if ok != 1 {
-            // Clear aws-lc's thread-local error queue; the caller falls back to the exact
-            // big-integer path, which names the failure.
+            // Clear aws-lc's thread-local error queue and let the portable path answer.
             // SAFETY: only touches this thread's error queue.
             unsafe { aws_lc_sys::ERR_clear_error() };
-            return None;
+            return rsa_raw::public_op(&self.comps, signature, out);
         }
         (n == out.len()).then_some(())
+    }
+}
+
+/// A key aws-lc refuses to parse: the raw operation with big integers.
+struct PortableRsa(RsaComponents);
+
+impl PreparedKey for PortableRsa {
+    fn rsa_public(&self, signature: &[u8], out: &mut [u8]) -> Option<()> {
+        rsa_raw::public_op(&self.0, signature, out)
     }
 }
 
@@ -102,20 +142,11 @@ struct EcKey {
 }
 
 impl PreparedKey for EcKey {
-    fn verify(&self, digest: &Digest, signature: &[u8]) -> Math {
-        let want = self.native.output_len;
-        let got = digest.as_bytes();
-        let mut buf = [0u8; crate::hash::MAX_DIGEST_LEN];
-        let normalised: &[u8] = if got.len() >= want {
-            &got[..want]
-        } else {
-            buf[want - got.len()..want].copy_from_slice(got);
-            &buf[..want]
-        };
-        let Ok(dg) = d::Digest::import_less_safe(normalised, self.native) else {
+    fn verify(&self, input: &MathInput<'_>) -> Math {
+        let Ok(dg) = d::Digest::import_less_safe(input.digest, self.native) else {
             return Math::Unsupported;
         };
-        match self.parsed.verify_digest_sig(&dg, signature) {
+        match self.parsed.verify_digest_sig(&dg, input.signature) {
             Ok(()) => Math::Valid,
             Err(_) => Math::Invalid,
         }

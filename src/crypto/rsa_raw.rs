@@ -2,7 +2,8 @@
 //!
 //! [`check_encoding`] walks crypto/rsassa-pkcs1.c's checks in order on the recovered
 //! representative, so the errno is the one the kernel gives: `EINVAL` for a representative
-//! out of range or a missing leading zero, `EBADMSG` for bad padding or DigestInfo,
+//! out of range (`1 < s < n - 1`) or a non-zero leading byte, `EBADMSG` for a block type
+//! other than `00 01` (also `00 00 …`), bad padding or DigestInfo,
 //! `EKEYREJECTED` for a digest mismatch. It runs on the backend's raw public operation (the
 //! hot path, every hash). [`verify_pkcs1`] does that operation with plain big-integer
 //! arithmetic when the backend cannot: a key it refuses to parse but the kernel accepts, or
@@ -25,24 +26,39 @@ pub fn verify_pkcs1(
     if key_size == 0 || signature.len() != key_size {
         return Err(Errno::EINVAL);
     }
-    let n = BigUint::from_bytes_be(&key.n);
-    let e = BigUint::from_bytes_be(&key.e);
-    let s = BigUint::from_bytes_be(signature);
-    if s >= n {
+    if !key.in_payload_range(signature) {
         return Err(Errno::EINVAL);
     }
-    let m = s.modpow(&e, &n);
-    // The kernel's RSA primitive returns the value without leading zero octets.
-    let out = if m.bits() == 0 {
-        Vec::new()
-    } else {
-        m.to_bytes_be()
-    };
+    let mut out = vec![0u8; key_size];
+    if public_op(key, signature, &mut out).is_none() {
+        return Err(Errno::EINVAL);
+    }
+    // The kernel's RSA primitive writes the full modulus length, leading zeros included.
     check_encoding(&out, key_size, prefix, digest.as_bytes())
 }
 
-/// The EMSA-PKCS1-v1_5 checks on the recovered representative (without leading zero
-/// octets), in the kernel's order.
+/// The raw public operation `s^e mod n` with big integers, written big-endian into `out`
+/// (exactly the modulus length). `None` when `s` is not below the modulus (the primitive's
+/// `EINVAL`), the modulus is zero, or `out` is not the modulus length.
+pub fn public_op(key: &RsaComponents, signature: &[u8], out: &mut [u8]) -> Option<()> {
+    let n = BigUint::from_bytes_be(&key.n);
+    let e = BigUint::from_bytes_be(&key.e);
+    let s = BigUint::from_bytes_be(signature);
+    if out.len() != key.modulus_len() || s >= n {
+        return None;
+    }
+    let m = s.modpow(&e, &n).to_bytes_be();
+    // `m < n`, so it fits; `to_bytes_be` of zero is one zero byte.
+    let pad = out.len().checked_sub(m.len())?;
+    out[..pad].fill(0);
+    out[pad..].copy_from_slice(&m);
+    Some(())
+}
+
+/// The EMSA-PKCS1-v1_5 checks on the recovered representative, in the kernel's order
+/// (crypto/rsassa-pkcs1.c). The 6.18 primitive hands over the full modulus length, leading
+/// zeros included; the shorter forms the checks also accept (one leading zero fewer, as
+/// older primitives stripped it) are kept for callers that have them.
 pub fn check_encoding(out: &[u8], key_size: usize, prefix: &[u8], digest: &[u8]) -> KResult<()> {
     let mut buf = out;
     if buf.len() + 1 < key_size {

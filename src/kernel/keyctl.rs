@@ -1,9 +1,11 @@
 //! The live kernel's keyrings through the `add_key`/`keyctl` syscalls.
 //!
-//! Used by `keyring replay --kernel` (and later by the kernel crypto backend). Every call
-//! returns the kernel's errno as a typed [`Errno`], so the model's verdicts can be compared
-//! with the kernel's line by line.
+//! Used by `keyring replay --kernel`. Every call returns the kernel's errno as a typed
+//! [`Errno`], so the model's verdicts can be compared with the kernel's line by line. The
+//! raw syscall wrappers are the kernel crypto backend's ([`crate::crypto::keyctl`]),
+//! shared so that both speak to the kernel the same way.
 
+use crate::crypto::keyctl::{self as sys, check};
 use crate::errno::{Errno, KResult};
 use std::ffi::{CStr, CString};
 
@@ -14,20 +16,10 @@ const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
 const KEYCTL_REVOKE: libc::c_long = 3;
 const KEYCTL_CLEAR: libc::c_long = 7;
 const KEYCTL_LINK: libc::c_long = 8;
-const KEYCTL_UNLINK: libc::c_long = 9;
+const KEYCTL_UNLINK: libc::c_long = sys::KEYCTL_UNLINK;
 const KEYCTL_SEARCH: libc::c_long = 10;
-const KEYCTL_INVALIDATE: libc::c_long = 21;
-const KEYCTL_PKEY_VERIFY: libc::c_long = 28;
+const KEYCTL_INVALIDATE: libc::c_long = sys::KEYCTL_INVALIDATE;
 const KEYCTL_RESTRICT_KEYRING: libc::c_long = 29;
-
-fn check(r: libc::c_long) -> KResult<i32> {
-    if r < 0 {
-        let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        Err(Errno::from_code(e))
-    } else {
-        Ok(r as i32)
-    }
-}
 
 fn cstr(s: &str) -> KResult<CString> {
     CString::new(s).map_err(|_| Errno::EINVAL)
@@ -47,15 +39,7 @@ pub fn join_new_session() -> KResult<i32> {
 
 /// `add_key(type, desc, payload, ring)`.
 pub fn add_key(key_type: &str, desc: &str, payload: &[u8], ring: i32) -> KResult<i32> {
-    let t = cstr(key_type)?;
-    let d = cstr(desc)?;
-    let (p, n) = if payload.is_empty() {
-        (std::ptr::null(), 0)
-    } else {
-        (payload.as_ptr(), payload.len())
-    };
-    // SAFETY: all pointers are valid for the duration of the call; lengths match.
-    check(unsafe { libc::syscall(libc::SYS_add_key, t.as_ptr(), d.as_ptr(), p, n, ring) })
+    sys::add_key(&cstr(key_type)?, &cstr(desc)?, payload, ring)
 }
 
 /// `keyctl newring NAME @s`.
@@ -64,8 +48,7 @@ pub fn new_keyring(name: &str, parent: i32) -> KResult<i32> {
 }
 
 fn keyctl2(op: libc::c_long, a: i32, b: i32) -> KResult<i32> {
-    // SAFETY: integer-only keyctl operations.
-    check(unsafe { libc::syscall(libc::SYS_keyctl, op, a, b) })
+    sys::keyctl_int(op, a.into(), b.into())
 }
 
 pub fn link(key: i32, ring: i32) -> KResult<()> {
@@ -118,35 +101,9 @@ pub fn restrict(ring: i32, key_type: Option<&str>, restriction: Option<&str>) ->
         .map(|_| ())
 }
 
-#[repr(C)]
-struct PkeyParams {
-    key_id: i32,
-    in_len: u32,
-    in2_len: u32,
-    spare: [u32; 7],
-}
-
 /// `keyctl pkey_verify KEY 0 DIGEST SIG enc=ENC hash=HASH`.
 pub fn pkey_verify(key: i32, info: &str, digest: &[u8], sig: &[u8]) -> KResult<()> {
-    let params = PkeyParams {
-        key_id: key,
-        in_len: digest.len() as u32,
-        in2_len: sig.len() as u32,
-        spare: [0; 7],
-    };
-    let i = cstr(info)?;
-    // SAFETY: params, info, digest and sig outlive the call; lengths are in params.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            KEYCTL_PKEY_VERIFY,
-            &params as *const PkeyParams,
-            i.as_ptr(),
-            digest.as_ptr(),
-            sig.as_ptr(),
-        )
-    })
-    .map(|_| ())
+    sys::pkey_verify(key, &cstr(info)?, digest, sig)
 }
 
 /// Whether this kernel lets us make a private session keyring (keyrings compiled in and

@@ -233,7 +233,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         schema: SCHEMA.into(),
         created_unix: unix_seconds(),
         machine: Machine::detect(),
-        versions: Versions::detect(store.backend().name()),
+        versions: Versions::detect(store.backend().as_ref()),
         git_commit: git_commit(),
         corpus: CorpusInfo {
             dir: dir.display().to_string(),

@@ -74,18 +74,12 @@ pub struct Versions {
 }
 
 impl Versions {
-    pub fn detect(backend: &str) -> Versions {
-        let lock = include_str!("../../Cargo.lock");
-        let v = lock
-            .split("[[package]]")
-            .find(|p| p.contains("name = \"aws-lc-rs\""))
-            .and_then(|p| p.lines().find(|l| l.starts_with("version")))
-            .and_then(|l| l.split('"').nth(1))
-            .unwrap_or("?");
+    /// This build's version and the crypto backend a run used, with its library.
+    pub fn detect(backend: &dyn crate::crypto::Backend) -> Versions {
         Versions {
             trustbench: env!("CARGO_PKG_VERSION").into(),
-            backend: backend.into(),
-            backend_crate: format!("aws-lc-rs {v}"),
+            backend: backend.name().into(),
+            backend_crate: backend.library(),
         }
     }
 }

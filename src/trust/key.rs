@@ -49,16 +49,22 @@ pub struct CertSignature {
     pub signature: Box<[u8]>,
     /// Digest of the whole TBSCertificate with `hash`; also the `tbs:` blacklist key.
     pub tbs_digest: Digest,
+    /// The TBSCertificate DER itself, kept only when the store's backend hashes messages
+    /// itself ([`crate::crypto::Backend::hashes_message`]): the others need only the digest,
+    /// and a keyring of a million keys should not hold a million TBS copies for nothing.
+    pub tbs: Option<Box<[u8]>>,
     pub auth_ids: AuthIds,
 }
 
 impl CertSignature {
+    /// The record a restriction or chain step verifies this certificate's signature with.
     pub fn record(&self) -> SignatureRecord<'_> {
         SignatureRecord {
             algo: Some(self.algo),
             encoding: self.encoding,
             digest: self.tbs_digest,
             signature: &self.signature,
+            message: self.tbs.as_deref(),
         }
     }
 }

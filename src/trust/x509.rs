@@ -12,7 +12,9 @@
 
 use super::key::{AsymmetricKey, AuthIds, CertSignature, KeyFlags, KeyIds};
 use crate::asn1::{self, tag, Element, Reader};
-use crate::crypto::{Backend, CryptoProfile, Curve, Encoding, PkeyAlgo, PublicKey, SigAlgo};
+use crate::crypto::{
+    Backend, CryptoProfile, Curve, Encoding, KeySource, PkeyAlgo, PublicKey, SigAlgo,
+};
 use crate::errno::{Errno, KResult};
 use crate::hash::{hex, Digest, HashAlgo};
 use crate::oid;
@@ -216,7 +218,14 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
         None => AuthIds::default(),
     };
     auth_ids.issuer = Some(issuer.into());
-    let public = PublicKey::new(pkey_algo, key_bits, env.backend);
+    // The backend prepares the key once, here; the live kernel's backend loads the
+    // certificate itself (the top-level element only, as the kernel's decoder reads it).
+    let source = KeySource {
+        algo: pkey_algo,
+        key: key_bits,
+        cert: Some(cert.encoded),
+    };
+    let public = PublicKey::new(&source, env.backend);
     let ids = KeyIds {
         id: [raw_serial, issuer].concat().into(),
         skid: ext.skid.map(Into::into),
@@ -240,6 +249,7 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
             hash,
             signature: signature.into(),
             tbs_digest,
+            tbs: env.backend.hashes_message().then(|| tbs.encoded.into()),
             auth_ids: auth_ids.clone(),
         });
     }
@@ -385,10 +395,13 @@ fn check_self_signed(
     let Some(sig) = &key.auth else {
         return Ok(false);
     };
-    match key.public.verify(&sig.record(), profile) {
-        Ok(()) => Ok(true),
-        Err(Errno::ENOPKG) => Ok(false),
-        Err(e) => Err(e),
+    // A backend that cannot do this verification answers as a kernel without the
+    // algorithm does (ENOPKG: "unsupported sig", not self-signed), and is not counted as an
+    // unsupported verification of whatever item caused the parse.
+    match key.public.check(&sig.record(), profile) {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(Errno::ENOPKG)) | Err(_) => Ok(false),
+        Ok(Err(e)) => Err(e),
     }
 }
 

@@ -32,14 +32,33 @@ pub fn signed_digest(sig: &ImaSig<'_>, collected: &Digest) -> Result<Digest, Err
     Ok(*collected)
 }
 
+/// The bytes `signed_digest` hashes for the signature: the file content itself for v2 (the
+/// collected digest is its hash), the `ima_file_id` for v3 (made in `buf`). What a backend
+/// that hashes messages itself is given.
+pub fn signed_message<'a>(
+    sig: &ImaSig<'_>,
+    collected: &Digest,
+    content: &'a [u8],
+    buf: &'a mut [u8; 66],
+) -> &'a [u8] {
+    if sig.version == 3 {
+        let (id, n) = imasig::v3_file_id(sig.xattr_type, collected);
+        *buf = id;
+        return &buf[..n];
+    }
+    content
+}
+
 /// `asymmetric_verify` once the header is parsed and the signed digest is known: the
 /// `.ima_blacklist` check, the `.ima` lookup by keyid, the encoding from the found key's
-/// algorithm, the signature check. On failure, the errno and the key that was found (if
+/// algorithm, the signature check. `message` is what `digest` was computed over, when the
+/// caller has it ([`signed_message`]). On failure, the errno and the key that was found (if
 /// the lookup got that far).
 pub fn verify_digest(
     store: &Store,
     sig: &ImaSig<'_>,
     digest: &Digest,
+    message: Option<&[u8]>,
 ) -> Result<Serial, (Errno, Option<Serial>)> {
     let sys = store.system();
     let keyid = sig.keyid.to_be_bytes();
@@ -63,6 +82,7 @@ pub fn verify_digest(
         encoding,
         digest: *digest,
         signature: sig.signature,
+        message,
     };
     mark(Stage::Verify);
     k.public

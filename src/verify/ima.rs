@@ -247,6 +247,7 @@ pub fn verify_ima(
 /// module documentation). The verdict names the label's source.
 pub fn appraise(store: &Store, content: &[u8], label: Label<'_>, policy: ImaPolicy) -> Verdict {
     mark(Stage::Parse);
+    let before = crate::crypto::unsupported_count();
     let (source, value) = match label {
         Label::Absent(_) => (None, None),
         Label::Found(s, v) => (Some(s), Some(v).filter(|v| !v.is_empty())),
@@ -255,7 +256,7 @@ pub fn appraise(store: &Store, content: &[u8], label: Label<'_>, policy: ImaPoli
         None => no_label(store, content, label, policy),
         Some(v) => labelled(store, content, v, policy),
     };
-    v.with_source(source)
+    v.with_source(source).with_unsupported_since(before)
 }
 
 /// The verdict of a failed step, with the digest collected so far.
@@ -440,7 +441,9 @@ fn signature(
         Ok(d) => d,
         Err(e) => return fail(e, reason_for(e), Some(collected)),
     };
-    match digsig::verify_digest(store, &sig, &digest) {
+    let mut file_id = [0u8; 66];
+    let message = digsig::signed_message(&sig, &collected, content, &mut file_id);
+    match digsig::verify_digest(store, &sig, &digest, Some(message)) {
         Ok(signer) => Verdict::valid(ItemKind::Ima, signer, Some(digest)),
         Err((e, signer)) => fail(e, reason_for(e), Some(digest)).with_signer(signer),
     }

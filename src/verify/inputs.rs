@@ -21,6 +21,9 @@ pub struct VerifyInputs {
     pub digest: Digest,
     /// The signature bytes.
     pub signature: Vec<u8>,
+    /// The signed message, kept only when the store's backend hashes messages itself
+    /// ([`crate::crypto::Backend::hashes_message`]).
+    pub message: Option<Vec<u8>>,
 }
 
 impl VerifyInputs {
@@ -31,6 +34,7 @@ impl VerifyInputs {
             encoding: self.encoding,
             digest: self.digest,
             signature: &self.signature,
+            message: self.message.as_deref(),
         }
     }
 }
@@ -53,6 +57,7 @@ pub fn module(store: &Store, file: &[u8], ring: Serial) -> Option<VerifyInputs> 
         encoding: s.encoding,
         digest,
         signature: s.signature.to_vec(),
+        message: store.backend().hashes_message().then(|| m.content.to_vec()),
     })
 }
 
@@ -79,5 +84,6 @@ pub fn ima(store: &Store, content: &[u8], xattr: &[u8]) -> Option<VerifyInputs> 
         encoding,
         digest,
         signature: sig.signature.to_vec(),
+        message: store.backend().hashes_message().then(|| content.to_vec()),
     })
 }

@@ -139,6 +139,11 @@ pub struct Verdict {
     pub digest: Option<Digest>,
     /// IMA items: where the label came from (`None`: no label was found, or a module).
     pub ima_source: Option<ImaSource>,
+    /// The store's crypto backend could not do a verification this verdict went through
+    /// ([`crate::crypto::Unsupported`]: an algorithm, key or hash it lacks). The verdict is
+    /// then not the backend's (its errno is the kernel's answer to crypto it does not have)
+    /// and a comparison of backends leaves the item out for that backend.
+    pub backend_unsupported: bool,
 }
 
 impl Verdict {
@@ -152,6 +157,7 @@ impl Verdict {
             signer: Some(signer),
             digest,
             ima_source: None,
+            backend_unsupported: false,
         }
     }
 
@@ -166,6 +172,7 @@ impl Verdict {
             signer: None,
             digest: Some(digest),
             ima_source: None,
+            backend_unsupported: false,
         }
     }
 
@@ -179,6 +186,7 @@ impl Verdict {
             signer: None,
             digest: None,
             ima_source: None,
+            backend_unsupported: false,
         }
     }
 
@@ -192,6 +200,7 @@ impl Verdict {
             signer: None,
             digest: None,
             ima_source: None,
+            backend_unsupported: false,
         }
     }
 
@@ -204,6 +213,14 @@ impl Verdict {
     /// The same verdict, naming the key found.
     pub fn with_signer(mut self, s: Option<Serial>) -> Verdict {
         self.signer = s;
+        self
+    }
+
+    /// The same verdict, marked [`Verdict::backend_unsupported`] when the count of
+    /// unsupported verifications on this thread ([`crate::crypto::unsupported_count`])
+    /// moved past `before` while it was reached.
+    pub fn with_unsupported_since(mut self, before: u64) -> Verdict {
+        self.backend_unsupported = crate::crypto::unsupported_count() != before;
         self
     }
 

@@ -123,18 +123,20 @@ pub fn verify_module_with(
 ) -> Verdict {
     let k = ItemKind::Module;
     mark(Stage::Parse);
+    let before = crate::crypto::unsupported_count();
     let m = match modsig::locate(file) {
         Ok(Some(m)) => m,
         Ok(None) => return Verdict::unsigned(k, "no module signature trailer"),
         Err(e) => return Verdict::invalid(k, e, "malformed module signature trailer"),
     };
     let mut digest = None;
-    match verify_pkcs7_detached(store, m.content, m.pkcs7, keyring, &mut digest, certs) {
+    let v = match verify_pkcs7_detached(store, m.content, m.pkcs7, keyring, &mut digest, certs) {
         Ok(signer) => Verdict::valid(k, signer, digest),
         Err((e, signer)) => Verdict::invalid(k, e, reason_for(e))
             .with_digest(digest)
             .with_signer(signer),
-    }
+    };
+    v.with_unsupported_since(before)
 }
 
 /// Parsed certificates per worker, so that a certificate embedded in many modules' PKCS#7
@@ -418,7 +420,11 @@ impl Message<'_, '_, '_> {
                 return (Err(Errno::EKEYREJECTED), false);
             }
         }
-        if let Err(e) = cert.key.public.verify(&record(s, d), self.store.profile()) {
+        if let Err(e) = cert
+            .key
+            .public
+            .verify(&record(s, d, self.digests.content), self.store.profile())
+        {
             return (Err(e), false);
         }
         match self.verify_chain(x) {
@@ -547,7 +553,7 @@ impl Message<'_, '_, '_> {
                 store.find_asymmetric_key(keyring, Some(&ids.id), ids.skid.as_deref(), None)
             {
                 let res = match last {
-                    None => verify_with(store, key, &record(s, d)),
+                    None => verify_with(store, key, &record(s, d, self.digests.content)),
                     Some(child) => match &certs[child].key.auth {
                         Some(sig) => verify_with(store, key, &sig.record()),
                         None => Err(Errno::EINVAL),
@@ -590,7 +596,7 @@ impl Message<'_, '_, '_> {
         let mut spill = Vec::new();
         let id0 = s.sid.auth_id0(&mut buf, &mut spill);
         match store.find_asymmetric_key(keyring, Some(id0), None, None) {
-            Ok(key) => verify_with(store, key, &record(s, d))
+            Ok(key) => verify_with(store, key, &record(s, d, self.digests.content))
                 .map(|_| key)
                 .map_err(|e| (rejected(e), Some(key))),
             Err(e) => Err((e, None)),
@@ -613,12 +619,16 @@ impl Message<'_, '_, '_> {
     }
 }
 
-fn record<'a>(s: &SignerInfo<'a>, d: Digest) -> SignatureRecord<'a> {
+/// The record of a signerInfo's signature: `d` is the digest of the detached `content`
+/// (module signatures carry no authenticated attributes, so the content is the signed
+/// message itself).
+fn record<'r>(s: &'r SignerInfo<'_>, d: Digest, content: &'r [u8]) -> SignatureRecord<'r> {
     SignatureRecord {
         algo: Some(s.algo),
         encoding: s.encoding,
         digest: d,
         signature: s.signature,
+        message: Some(content),
     }
 }
 
