@@ -10,7 +10,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use trustbench::measure::export::{self, Exporter, Json, Markdown};
+use trustbench::measure::export::{self, Exporter, Format, Json, Markdown};
 use trustbench::measure::{self, BenchConfig, NotValid, RunReport, Shard};
 use trustbench::verify::ItemKind;
 use trustbench::Error;
@@ -226,9 +226,14 @@ fn summary(report: &RunReport, saved: &Path) {
     let warm = report
         .warm_over_cold
         .map_or(String::new(), |w| format!("warm {w:.1}× cold, "));
+    let unsupported = match report.manifest.as_ref().map_or(0, |m| m.backend_unsupported) {
+        0 => String::new(),
+        n => format!(" ({n} items not compared: the backend lacks their crypto)"),
+    };
     eprintln!(
-        "trustbench: {} items, cold {:.0} items/s (efficiency {:.3}), {warm}{} manifest mismatches; report {}",
+        "trustbench: {} items, backend {}, cold {:.0} items/s (efficiency {:.3}), {warm}{} manifest mismatches{unsupported}; report {}",
         cold.items,
+        report.versions.backend,
         cold.items_per_s,
         cold.efficiency,
         report.manifest.as_ref().map_or(0, |m| m.count()),

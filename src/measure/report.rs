@@ -451,6 +451,12 @@ pub struct ManifestCheck {
     /// All mismatches, listed or not.
     #[serde(default)]
     pub mismatch_count: usize,
+    /// Items not compared because the run's crypto backend could not do a verification
+    /// they need ([`crate::verify::Verdict::backend_unsupported`]: `--backend kernel` on
+    /// ECDSA items): their verdict is the kernel's answer to missing crypto, not the
+    /// backend's, so it is neither an agreement nor a mismatch. Counted in `checked`.
+    #[serde(default)]
+    pub backend_unsupported: usize,
 }
 
 impl ManifestCheck {
@@ -615,6 +621,7 @@ impl RunReport {
                 if let Some(m) = r.manifest.take() {
                     mc.checked += m.checked;
                     mc.mismatch_count += m.count();
+                    mc.backend_unsupported += m.backend_unsupported;
                     let room = MISMATCH_LIST_CAP.saturating_sub(mc.mismatches.len());
                     mc.mismatches.extend(m.mismatches.into_iter().take(room));
                 }
@@ -709,6 +716,7 @@ pub(crate) mod tests {
                     .map(|i| format!("files/f{items}-{i}.bin (good): expected valid , got …"))
                     .collect(),
                 mismatch_count,
+                backend_unsupported: 0,
             }),
             scaling: Vec::new(),
             warm_over_cold: None,

@@ -1,6 +1,7 @@
-//! CSV: one row per pass, for spreadsheets and plotting.
+//! CSV: one row per pass, for spreadsheets and plotting; each row names the crypto
+//! backend, so rows of runs with different `--backend`s can be concatenated and compared.
 
-use super::Exporter;
+use super::{Exporter, Format};
 use crate::error::Result;
 use crate::measure::report::RunReport;
 use std::fmt::Write;
@@ -8,7 +9,7 @@ use std::fmt::Write;
 /// One row per pass.
 pub struct Csv;
 
-const HEADER: &str = "pass,threads,items,bytes,seconds,items_per_s,mb_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,p50_ns,p99_ns,max_ns,cache_hit_rate\n";
+const HEADER: &str = "pass,threads,items,bytes,seconds,items_per_s,mb_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,p50_ns,p99_ns,max_ns,cache_hit_rate,backend\n";
 
 impl Csv {
     pub fn render(&self, report: &RunReport) -> String {
@@ -16,7 +17,7 @@ impl Csv {
         for p in &report.passes {
             let _ = writeln!(
                 s,
-                "{},{},{},{},{:.6},{:.1},{:.2},{:.1},{:.4},{:.4},{},{},{},{:.4}",
+                "{},{},{},{},{:.6},{:.1},{:.2},{:.1},{:.4},{:.4},{},{},{},{:.4},{}",
                 p.name,
                 p.threads,
                 p.items,
@@ -30,14 +31,15 @@ impl Csv {
                 p.latency.p50_ns,
                 p.latency.p99_ns,
                 p.latency.max_ns,
-                p.cache.hit_rate
+                p.cache.hit_rate,
+                report.versions.backend
             );
         }
         s
     }
 }
 
-impl Exporter for Csv {
+impl Format for Csv {
     fn name(&self) -> &'static str {
         "csv"
     }
@@ -45,7 +47,9 @@ impl Exporter for Csv {
     fn extension(&self) -> &'static str {
         "csv"
     }
+}
 
+impl Exporter for Csv {
     fn export(&self, report: &RunReport) -> Result<Vec<u8>> {
         Ok(self.render(report).into_bytes())
     }
@@ -62,7 +66,7 @@ mod tests {
         assert_eq!(
             csv,
             format!(
-                "{HEADER}cold,2,40,40000,2.000000,20.0,1.00,40.0,0.5000,0.5000,1000,5000,9000,0.0000\n"
+                "{HEADER}cold,2,40,40000,2.000000,20.0,1.00,40.0,0.5000,0.5000,1000,5000,9000,0.0000,aws-lc\n"
             )
         );
     }

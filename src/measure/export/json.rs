@@ -1,7 +1,7 @@
 //! JSON: the report itself, schema `trustbench.run/1` (docs/results-schema.md), pretty
 //! printed. `trustbench merge` reads it back.
 
-use super::Exporter;
+use super::{Exporter, Format};
 use crate::error::{Error, Result};
 use crate::measure::report::RunReport;
 use std::path::Path;
@@ -26,7 +26,7 @@ impl Json {
     }
 }
 
-impl Exporter for Json {
+impl Format for Json {
     fn name(&self) -> &'static str {
         "json"
     }
@@ -34,7 +34,9 @@ impl Exporter for Json {
     fn extension(&self) -> &'static str {
         "json"
     }
+}
 
+impl Exporter for Json {
     fn export(&self, report: &RunReport) -> Result<Vec<u8>> {
         self.render(report).map(String::into_bytes)
     }

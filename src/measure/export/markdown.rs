@@ -1,6 +1,6 @@
 //! Markdown: the human report (`trustbench run` prints it; `--markdown` writes it).
 
-use super::Exporter;
+use super::{Exporter, Format};
 use crate::error::Result;
 use crate::measure::report::RunReport;
 use std::fmt::Write;
@@ -20,7 +20,7 @@ impl Markdown {
     }
 }
 
-impl Exporter for Markdown {
+impl Format for Markdown {
     fn name(&self) -> &'static str {
         "markdown"
     }
@@ -28,7 +28,9 @@ impl Exporter for Markdown {
     fn extension(&self) -> &'static str {
         "md"
     }
+}
 
+impl Exporter for Markdown {
     fn export(&self, report: &RunReport) -> Result<Vec<u8>> {
         Ok(self.render(report).into_bytes())
     }
@@ -38,11 +40,12 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
     let m = &r.machine;
     write!(
         s,
-        "# trustbench run\n\n{} ({} logical CPUs; {}), kernel {}, {} on {} thread(s); corpus {} ({} items, {:.1} MB); IMA rule {}, IMA source {}\n\n",
+        "# trustbench run\n\n{} ({} logical CPUs; {}), kernel {}, backend {} ({}) on {} thread(s); corpus {} ({} items, {:.1} MB); IMA rule {}, IMA source {}\n\n",
         m.cpu_model,
         m.logical_cpus,
         if m.cpu_flags.is_empty() { "-".into() } else { m.cpu_flags.join(" ") },
         m.kernel,
+        r.versions.backend,
         r.versions.backend_crate,
         r.threads,
         r.corpus.dir,
@@ -138,6 +141,14 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
             mc.checked,
             mc.count()
         )?;
+        if mc.backend_unsupported > 0 {
+            writeln!(
+                s,
+                "\n{} items not compared: backend {} lacks a verification they need \
+                 (unsupported)\n",
+                mc.backend_unsupported, r.versions.backend
+            )?;
+        }
         for m in mc.mismatches.iter().take(MISMATCHES_SHOWN) {
             writeln!(s, "- {m}")?;
         }
