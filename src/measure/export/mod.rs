@@ -1,6 +1,6 @@
 //! Exporters: a report in one output format each, one file per format (`json.rs`,
 //! `csv.rs`, `markdown.rs`), all behind [`Exporter`]. A format renders every kind of report
-//! (a [`RunReport`] of `trustbench run`, a `BackendsReport` of `trustbench backends`), so
+//! (a [`RunReport`] of `trustbench run`, a [`BackendsReport`] of `trustbench backends`), so
 //! a command that makes a new kind of report gets the same `--json/--csv/--markdown`
 //! options; a new format (Bencher Metric Format, HTML) is one more file and one more entry
 //! in [`ALL`].
@@ -13,6 +13,7 @@ pub use csv::Csv;
 pub use json::Json;
 pub use markdown::Markdown;
 
+use super::backends::BackendsReport;
 use super::report::RunReport;
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -35,6 +36,9 @@ pub trait Exporter<R: ?Sized = RunReport>: Format {
 
 /// Every exporter of run reports, in a stable order.
 pub const ALL: [&dyn Exporter; 3] = [&Json, &Csv, &Markdown];
+
+/// The same formats, for backend comparisons.
+pub const ALL_BACKENDS: [&dyn Exporter<BackendsReport>; 3] = [&Json, &Csv, &Markdown];
 
 /// The exporter named `name`.
 pub fn by_name(name: &str) -> Option<&'static dyn Exporter> {
