@@ -13,7 +13,8 @@
 //! - [`formats`]: the appended module signature, PKCS#7 SignedData and IMA
 //!   `signature_v2_hdr`, parsed zero-copy with the kernel's errnos.
 //! - [`crypto`]: the kernel's `public_key_verify_signature` rules over a pluggable
-//!   [`crypto::Backend`] (aws-lc-rs by default) that parses each key once.
+//!   [`crypto::Backend`] (aws-lc-rs by default; ring, RustCrypto, OpenSSL and the live
+//!   kernel as features, [`crypto::backends`]) that parses each key once.
 //! - [`verify`]: module → PKCS#7 trust against the secondary keyring; IMA → 32-bit keyid
 //!   lookup in `.ima`. Each item gets one [`verify::Verdict`] with the kernel's errno.
 //! - [`kernel`]: the live kernel as an oracle (keyctl syscalls), and [`kernel::replay`]:

@@ -102,7 +102,9 @@ pub struct VerifyArgs {
 /// The JSON record of a verdict (the contract tooling relies on). IMA records also say
 /// which appraisal rule judged them (`ima_rule`: `imasig` or `hash`) and where the label
 /// came from (`ima_source`: `xattr`, `sidecar`, or null when there was none). A valid
-/// record may have no signer (a matching hash label).
+/// record may have no signer (a matching hash label). A record the `--backend` could not
+/// verify also names it (`backend_unsupported`: the backend's name; its errno is then the
+/// kernel's answer to crypto it lacks, not the backend's verdict).
 pub fn verdict_json(store: &Store, path: &Path, v: &Verdict, rule: ImaRule) -> serde_json::Value {
     let mut r = json!({
         "path": path.display().to_string(),
@@ -116,6 +118,9 @@ pub fn verdict_json(store: &Store, path: &Path, v: &Verdict, rule: ImaRule) -> s
     if v.kind == ItemKind::Ima {
         r["ima_rule"] = rule.name().into();
         r["ima_source"] = v.ima_source.map(|s| s.name()).into();
+    }
+    if v.backend_unsupported {
+        r["backend_unsupported"] = store.backend().name().into();
     }
     r
 }
@@ -197,6 +202,9 @@ fn human(out: &mut impl Write, store: &Store, p: &Path, v: &Verdict) -> std::io:
     }
     if let Some(d) = v.signer.and_then(|s| store.description_ref(s)) {
         write!(out, " by '{d}'")?;
+    }
+    if v.backend_unsupported {
+        write!(out, " [unsupported by backend {}]", store.backend().name())?;
     }
     match v.errno {
         None => writeln!(out, ")"),

@@ -18,8 +18,8 @@
 //! aws-lc refuses (not on the curve) gets no handle. Unsupported: P-192 (which the kernel's
 //! profiles never have either).
 
-use super::{Backend, Curve, HashAlgo, KeySource, Math, MathInput, PkeyAlgo, PreparedKey};
 use super::{rsa_raw, RsaComponents};
+use super::{Backend, Curve, HashAlgo, KeySource, Math, MathInput, PkeyAlgo, PreparedKey};
 use aws_lc_rs::digest as d;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 

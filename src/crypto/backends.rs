@@ -51,7 +51,10 @@ pub fn compiled() -> Vec<Listing> {
 
 /// Every usable backend (the `kernel` one only when this kernel can host it).
 pub fn all() -> Vec<Arc<dyn Backend>> {
-    compiled().into_iter().filter_map(|l| l.backend.ok()).collect()
+    compiled()
+        .into_iter()
+        .filter_map(|l| l.backend.ok())
+        .collect()
 }
 
 /// The names of every compiled backend, usable or not.
@@ -101,9 +104,7 @@ pub fn by_name(name: &str) -> Result<Arc<dyn Backend>, BackendError> {
     let listing = compiled();
     let known: Vec<&'static str> = listing.iter().map(|l| l.name).collect();
     match listing.into_iter().find(|l| l.name == name) {
-        Some(Listing {
-            backend: Ok(b), ..
-        }) => Ok(b),
+        Some(Listing { backend: Ok(b), .. }) => Ok(b),
         Some(Listing {
             name,
             backend: Err(reason),

@@ -73,8 +73,7 @@ struct PkeyParams {
 /// `keyctl pkey_verify KEY 0 DIGEST SIG INFO`. `EINVAL` for inputs longer than the
 /// kernel's 32-bit lengths.
 pub fn pkey_verify(key: i32, info: &CStr, digest: &[u8], sig: &[u8]) -> KResult<()> {
-    let (Ok(in_len), Ok(in2_len)) = (u32::try_from(digest.len()), u32::try_from(sig.len()))
-    else {
+    let (Ok(in_len), Ok(in2_len)) = (u32::try_from(digest.len()), u32::try_from(sig.len())) else {
         return Err(Errno::EINVAL);
     };
     let params = PkeyParams {

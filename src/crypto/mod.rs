@@ -25,7 +25,7 @@
 //!   verdict can say it was not the backend's.
 //!
 //! Everything the rules decide without arithmetic (algorithm mismatch, encoding, hash,
-//! profile, key size, signature length, a representative not below the modulus) is decided
+//! profile, key size, signature length, a representative outside `1 < s < n - 1`) is decided
 //! here for every backend alike, before any backend is asked.
 
 pub mod aws_lc;
@@ -292,11 +292,35 @@ impl RsaComponents {
         self.n.len()
     }
 
-    /// Whether the big-endian `s`, exactly the modulus length, is below the modulus (the
-    /// RSA primitive refuses anything else with `EINVAL`). Same-length big-endian values
-    /// compare as byte strings.
-    pub fn below_modulus(&self, s: &[u8]) -> bool {
-        s.len() == self.n.len() && s < &self.n[..]
+    /// Whether the big-endian `s`, exactly the modulus length, is a representative the RSA
+    /// primitive takes: `1 < s < n - 1` (crypto/rsa.c `rsa_check_payload`, SP 800-56B;
+    /// anything else is `EINVAL` before any arithmetic). Allocation-free: `s + 1` is made
+    /// on the stack and compared with `n` (same-length big-endian values compare as byte
+    /// strings). `false` for moduli longer than the kernel's largest (4096 bits).
+    pub fn in_payload_range(&self, s: &[u8]) -> bool {
+        let k = self.n.len();
+        if s.len() != k || k == 0 || k > 512 {
+            return false;
+        }
+        let mut buf = [0u8; 512];
+        let t = &mut buf[..k];
+        t.copy_from_slice(s);
+        let mut carry = true;
+        for b in t.iter_mut().rev() {
+            let (v, c) = b.overflowing_add(1);
+            *b = v;
+            carry = c;
+            if !carry {
+                break;
+            }
+        }
+        // s + 1 overflowing k bytes: s is all ones, not below n - 1.
+        if carry {
+            return false;
+        }
+        // s > 1 ⇔ s + 1 > 2; s < n - 1 ⇔ s + 1 < n.
+        let above_one = t[..k - 1].iter().any(|&b| b != 0) || t[k - 1] > 2;
+        above_one && t[..] < self.n[..]
     }
 }
 
@@ -307,7 +331,11 @@ impl RsaComponents {
 /// bit length (P-256 and P-384 orders are byte-aligned; no digest is longer than P-521's
 /// 64 bytes), so backends that want the native length (aws-lc, RustCrypto) and those that
 /// take any length (OpenSSL) agree with the kernel.
-pub fn ecdsa_digest<'b>(curve: Curve, digest: &[u8], buf: &'b mut [u8; MAX_DIGEST_LEN]) -> &'b [u8] {
+pub fn ecdsa_digest<'b>(
+    curve: Curve,
+    digest: &[u8],
+    buf: &'b mut [u8; MAX_DIGEST_LEN],
+) -> &'b [u8] {
     let want = match curve {
         Curve::P192 => 24,
         Curve::P256 => 32,
@@ -467,9 +495,9 @@ impl PublicKey {
                 if sig.signature.len() != comps.modulus_len() {
                     return fail(Errno::EINVAL);
                 }
-                // The RSA primitive (rsa_enc → _rsa_enc) refuses a representative that is
-                // not below the modulus before any arithmetic.
-                if !comps.below_modulus(sig.signature) {
+                // The RSA primitive (rsa_enc → rsa_check_payload) refuses a representative
+                // outside 1 < s < n - 1 before any arithmetic.
+                if !comps.in_payload_range(sig.signature) {
                     return fail(Errno::EINVAL);
                 }
                 None
@@ -566,12 +594,9 @@ impl PublicKey {
             return Err(Errno::EINVAL);
         };
         let k = self.rsa_components().map_or(0, RsaComponents::modulus_len);
-        rsa_raw::check_encoding(
-            asn1::strip_leading_zeros(out),
-            k,
-            &prefix[..plen],
-            sig.digest.as_bytes(),
-        )
+        // The primitive's output is the full modulus length, leading zeros included (as
+        // 6.18's rsa_enc writes it: `00 00 01 …` is EBADMSG, not a short representative).
+        rsa_raw::check_encoding(out, k, &prefix[..plen], sig.digest.as_bytes())
     }
 
     /// Which errno an RSA signature a valid/invalid backend called invalid gets: the
@@ -579,9 +604,10 @@ impl PublicKey {
     /// that path found it valid the backend and the kernel's arithmetic disagree; the
     /// backend's "invalid" stands (never turned into valid) as the mismatch errno.
     fn classify_rsa_failure(&self, sig: &SignatureRecord<'_>) -> KResult<()> {
-        let (Some(comps), Some((prefix, plen))) =
-            (self.rsa_components(), sig.digest.algo().digest_info_prefix())
-        else {
+        let (Some(comps), Some((prefix, plen))) = (
+            self.rsa_components(),
+            sig.digest.algo().digest_info_prefix(),
+        ) else {
             return Err(Errno::EINVAL);
         };
         match rsa_raw::verify_pkcs1(comps, &prefix[..plen], &sig.digest, sig.signature) {
@@ -678,6 +704,120 @@ mod tests {
         assert_eq!(check(&key, &d, &bad_pad), Err(Errno::EBADMSG));
         // s >= n.
         assert_eq!(check(&key, &d, &[0xff; 256]), Err(Errno::EINVAL));
+    }
+
+    /// A batch backend built the way `Backend::verify_batch` describes: the rules per job,
+    /// the raw RSA operations of the rest together (here: one after the other, with big
+    /// integers), `finish_rsa` per job. It gives what `check` gives, job for job.
+    #[derive(Debug)]
+    struct Batched;
+
+    impl Backend for Batched {
+        fn name(&self) -> &'static str {
+            "batched"
+        }
+        fn library(&self) -> String {
+            "test".into()
+        }
+        fn supports(&self, algo: PkeyAlgo, bits: usize, hash: HashAlgo) -> bool {
+            aws_lc::AwsLc.supports(algo, bits, hash)
+        }
+        fn prepare(&self, key: &KeySource<'_>) -> Option<Box<dyn PreparedKey>> {
+            aws_lc::AwsLc.prepare(key)
+        }
+        fn verify_batch(&self, jobs: &mut [Job<'_>]) {
+            let mut pending = Vec::new();
+            for (i, j) in jobs.iter_mut().enumerate() {
+                match j.key.rules(&j.sig, j.profile) {
+                    Some(decided) => j.outcome = Some(Ok(decided)),
+                    None => pending.push(i),
+                }
+            }
+            let outs: Vec<Vec<u8>> = pending
+                .iter()
+                .map(|&i| {
+                    let comps = jobs[i].key.rsa_components().unwrap();
+                    let mut out = vec![0u8; comps.modulus_len()];
+                    rsa_raw::public_op(comps, jobs[i].sig.signature, &mut out).unwrap();
+                    out
+                })
+                .collect();
+            for (&i, out) in pending.iter().zip(&outs) {
+                let j = &mut jobs[i];
+                j.outcome = Some(Ok(j.key.finish_rsa(&j.sig, out)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_backend_gives_what_check_gives() {
+        let der = rsa_key(&[0x03]);
+        let key = PublicKey::new(&rsa_source(&der), &Batched);
+        let profile = CryptoProfile::full();
+        let d = HashAlgo::Sha256.digest(b"module").unwrap();
+        let mut sigs: Vec<Vec<u8>> = vec![vec![0xff; 256], vec![0; 256], vec![1; 255]];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..16 {
+            sigs.push(
+                (0..256)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect(),
+            );
+        }
+        fn rec(d: Digest, s: &[u8]) -> SignatureRecord<'_> {
+            SignatureRecord {
+                algo: Some(SigAlgo::Rsa),
+                encoding: Encoding::Pkcs1,
+                digest: d,
+                signature: s,
+                message: None,
+            }
+        }
+        let mut jobs: Vec<Job<'_>> = sigs
+            .iter()
+            .map(|s| Job::new(&key, rec(d, s), &profile))
+            .collect();
+        Batched.verify_batch(&mut jobs);
+        for (j, s) in jobs.iter().zip(&sigs) {
+            assert_eq!(j.outcome, Some(key.check(&rec(d, s), &profile)));
+        }
+    }
+
+    /// `1 < s < n - 1`, byte-exact at both ends (n = 2^2048 - 1).
+    #[test]
+    fn payload_range_edges() {
+        let c = RsaComponents::parse(&rsa_key(&[0x03])).unwrap();
+        let small = |v: u8| {
+            let mut s = [0u8; 256];
+            s[255] = v;
+            s
+        };
+        let big = |last: u8| {
+            let mut s = [0xffu8; 256];
+            s[255] = last;
+            s
+        };
+        assert!(!c.in_payload_range(&small(0)));
+        assert!(!c.in_payload_range(&small(1)));
+        assert!(c.in_payload_range(&small(2)));
+        assert!(c.in_payload_range(&big(0xfd)), "n - 2");
+        assert!(!c.in_payload_range(&big(0xfe)), "n - 1");
+        assert!(!c.in_payload_range(&big(0xff)), "n");
+        assert!(
+            !c.in_payload_range(&[0x01; 255]),
+            "shorter than the modulus"
+        );
+        // Two leading zero bytes are a block type error, not a short representative.
+        let d = HashAlgo::Sha256.digest(b"module").unwrap();
+        let key = PublicKey::new(&rsa_source(&rsa_key(&[0x01])), &aws_lc::AwsLc);
+        let mut two_zeros = vec![0x00];
+        two_zeros.extend_from_slice(&em(&d)[..255]);
+        assert_eq!(check(&key, &d, &two_zeros), Err(Errno::EBADMSG));
     }
 
     /// The raw operation through aws-lc (e = 3, parsed) and the big-integer path agree on

@@ -111,7 +111,11 @@ impl Backend for Ring {
 }
 
 /// Verifies with ring, or `Unsupported` without a table or a message.
-fn ring_verify(alg: Option<&'static dyn VerificationAlgorithm>, key: &[u8], input: &MathInput<'_>) -> Math {
+fn ring_verify(
+    alg: Option<&'static dyn VerificationAlgorithm>,
+    key: &[u8],
+    input: &MathInput<'_>,
+) -> Math {
     let (Some(alg), Some(message)) = (alg, input.message) else {
         return Math::Unsupported;
     };
@@ -130,7 +134,8 @@ struct RingRsa {
 
 impl PreparedKey for RingRsa {
     fn verify(&self, input: &MathInput<'_>) -> Math {
-        let alg = rsa_params(input.hash, self.bits).map(|p| p as &'static dyn VerificationAlgorithm);
+        let alg =
+            rsa_params(input.hash, self.bits).map(|p| p as &'static dyn VerificationAlgorithm);
         ring_verify(alg, &self.raw, input)
     }
 }
@@ -143,7 +148,8 @@ struct RingEc {
 
 impl PreparedKey for RingEc {
     fn verify(&self, input: &MathInput<'_>) -> Math {
-        let alg = ecdsa_alg(self.curve, input.hash).map(|a| a as &'static dyn VerificationAlgorithm);
+        let alg =
+            ecdsa_alg(self.curve, input.hash).map(|a| a as &'static dyn VerificationAlgorithm);
         ring_verify(alg, &self.raw, input)
     }
 }

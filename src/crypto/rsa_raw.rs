@@ -2,7 +2,8 @@
 //!
 //! [`check_encoding`] walks crypto/rsassa-pkcs1.c's checks in order on the recovered
 //! representative, so the errno is the one the kernel gives: `EINVAL` for a representative
-//! out of range or a missing leading zero, `EBADMSG` for bad padding or DigestInfo,
+//! out of range (`1 < s < n - 1`) or a non-zero leading byte, `EBADMSG` for a block type
+//! other than `00 01` (also `00 00 …`), bad padding or DigestInfo,
 //! `EKEYREJECTED` for a digest mismatch. It runs on the backend's raw public operation (the
 //! hot path, every hash). [`verify_pkcs1`] does that operation with plain big-integer
 //! arithmetic when the backend cannot: a key it refuses to parse but the kernel accepts, or
@@ -25,17 +26,15 @@ pub fn verify_pkcs1(
     if key_size == 0 || signature.len() != key_size {
         return Err(Errno::EINVAL);
     }
+    if !key.in_payload_range(signature) {
+        return Err(Errno::EINVAL);
+    }
     let mut out = vec![0u8; key_size];
     if public_op(key, signature, &mut out).is_none() {
         return Err(Errno::EINVAL);
     }
-    // The kernel's RSA primitive returns the value without leading zero octets.
-    check_encoding(
-        crate::asn1::strip_leading_zeros(&out),
-        key_size,
-        prefix,
-        digest.as_bytes(),
-    )
+    // The kernel's RSA primitive writes the full modulus length, leading zeros included.
+    check_encoding(&out, key_size, prefix, digest.as_bytes())
 }
 
 /// The raw public operation `s^e mod n` with big integers, written big-endian into `out`
@@ -56,8 +55,10 @@ pub fn public_op(key: &RsaComponents, signature: &[u8], out: &mut [u8]) -> Optio
     Some(())
 }
 
-/// The EMSA-PKCS1-v1_5 checks on the recovered representative (without leading zero
-/// octets), in the kernel's order.
+/// The EMSA-PKCS1-v1_5 checks on the recovered representative, in the kernel's order
+/// (crypto/rsassa-pkcs1.c). The 6.18 primitive hands over the full modulus length, leading
+/// zeros included; the shorter forms the checks also accept (one leading zero fewer, as
+/// older primitives stripped it) are kept for callers that have them.
 pub fn check_encoding(out: &[u8], key_size: usize, prefix: &[u8], digest: &[u8]) -> KResult<()> {
     let mut buf = out;
     if buf.len() + 1 < key_size {

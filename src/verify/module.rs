@@ -420,7 +420,11 @@ impl Message<'_, '_, '_> {
                 return (Err(Errno::EKEYREJECTED), false);
             }
         }
-        if let Err(e) = cert.key.public.verify(&record(s, d, self.digests.content), self.store.profile()) {
+        if let Err(e) = cert
+            .key
+            .public
+            .verify(&record(s, d, self.digests.content), self.store.profile())
+        {
             return (Err(e), false);
         }
         match self.verify_chain(x) {
