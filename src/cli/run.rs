@@ -127,7 +127,9 @@ fn name_of(dir: &Path) -> String {
 
 /// Where a command's corpus comes from: `--corpus DIR`, or `--spec FILE` (default: the
 /// built-in default spec) generated into the corpus cache on first use. Shared by `run`
-/// and `backends`, so both take the same corpus the same way.
+/// and `backends`, so both take the same corpus the same way. (A build without the
+/// generator reads only `corpus`.)
+#[cfg_attr(not(feature = "generator"), allow(dead_code))]
 pub struct CorpusChoice<'a> {
     /// `--corpus`.
     pub corpus: Option<&'a Path>,
