@@ -192,7 +192,8 @@ pub struct BackendResult {
     pub crypto_efficiency: f64,
     /// Message-hashing backends: their own digest rate, MB/s per thread, per hash.
     pub digest_mb_per_s: BTreeMap<String, f64>,
-    /// Verdicts of its counted items in the first round: `valid`, `invalid:ERRNO`, ….
+    /// Verdicts of its counted items in the first round, as a run report's pass counts
+    /// them: `valid`, `invalid:ERRNO`, `unsigned:ENODATA`.
     pub verdicts: BTreeMap<String, u64>,
     /// Generated corpora: lines of its link-time phase whose outcome differs from
     /// `keyring.expected`.
@@ -421,11 +422,10 @@ enum Probe {
     Measure { rejected: Option<String> },
 }
 
+/// Whether `store`'s backend can verify the sample `inp` (its inputs in that store), and
+/// what it says.
 fn probe(store: &Store, inp: Option<&VerifyInputs>) -> Probe {
-    let Some(key) = inp.and_then(|i| store.asymmetric(i.key)) else {
-        return Probe::NoKey;
-    };
-    let Some(inp) = inp else {
+    let Some((inp, key)) = inp.and_then(|i| Some((i, store.asymmetric(i.key)?))) else {
         return Probe::NoKey;
     };
     match key.public.check(&inp.record(), store.profile()) {
@@ -509,7 +509,7 @@ pub fn compare(
         )));
     }
 
-    // The samples, and the costs every backend shares (measured once, with the reference).
+    // The samples, and what the costs every backend shares are measured on.
     observer.phase(Phase::Calibrate { items: total });
     let spread = source.spread(total, CLASS_SAMPLES)?;
     let stores: Vec<&Store> = built.iter().map(|b| &b.1).collect();
@@ -650,7 +650,6 @@ pub fn compare(
             .map(|_| PassAccumulator::new(&format!("cold-r{}", round + 1), threads))
             .collect();
         let mut skipped = vec![0usize; n];
-        let mut verdicts: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
         let mut chunk_no = 0usize;
         source.for_each_chunk(&mut |items, _| {
             let mut results: Vec<Option<crate::engine::PassResult>> =
@@ -667,13 +666,11 @@ pub fn compare(
             if round == 0 {
                 let results: Vec<&crate::engine::PassResult> = results.iter().flatten().collect();
                 for (b, r) in results.iter().enumerate() {
-                    for o in &r.outcomes {
-                        if o.verdict.backend_unsupported {
-                            skipped[b] += 1;
-                        } else {
-                            *verdicts[b].entry(verdict_key(&o.verdict)).or_default() += 1;
-                        }
-                    }
+                    skipped[b] += r
+                        .outcomes
+                        .iter()
+                        .filter(|o| o.verdict.backend_unsupported)
+                        .count();
                 }
                 agree(&mut agreement, items, &results, &contenders);
             }
@@ -691,8 +688,9 @@ pub fn compare(
             }
             let c = &mut contenders[b];
             if round == 0 {
+                // The accumulator counted the same verdicts (the counted items only).
                 c.skipped = skipped[b];
-                c.verdicts = std::mem::take(&mut verdicts[b]);
+                c.verdicts = p.verdicts.clone();
             }
             c.rounds.push(p);
         }
@@ -800,14 +798,6 @@ pub fn compare(
 /// The store of an engine (nothing writes it during a comparison).
 fn read(engine: &Engine) -> std::sync::RwLockReadGuard<'_, Store> {
     engine.store.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// `valid`, `invalid:EKEYREJECTED`: a verdict as run reports count it.
-fn verdict_key(v: &Verdict) -> String {
-    match v.errno {
-        None => "valid".into(),
-        Some(e) => format!("{}:{e}", v.class.name()),
-    }
 }
 
 /// Nanoseconds per verification of `inp` with the engine's pre-parsed key, all threads at
@@ -929,7 +919,6 @@ mod tests {
     fn verdicts_are_named_as_reports_name_them() {
         let v = Verdict::invalid(ItemKind::Module, crate::Errno::EKEYREJECTED, "x");
         assert_eq!(verdict_text(&v), "invalid EKEYREJECTED");
-        assert_eq!(verdict_key(&v), "invalid:EKEYREJECTED");
         let mut u = v;
         u.backend_unsupported = true;
         assert_eq!(verdict_text(&u), "unsupported");
