@@ -1,11 +1,10 @@
 //! `--json FILE`, `--csv FILE`, `--markdown FILE`: the report in other formats, for every
-//! command that produces a run report (`run`, `merge`). One struct, so that a new format
-//! is one exporter file and one option here.
+//! command that produces a report (`run`, `merge`: run reports; `backends`: a backend
+//! comparison). One struct, so that a new format is one exporter file and one option here.
 
 use clap::Args;
 use std::path::PathBuf;
 use trustbench::measure::export::{self, Csv, Exporter, Json, Markdown};
-use trustbench::measure::RunReport;
 use trustbench::Error;
 
 /// The formats a report is also written in.
@@ -24,8 +23,13 @@ pub struct ExportArgs {
 
 impl ExportArgs {
     /// Writes `report` in every format asked for.
-    pub fn write(&self, report: &RunReport) -> Result<(), Error> {
-        let asked: [(&dyn Exporter, &Option<PathBuf>); 3] = [
+    pub fn write<R>(&self, report: &R) -> Result<(), Error>
+    where
+        Json: Exporter<R>,
+        Csv: Exporter<R>,
+        Markdown: Exporter<R>,
+    {
+        let asked: [(&dyn Exporter<R>, &Option<PathBuf>); 3] = [
             (&Json, &self.json),
             (&Csv, &self.csv),
             (&Markdown, &self.markdown),

@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod backends;
 mod certs;
 mod exports;
 #[cfg(feature = "generator")]
@@ -53,6 +54,27 @@ pub enum Cmd {
     /// With no options: generate corpora/default.toml once (cached), then a cold and a
     /// warm pass. Exit 1 when any verdict disagrees with the manifest.
     Run(run::RunArgs),
+    /// Every compiled crypto backend (aws-lc, ring, rustcrypto, openssl, kernel) on the
+    /// same corpus in one process: verify/s per algorithm, engine items/s and efficiency,
+    /// and whether they all give the same verdicts.
+    ///
+    /// For each signature class in the corpus (e.g. RSA-2048/sha256, P-384/sha384) it
+    /// measures verifications per second per thread of one real corpus signature with a
+    /// pre-parsed key, for every backend, and the ratio to the row's fastest; a backend
+    /// lacking the algorithm shows "unsupported", never a number. Then a cold pass of the
+    /// engine over the whole corpus per backend (cache off), with its efficiency against a
+    /// ceiling made of that backend's figures; items a backend cannot verify are skipped
+    /// for it and counted. All figures come from this run, in round-robin rounds
+    /// (--rounds), medians reported.
+    ///
+    /// Same-run agreement: every item's verdict and errno from every backend able to
+    /// verify it are compared. Exit status: 0 when all agree, 1 when any item's verdicts
+    /// differ (the items are named, with every backend's verdict), 2 on usage or I/O
+    /// errors. Backends compiled in but unusable here (the kernel one without keyrings)
+    /// are listed with the reason.
+    ///
+    /// Example: trustbench backends --spec corpora/default.toml --threads 2 --json backends.json
+    Backends(backends::BackendsArgs),
 }
 
 /// Runs a parsed command line.
@@ -69,6 +91,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, trustbench::Error> {
         Cmd::Verify(a) => verify::run(a),
         Cmd::Keyring(k) => keyring::run(k),
         Cmd::Run(a) => run::run(a),
+        Cmd::Backends(a) => backends::run(a),
         #[cfg(feature = "generator")]
         Cmd::Gen(a) => gen::run(a),
         Cmd::Certs(c) => certs::run(c),

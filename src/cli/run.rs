@@ -10,7 +10,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use trustbench::measure::export::{self, Exporter, Json, Markdown};
+use trustbench::measure::export::{self, Exporter, Format, Json, Markdown};
 use trustbench::measure::{self, BenchConfig, NotValid, RunReport, Shard};
 use trustbench::verify::ItemKind;
 use trustbench::Error;
@@ -125,49 +125,76 @@ fn name_of(dir: &Path) -> String {
         .map_or("run".into(), |n| n.to_string_lossy().into_owned())
 }
 
-/// The corpus to run and its spec hash: `--corpus`, or a spec generated on first use.
-fn resolve_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
-    match &a.corpus {
-        Some(d) => Ok((d.clone(), None)),
-        None => spec_corpus(a),
-    }
+/// Where a command's corpus comes from: `--corpus DIR`, or `--spec FILE` (default: the
+/// built-in default spec) generated into the corpus cache on first use. Shared by `run`
+/// and `backends`, so both take the same corpus the same way. (A build without the
+/// generator reads only `corpus`.)
+#[cfg_attr(not(feature = "generator"), allow(dead_code))]
+pub struct CorpusChoice<'a> {
+    /// `--corpus`.
+    pub corpus: Option<&'a Path>,
+    /// `--spec`.
+    pub spec: Option<&'a Path>,
+    /// `--corpus-cache`.
+    pub cache: Option<&'a Path>,
+    /// Say nothing while generating.
+    pub quiet: bool,
 }
 
-/// The corpus of `--spec` (default: the built-in corpora/default.toml), generated into the
-/// corpus cache on first use, and its spec hash.
-#[cfg(feature = "generator")]
-fn spec_corpus(a: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
-    use super::gen::{cache_dir, default_cache_root, generate, load_spec, parse_spec};
-    let l = match &a.spec {
-        Some(path) => load_spec(path, None)?,
-        None => parse_spec(
-            DEFAULT_SPEC.into(),
-            Path::new("corpora/default.toml (built in)"),
-            None,
-        )?,
-    };
-    let root = a.corpus_cache.clone().unwrap_or_else(default_cache_root);
-    let dir = cache_dir(&root, &l);
-    if !dir.join("COMPLETE").exists() {
-        if !a.quiet {
-            let (name, d) = (&l.spec.name, dir.display());
-            eprintln!("generating corpus '{name}' (first use) into {d}");
+impl CorpusChoice<'_> {
+    /// The corpus directory and its spec hash (none for `--corpus`).
+    pub fn resolve(&self) -> Result<(PathBuf, Option<String>), Error> {
+        match self.corpus {
+            Some(d) => Ok((d.to_path_buf(), None)),
+            None => self.spec_corpus(),
         }
-        generate(&l, &dir, a.quiet)?;
     }
-    Ok((dir, Some(l.hash)))
-}
 
-#[cfg(not(feature = "generator"))]
-fn spec_corpus(_: &RunArgs) -> Result<(PathBuf, Option<String>), Error> {
-    Err(Error::usage(
-        "this build has no corpus generator (built without the `generator` feature); \
-         use --corpus DIR",
-    ))
+    /// The corpus of `--spec` (default: the built-in corpora/default.toml), generated into
+    /// the corpus cache on first use, and its spec hash.
+    #[cfg(feature = "generator")]
+    fn spec_corpus(&self) -> Result<(PathBuf, Option<String>), Error> {
+        use super::gen::{cache_dir, default_cache_root, generate, load_spec, parse_spec};
+        let l = match self.spec {
+            Some(path) => load_spec(path, None)?,
+            None => parse_spec(
+                DEFAULT_SPEC.into(),
+                Path::new("corpora/default.toml (built in)"),
+                None,
+            )?,
+        };
+        let root = self
+            .cache
+            .map(Path::to_path_buf)
+            .unwrap_or_else(default_cache_root);
+        let dir = cache_dir(&root, &l);
+        if !dir.join("COMPLETE").exists() {
+            if !self.quiet {
+                let (name, d) = (&l.spec.name, dir.display());
+                eprintln!("generating corpus '{name}' (first use) into {d}");
+            }
+            generate(&l, &dir, self.quiet)?;
+        }
+        Ok((dir, Some(l.hash)))
+    }
+
+    #[cfg(not(feature = "generator"))]
+    fn spec_corpus(&self) -> Result<(PathBuf, Option<String>), Error> {
+        Err(Error::usage(
+            "this build has no corpus generator (built without the `generator` feature); \
+             use --corpus DIR",
+        ))
+    }
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
-    let (corpus, spec_hash) = resolve_corpus(&a)?;
+    let (corpus, spec_hash) = CorpusChoice {
+        corpus: a.corpus.as_deref(),
+        spec: a.spec.as_deref(),
+        cache: a.corpus_cache.as_deref(),
+        quiet: a.quiet,
+    }
+    .resolve()?;
     let store = a.trust.build()?;
     let flamegraph = a.out.flamegraph_for(&corpus);
     let config = BenchConfig {
@@ -226,9 +253,18 @@ fn summary(report: &RunReport, saved: &Path) {
     let warm = report
         .warm_over_cold
         .map_or(String::new(), |w| format!("warm {w:.1}× cold, "));
+    let unsupported = match report
+        .manifest
+        .as_ref()
+        .map_or(0, |m| m.backend_unsupported)
+    {
+        0 => String::new(),
+        n => format!(" ({n} items not compared: the backend lacks their crypto)"),
+    };
     eprintln!(
-        "trustbench: {} items, cold {:.0} items/s (efficiency {:.3}), {warm}{} manifest mismatches; report {}",
+        "trustbench: {} items, backend {}, cold {:.0} items/s (efficiency {:.3}), {warm}{} manifest mismatches{unsupported}; report {}",
         cold.items,
+        report.versions.backend,
         cold.items_per_s,
         cold.efficiency,
         report.manifest.as_ref().map_or(0, |m| m.count()),

@@ -3,6 +3,7 @@
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use trustbench::crypto::faulty;
 use trustbench::crypto::{self, Backend, CryptoProfile};
 use trustbench::kernel::replay;
 use trustbench::trust::store::{AddMode, KernelConfig, MachineCa, Store};
@@ -76,10 +77,14 @@ impl TrustArgs {
         CryptoProfile::parse(&self.crypto)
     }
 
-    /// The backend `--backend` names (the default one when it names none).
+    /// The backend `--backend` names (the default one when it names none). The
+    /// deliberately wrong test backend is found by name only under its hidden switch.
     pub fn backend(&self) -> Result<Arc<dyn Backend>, Error> {
         match &self.backend {
             None => Ok(crypto::default_backend()),
+            Some(name) if name == faulty::NAME && faulty::enabled() => {
+                Ok(super::backends::faulty_backend())
+            }
             Some(name) => crypto::backends::by_name(name).map_err(|e| Error::usage(e.to_string())),
         }
     }

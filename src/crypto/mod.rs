@@ -30,6 +30,8 @@
 
 pub mod aws_lc;
 pub mod backends;
+/// A deliberately wrong backend, for the tests of `trustbench backends`' agreement check.
+pub mod faulty;
 #[cfg(feature = "kernel")]
 pub mod kernel;
 pub mod keyctl;

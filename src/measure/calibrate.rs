@@ -48,11 +48,20 @@ pub struct Ceiling {
     /// mapping and digesting beat reading and digesting (null: no large files sampled).
     #[serde(default)]
     pub mmap_threshold: Option<u64>,
+    /// For a backend that hashes the signed message itself ([`crate::crypto::Backend::
+    /// hashes_message`]: ring), its own digest cost per byte, per hash: an item that
+    /// reaches the verify stage then costs its class's `verify_ns` (the fixed part) plus
+    /// its digested bytes at this rate (the message it hashes is about the bytes the engine
+    /// digested). Measured by `trustbench backends`; empty (and not written) otherwise.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub verify_digest_ns_per_byte: BTreeMap<String, f64>,
 }
 
 /// Runs `f` on every pool thread at once for about `budget`; returns the mean
-/// nanoseconds per operation (f returns the number of operations it did per call).
-fn concurrent_ns_per_op(
+/// nanoseconds per operation (f returns the number of operations it did per call). Every
+/// figure of the ceiling (and of `trustbench backends`) is measured this way, so that the
+/// figures an engine pass is compared with ran with as many threads at once as the pass.
+pub(crate) fn concurrent_ns_per_op(
     pool: &rayon::ThreadPool,
     budget: Duration,
     f: &(dyn Fn() -> u64 + Sync),
@@ -371,6 +380,14 @@ impl Ceiling {
             let reached_verify = o.stage_ns[crate::timing::Stage::Verify as usize] > 0;
             if let (true, Some(_), Some(c)) = (reached_verify, o.verdict.signer, class) {
                 ns += self.verify_ns.get(c).copied().unwrap_or(0.0);
+                if !self.verify_digest_ns_per_byte.is_empty() {
+                    ns += digested
+                        * self
+                            .verify_digest_ns_per_byte
+                            .get(d.algo().name())
+                            .copied()
+                            .unwrap_or(0.0);
+                }
             }
         }
         ns

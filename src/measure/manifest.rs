@@ -4,6 +4,10 @@
 //! Per item it is one typed comparison (`Expected::matches`) and a counter; the first
 //! [`MISMATCH_LIST_CAP`] disagreeing rows are kept as they are and named only when the
 //! check finishes, so a corpus where everything disagrees costs no string per item.
+//!
+//! A verdict the run's backend could not give ([`Verdict::backend_unsupported`]) is not
+//! compared: it is counted apart, so `run --backend kernel` on a corpus with ECDSA items
+//! says how many it could not judge instead of calling them mismatches.
 
 use super::report::{ManifestCheck, MISMATCH_LIST_CAP};
 use crate::corpus::manifest::Expected;
@@ -18,6 +22,7 @@ use crate::verify::Verdict;
 pub(crate) struct ManifestComparison {
     rule: ImaRule,
     mismatch_count: usize,
+    backend_unsupported: usize,
     listed: Vec<(Expected, Verdict)>,
 }
 
@@ -33,7 +38,9 @@ impl ManifestComparison {
     /// Compares one chunk: `outcomes[i]` is the verdict for `expected[i]`.
     pub fn add(&mut self, expected: &[Expected], outcomes: &[Outcome]) {
         for (e, o) in expected.iter().zip(outcomes) {
-            if !e.matches_under(self.rule, &o.verdict) {
+            if o.verdict.backend_unsupported {
+                self.backend_unsupported += 1;
+            } else if !e.matches_under(self.rule, &o.verdict) {
                 self.mismatch_count += 1;
                 if self.listed.len() < MISMATCH_LIST_CAP {
                     self.listed.push((e.clone(), o.verdict));
@@ -52,6 +59,7 @@ impl ManifestComparison {
                 .map(|(e, v)| describe(e, self.rule, v))
                 .collect(),
             mismatch_count: self.mismatch_count,
+            backend_unsupported: self.backend_unsupported,
         }
     }
 }
@@ -126,6 +134,22 @@ mod tests {
             m.mismatches[1],
             "modules/m000000.ko (good): expected valid , got invalid EIO (cannot read the file)"
         );
+    }
+
+    /// A verdict the backend could not give is counted apart, whatever it says.
+    #[test]
+    fn verdicts_the_backend_could_not_give_are_not_compared() {
+        let good = row("modules/m000000.ko\tmodule\tgood\tvalid\t-");
+        let mut lacking = Verdict::invalid(ItemKind::Module, Errno::EKEYREJECTED, "x");
+        lacking.backend_unsupported = true;
+        let wrong = Verdict::invalid(ItemKind::Module, Errno::EKEYREJECTED, "x");
+        let mut c = ManifestComparison::default();
+        c.add(
+            &[good.clone(), good.clone(), good],
+            &[outcome(lacking), outcome(wrong), outcome(lacking)],
+        );
+        let m = c.finish(3);
+        assert_eq!((m.checked, m.count(), m.backend_unsupported), (3, 1, 2));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Measurement as a library call: [`bench()`] runs a whole benchmark over a corpus (item
 //! streaming and sharding, the link-time phase, the ceiling measured in the same run, the
 //! passes, the manifest check, scaling and profiling) and returns a [`RunReport`];
-//! [`export`] renders it, one file per format.
+//! [`export`] renders it, one file per format. [`backends::compare`] runs every crypto
+//! backend on one corpus in one process and checks that they agree.
 
+pub mod backends;
 mod bench;
 pub mod calibrate;
 pub mod export;

@@ -19,6 +19,11 @@ pub enum Phase<'a> {
     Pass { name: &'a str },
     /// A cold pass of the scaling curve.
     Scaling { threads: usize },
+    /// `trustbench backends`: building the keyrings with one backend.
+    Backend { name: &'a str },
+    /// `trustbench backends`: one round-robin round (1-based) of `of`, every backend's
+    /// figures and cold pass.
+    Round { round: usize, of: usize },
 }
 
 /// Receives a run's progress. Every method has a do-nothing default.

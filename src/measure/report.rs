@@ -8,7 +8,7 @@
 
 use super::calibrate::{Ceiling, VerifyClass};
 use super::link::LinkPhase;
-use crate::engine::{Item, PassResult};
+use crate::engine::{Item, Outcome, PassResult};
 use crate::errno::Errno;
 use crate::error::{Error, Result};
 use crate::hash::HashAlgo;
@@ -271,12 +271,43 @@ impl PassAccumulator {
 
     /// Adds one chunk of a pass (`r.outcomes[i]` belongs to `items[i]`).
     pub fn add(&mut self, store: &Store, items: &[Item], r: &PassResult, ceiling: &Ceiling) {
-        self.wall += r.wall;
+        self.add_where(store, items, r, ceiling, |_| true);
+    }
+
+    /// [`PassAccumulator::add`] counting only the items whose outcome `keep` accepts (a
+    /// backend comparison leaves out the items a backend could not verify). The chunk's
+    /// wall time is charged in proportion: wall × (Σ time of the kept items ÷ Σ time of
+    /// all), so the rate is the kept items' own, not diluted by the others' time.
+    pub fn add_where(
+        &mut self,
+        store: &Store,
+        items: &[Item],
+        r: &PassResult,
+        ceiling: &Ceiling,
+        keep: impl Fn(&Outcome) -> bool,
+    ) {
+        let (mut kept_ns, mut all_ns, mut dropped) = (0u64, 0u64, false);
+        for o in &r.outcomes {
+            all_ns += o.total_ns;
+            if keep(o) {
+                kept_ns += o.total_ns;
+            } else {
+                dropped = true;
+            }
+        }
+        self.wall += if dropped {
+            r.wall.mul_f64(kept_ns as f64 / all_ns.max(1) as f64)
+        } else {
+            r.wall
+        };
         self.cache.hits += r.cache.hits;
         self.cache.misses += r.cache.misses;
         self.cache.stale += r.cache.stale;
         let mut top = Top::default();
         for (at, (item, o)) in items.iter().zip(&r.outcomes).enumerate() {
+            if !keep(o) {
+                continue;
+            }
             self.items += 1;
             self.bytes += o.bytes;
             for (acc, ns) in self.stage_ns.iter_mut().zip(o.stage_ns) {
@@ -451,6 +482,12 @@ pub struct ManifestCheck {
     /// All mismatches, listed or not.
     #[serde(default)]
     pub mismatch_count: usize,
+    /// Items not compared because the run's crypto backend could not do a verification
+    /// they need ([`crate::verify::Verdict::backend_unsupported`]: `--backend kernel` on
+    /// ECDSA items): their verdict is the kernel's answer to missing crypto, not the
+    /// backend's, so it is neither an agreement nor a mismatch. Counted in `checked`.
+    #[serde(default)]
+    pub backend_unsupported: usize,
 }
 
 impl ManifestCheck {
@@ -615,6 +652,7 @@ impl RunReport {
                 if let Some(m) = r.manifest.take() {
                     mc.checked += m.checked;
                     mc.mismatch_count += m.count();
+                    mc.backend_unsupported += m.backend_unsupported;
                     let room = MISMATCH_LIST_CAP.saturating_sub(mc.mismatches.len());
                     mc.mismatches.extend(m.mismatches.into_iter().take(room));
                 }
@@ -634,7 +672,6 @@ impl RunReport {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::engine::Outcome;
     use crate::verify::{ItemKind, Verdict};
 
     /// A report of `items` items with one cold pass, as one shard of a corpus would give.
@@ -709,6 +746,7 @@ pub(crate) mod tests {
                     .map(|i| format!("files/f{items}-{i}.bin (good): expected valid , got …"))
                     .collect(),
                 mismatch_count,
+                backend_unsupported: 0,
             }),
             scaling: Vec::new(),
             warm_over_cold: None,

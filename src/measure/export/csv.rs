@@ -1,14 +1,19 @@
-//! CSV: one row per pass, for spreadsheets and plotting.
+//! CSV: one row per pass, for spreadsheets and plotting; each row names the crypto
+//! backend, so rows of runs with different `--backend`s can be concatenated and compared.
+//! A backend comparison is one row per backend and signature class (its verify figure,
+//! `unsupported` where it has none) and one row per backend for the whole corpus
+//! (`algorithm` = `all`: the engine's figures).
 
-use super::Exporter;
+use super::{Exporter, Format};
 use crate::error::Result;
+use crate::measure::backends::BackendsReport;
 use crate::measure::report::RunReport;
 use std::fmt::Write;
 
 /// One row per pass.
 pub struct Csv;
 
-const HEADER: &str = "pass,threads,items,bytes,seconds,items_per_s,mb_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,p50_ns,p99_ns,max_ns,cache_hit_rate\n";
+const HEADER: &str = "pass,threads,items,bytes,seconds,items_per_s,mb_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,p50_ns,p99_ns,max_ns,cache_hit_rate,backend\n";
 
 impl Csv {
     pub fn render(&self, report: &RunReport) -> String {
@@ -16,7 +21,7 @@ impl Csv {
         for p in &report.passes {
             let _ = writeln!(
                 s,
-                "{},{},{},{},{:.6},{:.1},{:.2},{:.1},{:.4},{:.4},{},{},{},{:.4}",
+                "{},{},{},{},{:.6},{:.1},{:.2},{:.1},{:.4},{:.4},{},{},{},{:.4},{}",
                 p.name,
                 p.threads,
                 p.items,
@@ -30,14 +35,64 @@ impl Csv {
                 p.latency.p50_ns,
                 p.latency.p99_ns,
                 p.latency.max_ns,
-                p.cache.hit_rate
+                p.cache.hit_rate,
+                report.versions.backend
             );
         }
         s
     }
 }
 
-impl Exporter for Csv {
+const BACKENDS_HEADER: &str = "backend,algorithm,items,skipped,verify_per_s_per_thread,ratio_to_fastest,items_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,digest_mb_per_s\n";
+
+impl Csv {
+    /// A backend comparison: one row per (class, backend), then one per backend.
+    pub fn render_backends(&self, r: &BackendsReport) -> String {
+        let mut s = String::from(BACKENDS_HEADER);
+        for row in &r.rows {
+            for c in &row.cells {
+                let (rate, ratio) = match (c.verify_per_s, c.ratio_to_fastest) {
+                    (Some(v), Some(q)) => (format!("{v:.1}"), format!("{q:.4}")),
+                    _ if c.unsupported.is_some() => ("unsupported".into(), String::new()),
+                    _ => ("no key".into(), String::new()),
+                };
+                let _ = writeln!(
+                    s,
+                    "{},{},{},,{rate},{ratio},,,,,",
+                    c.backend, row.label, row.items
+                );
+            }
+        }
+        for b in &r.backends {
+            let digest: Vec<String> = b
+                .digest_mb_per_s
+                .iter()
+                .map(|(h, v)| format!("{h}={v:.1}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "{},all,{},{},,,{:.1},{:.1},{:.4},{:.4},{}",
+                b.name,
+                b.items,
+                b.skipped,
+                b.items_per_s,
+                b.ceiling_items_per_s,
+                b.efficiency,
+                b.crypto_efficiency,
+                digest.join(";")
+            );
+        }
+        s
+    }
+}
+
+impl Exporter<BackendsReport> for Csv {
+    fn export(&self, report: &BackendsReport) -> Result<Vec<u8>> {
+        Ok(self.render_backends(report).into_bytes())
+    }
+}
+
+impl Format for Csv {
     fn name(&self) -> &'static str {
         "csv"
     }
@@ -45,7 +100,9 @@ impl Exporter for Csv {
     fn extension(&self) -> &'static str {
         "csv"
     }
+}
 
+impl Exporter for Csv {
     fn export(&self, report: &RunReport) -> Result<Vec<u8>> {
         Ok(self.render(report).into_bytes())
     }
@@ -62,7 +119,7 @@ mod tests {
         assert_eq!(
             csv,
             format!(
-                "{HEADER}cold,2,40,40000,2.000000,20.0,1.00,40.0,0.5000,0.5000,1000,5000,9000,0.0000\n"
+                "{HEADER}cold,2,40,40000,2.000000,20.0,1.00,40.0,0.5000,0.5000,1000,5000,9000,0.0000,aws-lc\n"
             )
         );
     }

@@ -1,8 +1,10 @@
-//! JSON: the report itself, schema `trustbench.run/1` (docs/results-schema.md), pretty
-//! printed. `trustbench merge` reads it back.
+//! JSON: the report itself, schema `trustbench.run/1` or, for `trustbench backends`,
+//! `trustbench.backends/1` (docs/results-schema.md), pretty printed. `trustbench merge`
+//! reads run reports back.
 
-use super::Exporter;
+use super::{Exporter, Format};
 use crate::error::{Error, Result};
+use crate::measure::backends::BackendsReport;
 use crate::measure::report::RunReport;
 use std::path::Path;
 
@@ -26,7 +28,7 @@ impl Json {
     }
 }
 
-impl Exporter for Json {
+impl Format for Json {
     fn name(&self) -> &'static str {
         "json"
     }
@@ -34,9 +36,19 @@ impl Exporter for Json {
     fn extension(&self) -> &'static str {
         "json"
     }
+}
 
+impl Exporter for Json {
     fn export(&self, report: &RunReport) -> Result<Vec<u8>> {
         self.render(report).map(String::into_bytes)
+    }
+}
+
+impl Exporter<BackendsReport> for Json {
+    fn export(&self, report: &BackendsReport) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(report).map_err(|e| Error::Report {
+            message: e.to_string(),
+        })
     }
 }
 

@@ -1,7 +1,9 @@
-//! Markdown: the human report (`trustbench run` prints it; `--markdown` writes it).
+//! Markdown: the human report (`trustbench run` and `trustbench backends` print it;
+//! `--markdown` writes it).
 
-use super::Exporter;
+use super::{Exporter, Format};
 use crate::error::Result;
+use crate::measure::backends::BackendsReport;
 use crate::measure::report::RunReport;
 use std::fmt::Write;
 
@@ -10,6 +12,9 @@ pub struct Markdown;
 
 /// How many manifest mismatches the report names (the JSON keeps up to 1000).
 const MISMATCHES_SHOWN: usize = 50;
+
+/// How many disagreeing items a backend comparison names (the JSON keeps up to 1000).
+const DISAGREEMENTS_SHOWN: usize = 100;
 
 impl Markdown {
     pub fn render(&self, r: &RunReport) -> String {
@@ -20,7 +25,181 @@ impl Markdown {
     }
 }
 
-impl Exporter for Markdown {
+impl Markdown {
+    /// A backend comparison, as `trustbench backends` prints it.
+    pub fn render_backends(&self, r: &BackendsReport) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = backends_into(&mut s, r);
+        s
+    }
+}
+
+impl Exporter<BackendsReport> for Markdown {
+    fn export(&self, report: &BackendsReport) -> Result<Vec<u8>> {
+        Ok(self.render_backends(report).into_bytes())
+    }
+}
+
+fn backends_into(s: &mut String, r: &BackendsReport) -> std::fmt::Result {
+    let m = &r.machine;
+    write!(
+        s,
+        "# trustbench backends\n\n{} ({} logical CPUs; {}), kernel {}, {} thread(s); corpus {} ({} items, {:.1} MB); {} round-robin round(s), {} ms per figure; IMA rule {}, IMA source {}\n\n",
+        m.cpu_model,
+        m.logical_cpus,
+        if m.cpu_flags.is_empty() { "-".into() } else { m.cpu_flags.join(" ") },
+        m.kernel,
+        r.threads,
+        r.corpus.dir,
+        r.corpus.items,
+        r.corpus.bytes as f64 / 1e6,
+        r.rounds,
+        r.calibration_ms,
+        r.ima_rule,
+        r.ima_source
+    )?;
+    for u in &r.unavailable {
+        writeln!(
+            s,
+            "- backend {} is not available here: {}",
+            u.name, u.reason
+        )?;
+    }
+    if !r.unavailable.is_empty() {
+        s.push('\n');
+    }
+    let hashing: Vec<&str> = r
+        .backends
+        .iter()
+        .filter(|b| b.hashes_message)
+        .map(|b| b.name.as_str())
+        .collect();
+    write!(
+        s,
+        "## Verify per thread\n\nOne real signature of the corpus per row (the smallest sampled item of the class), pre-parsed key, {} thread(s) at once; in brackets the ratio to the row's fastest backend.\n\n| algorithm | items | sample bytes |",
+        r.threads
+    )?;
+    for b in &r.backends {
+        let mark = if b.hashes_message { " ¹" } else { "" };
+        write!(s, " {}{mark} |", b.name)?;
+    }
+    s.push_str("\n|---|---|---|");
+    for _ in &r.backends {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    for row in &r.rows {
+        write!(
+            s,
+            "| {} | {} | {} |",
+            row.label, row.items, row.sample_bytes
+        )?;
+        for c in &row.cells {
+            match (c.verify_per_s, c.ratio_to_fastest) {
+                (Some(v), Some(q)) => {
+                    let bad = if c.rejected.is_some() { " ✗" } else { "" };
+                    write!(s, " {v:.0}/s ({q:.2}){bad} |")?;
+                }
+                _ if c.unsupported.is_some() => s.push_str(" unsupported |"),
+                _ => s.push_str(" no key ✗ |"),
+            }
+        }
+        s.push('\n');
+    }
+    if !hashing.is_empty() {
+        writeln!(
+            s,
+            "\n¹ {} hashes the signed message itself (it cannot take a digest): its figure includes hashing the sample's message (about its size); its own digest rate is in the next table.",
+            hashing.join(", ")
+        )?;
+    }
+    if r.rows
+        .iter()
+        .any(|row| row.cells.iter().any(|c| c.rejected.is_some()))
+    {
+        s.push_str("\n✗ the backend rejected that signature, which the reference backend verifies (no key: its keyrings lack the signer).\n");
+    }
+    write!(
+        s,
+        "\n## Engine on the whole corpus\n\nA cold pass per backend and round, cache off, the backends interleaved chunk by chunk; medians of {} round(s). Items a backend cannot verify are not counted for it (skipped). Efficiency = items/s ÷ the ceiling made of that backend's verify figures and the shared I/O and digest costs.\n\n| backend | library | items | skipped (unsupported) | items/s | ceiling items/s | efficiency | crypto-only eff. | own digest (MB/s per thread) |\n|---|---|---|---|---|---|---|---|---|\n",
+        r.rounds
+    )?;
+    for b in &r.backends {
+        let digest = if b.digest_mb_per_s.is_empty() {
+            "- (takes the engine's digest)".to_string()
+        } else {
+            let v: Vec<String> = b
+                .digest_mb_per_s
+                .iter()
+                .map(|(h, v)| format!("{h} {v:.0}"))
+                .collect();
+            v.join(", ")
+        };
+        writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.3} | {:.3} | {digest} |",
+            b.name,
+            b.library,
+            b.items,
+            b.skipped,
+            b.items_per_s,
+            b.ceiling_items_per_s,
+            b.efficiency,
+            b.crypto_efficiency
+        )?;
+    }
+    let sh = &r.shared;
+    let digests: Vec<String> = sh
+        .digest_ns_per_byte
+        .iter()
+        .map(|(h, ns)| format!("{h} {:.0} MB/s", 1e3 / ns))
+        .collect();
+    writeln!(
+        s,
+        "\nShared costs (every round, medians, same thread count): the engine's digest {}; open+read+close of a small file {:.1} µs.",
+        if digests.is_empty() { "-".into() } else { digests.join(", ") },
+        sh.open_read_ns / 1e3
+    )?;
+    for b in &r.backends {
+        for u in &b.link_unexpected {
+            writeln!(s, "- {} link-time phase UNEXPECTED {u}", b.name)?;
+        }
+    }
+    let a = &r.agreement;
+    if a.disagreeing == 0 {
+        writeln!(
+            s,
+            "\n## Agreement\n\n{} items compared across {} backends: every backend gives the same verdict and errno for every item it can verify.",
+            a.compared,
+            r.backends.len()
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        s,
+        "\n## Disagreements ({} of {} items compared)\n",
+        a.disagreeing, a.compared
+    )?;
+    for d in a.items.iter().take(DISAGREEMENTS_SHOWN) {
+        let v: Vec<String> = d
+            .verdicts
+            .iter()
+            .map(|v| format!("{} {}", v.backend, v.verdict))
+            .collect();
+        writeln!(s, "- {}: {}", d.path, v.join(" · "))?;
+    }
+    if a.disagreeing > a.items.len().min(DISAGREEMENTS_SHOWN) {
+        writeln!(
+            s,
+            "- … {} more",
+            a.disagreeing - a.items.len().min(DISAGREEMENTS_SHOWN)
+        )?;
+    }
+    Ok(())
+}
+
+impl Format for Markdown {
     fn name(&self) -> &'static str {
         "markdown"
     }
@@ -28,7 +207,9 @@ impl Exporter for Markdown {
     fn extension(&self) -> &'static str {
         "md"
     }
+}
 
+impl Exporter for Markdown {
     fn export(&self, report: &RunReport) -> Result<Vec<u8>> {
         Ok(self.render(report).into_bytes())
     }
@@ -38,11 +219,12 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
     let m = &r.machine;
     write!(
         s,
-        "# trustbench run\n\n{} ({} logical CPUs; {}), kernel {}, {} on {} thread(s); corpus {} ({} items, {:.1} MB); IMA rule {}, IMA source {}\n\n",
+        "# trustbench run\n\n{} ({} logical CPUs; {}), kernel {}, backend {} ({}) on {} thread(s); corpus {} ({} items, {:.1} MB); IMA rule {}, IMA source {}\n\n",
         m.cpu_model,
         m.logical_cpus,
         if m.cpu_flags.is_empty() { "-".into() } else { m.cpu_flags.join(" ") },
         m.kernel,
+        r.versions.backend,
         r.versions.backend_crate,
         r.threads,
         r.corpus.dir,
@@ -138,6 +320,14 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
             mc.checked,
             mc.count()
         )?;
+        if mc.backend_unsupported > 0 {
+            writeln!(
+                s,
+                "\n{} items not compared: backend {} lacks a verification they need \
+                 (unsupported)\n",
+                mc.backend_unsupported, r.versions.backend
+            )?;
+        }
         for m in mc.mismatches.iter().take(MISMATCHES_SHOWN) {
             writeln!(s, "- {m}")?;
         }

@@ -1,6 +1,9 @@
-//! Exporters: a [`RunReport`] in one output format each, one file per format (`json.rs`,
-//! `csv.rs`, `markdown.rs`), all behind [`Exporter`]. A new format (Bencher Metric Format,
-//! HTML) is one more file and one more entry in [`ALL`].
+//! Exporters: a report in one output format each, one file per format (`json.rs`,
+//! `csv.rs`, `markdown.rs`), all behind [`Exporter`]. A format renders every kind of report
+//! (a [`RunReport`] of `trustbench run`, a [`BackendsReport`] of `trustbench backends`), so
+//! a command that makes a new kind of report gets the same `--json/--csv/--markdown`
+//! options; a new format (Bencher Metric Format, HTML) is one more file and one more entry
+//! in [`ALL`].
 
 mod csv;
 mod json;
@@ -10,24 +13,32 @@ pub use csv::Csv;
 pub use json::Json;
 pub use markdown::Markdown;
 
+use super::backends::BackendsReport;
 use super::report::RunReport;
 use crate::error::{Error, Result};
 use std::path::Path;
 
-/// One output format of a run report.
-pub trait Exporter {
+/// An output format: its name and file extension, whatever the report (kept apart from
+/// [`Exporter`] so that `Json.extension()` needs no report type).
+pub trait Format {
     /// The format's name, as command-line options spell it (`json`, `csv`, `markdown`).
     fn name(&self) -> &'static str;
 
     /// The usual file extension, without the dot.
     fn extension(&self) -> &'static str;
-
-    /// The report in this format.
-    fn export(&self, report: &RunReport) -> Result<Vec<u8>>;
 }
 
-/// Every exporter, in a stable order.
+/// One output format of a report of type `R` (a run report unless said otherwise).
+pub trait Exporter<R: ?Sized = RunReport>: Format {
+    /// The report in this format.
+    fn export(&self, report: &R) -> Result<Vec<u8>>;
+}
+
+/// Every exporter of run reports, in a stable order.
 pub const ALL: [&dyn Exporter; 3] = [&Json, &Csv, &Markdown];
+
+/// The same formats, for backend comparisons.
+pub const ALL_BACKENDS: [&dyn Exporter<BackendsReport>; 3] = [&Json, &Csv, &Markdown];
 
 /// The exporter named `name`.
 pub fn by_name(name: &str) -> Option<&'static dyn Exporter> {
@@ -35,7 +46,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn Exporter> {
 }
 
 /// Exports `report` into the file `path`, creating its directory.
-pub fn write(exporter: &dyn Exporter, report: &RunReport, path: &Path) -> Result<()> {
+pub fn write<R: ?Sized>(exporter: &dyn Exporter<R>, report: &R, path: &Path) -> Result<()> {
     let bytes = exporter.export(report)?;
     if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
