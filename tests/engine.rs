@@ -1690,3 +1690,28 @@ fn changing_security_ima_between_passes_is_seen_through_the_cache() {
     assert_eq!(o.verdict.ima_source, Some(ImaSource::Sidecar));
     assert!(o.verdict.signer.is_some());
 }
+
+/// A directory replaced between two passes (renamed away, a new one made under its name) is
+/// read afresh: the second pass must not open the old directory's files through a handle
+/// kept from the first. Here the new directory lacks the file, so the item is an I/O
+/// failure, never the old file's verdict.
+#[test]
+fn a_directory_replaced_between_passes_is_looked_up_again() {
+    let (dir, _) = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    let src = corpus_item(ItemKind::Ima);
+    std::fs::copy(&src.path, d.join("x.bin")).unwrap();
+    let items = vec![Item::from_path(d.join("x.bin"))];
+    let engine = engine_with(dir, ImaSourceMode::Auto, ImaRule::Imasig, 0);
+    let pool = pool(1);
+    let first = engine.pass(&items, &pool);
+    assert!(first.outcomes[0].io.is_none(), "{:?}", first.outcomes[0]);
+    std::fs::rename(&d, tmp.path().join("d.old")).unwrap();
+    std::fs::create_dir(&d).unwrap();
+    let second = engine.pass(&items, &pool);
+    let o = &second.outcomes[0];
+    assert_eq!(o.verdict.errno, Some(Errno::EIO), "{o:?}");
+    assert_eq!(o.io.map(|f| f.file), Some(Which::Item), "{o:?}");
+}

@@ -81,6 +81,9 @@ impl Engine {
         out: &mut [Outcome],
         s: &mut Scratch,
     ) {
+        // Paths are resolved afresh for every chunk (one directory open per chunk): a
+        // handle from an earlier chunk or pass may name a directory that has been replaced.
+        s.forget_dir();
         for (item, o) in items.iter().zip(out) {
             *o = self.verify_one(mode, item, s);
         }

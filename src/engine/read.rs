@@ -57,6 +57,14 @@ impl Scratch {
         read_ima_xattr_fd(file, &mut self.signature)
     }
 
+    /// Drops the cached directory handle, so the next item's directory is looked up by path
+    /// again. The engine does this at the start of every chunk: a handle kept across passes
+    /// would still point at a directory that was renamed away or replaced since, and a
+    /// later pass would then read the old directory's files under the new paths.
+    pub(crate) fn forget_dir(&mut self) {
+        self.dir = None;
+    }
+
     /// The read step's buffers and the judge step's certificate cache, borrowed apart.
     pub(crate) fn parts(&mut self) -> (Buffers<'_>, &mut CertCache) {
         (
