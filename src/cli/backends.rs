@@ -4,11 +4,10 @@
 //! usage or I/O).
 
 use super::exports::ExportArgs;
-use super::run::CorpusChoice;
+use super::run::CorpusArgs;
 use super::setup::TrustArgs;
 use super::verify::{ImaArgs, KindArg};
 use clap::Args;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,25 +16,15 @@ use trustbench::crypto::{self, backends::Listing, Backend};
 use trustbench::measure::backends::{compare, BackendsConfig, BackendsReport};
 use trustbench::measure::export::Markdown;
 use trustbench::measure::{Observer, Phase};
-use trustbench::verify::ItemKind;
 use trustbench::Error;
 
 #[derive(Args, Debug)]
 #[command(mut_arg("backend", |a| a.hide(true)))]
 pub struct BackendsArgs {
-    /// A corpus directory: generated (has manifest.tsv and keyring.script: each backend's
-    /// keyrings are built from the script) or any tree of modules and IMA-signed files
-    /// (then give --trust/--keyring-setup).
-    #[arg(long, value_name = "DIR", conflicts_with = "spec")]
-    pub corpus: Option<PathBuf>,
-    /// Generate (once, cached by spec hash) and compare on this spec [default: the
-    /// built-in copy of corpora/default.toml, as `run`].
-    #[arg(long, value_name = "FILE")]
-    pub spec: Option<PathBuf>,
-    /// Where specs are generated and reused, as DIR/NAME-SPECHASH [default:
-    /// corpora/generated under the current directory].
-    #[arg(long, value_name = "DIR", conflicts_with = "corpus")]
-    pub corpus_cache: Option<PathBuf>,
+    /// The corpus: --corpus DIR (a generated one: each backend's keyrings are built from
+    /// its keyring.script), or --spec FILE generated on first use.
+    #[command(flatten)]
+    pub source: CorpusArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
     /// Which files of a plain directory tree to verify (as `run --kind`).
@@ -104,20 +93,10 @@ pub fn run(a: BackendsArgs) -> Result<ExitCode, Error> {
             "`backends` runs every backend; for one, use `trustbench run --backend {b}`"
         )));
     }
-    let (corpus, spec_hash) = CorpusChoice {
-        corpus: a.corpus.as_deref(),
-        spec: a.spec.as_deref(),
-        cache: a.corpus_cache.as_deref(),
-        quiet: a.quiet,
-    }
-    .resolve()?;
+    let (corpus, spec_hash) = a.source.resolve(a.quiet)?;
     let config = BackendsConfig {
         spec_hash,
-        kind: match a.kind {
-            KindArg::Auto => None,
-            KindArg::Module => Some(ItemKind::Module),
-            KindArg::Ima => Some(ItemKind::Ima),
-        },
+        kind: a.kind.only(),
         threads: a.threads,
         rounds: a.rounds as usize,
         calibration: Duration::from_millis(a.calibration_ms),

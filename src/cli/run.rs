@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 use trustbench::measure::export::{self, Exporter, Format, Json, Markdown};
 use trustbench::measure::{self, BenchConfig, NotValid, RunReport, Shard};
-use trustbench::verify::ItemKind;
 use trustbench::Error;
 
 /// The default spec, compiled in: `trustbench run` works from any directory.
@@ -21,18 +20,9 @@ const DEFAULT_SPEC: &str = include_str!("../../corpora/default.toml");
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// A corpus directory: generated (has manifest.tsv and keyring.script) or any tree of
-    /// modules and IMA-signed files (then give --trust/--keyring-setup).
-    #[arg(long, value_name = "DIR", conflicts_with = "spec")]
-    pub corpus: Option<PathBuf>,
-    /// Generate (once, cached by spec hash) and run this spec [default: the built-in copy
-    /// of corpora/default.toml].
-    #[arg(long, value_name = "FILE")]
-    pub spec: Option<PathBuf>,
-    /// Where specs are generated and reused, as DIR/NAME-SPECHASH [default:
-    /// corpora/generated under the current directory].
-    #[arg(long, value_name = "DIR", conflicts_with = "corpus")]
-    pub corpus_cache: Option<PathBuf>,
+    /// The corpus: --corpus DIR, or --spec FILE generated on first use.
+    #[command(flatten)]
+    pub source: CorpusArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
     /// Which files of a plain directory tree to verify: `module` takes only .ko/.ko.gz/
@@ -126,36 +116,41 @@ fn name_of(dir: &Path) -> String {
 }
 
 /// Where a command's corpus comes from: `--corpus DIR`, or `--spec FILE` (default: the
-/// built-in default spec) generated into the corpus cache on first use. Shared by `run`
-/// and `backends`, so both take the same corpus the same way. (A build without the
-/// generator reads only `corpus`.)
-#[cfg_attr(not(feature = "generator"), allow(dead_code))]
-pub struct CorpusChoice<'a> {
-    /// `--corpus`.
-    pub corpus: Option<&'a Path>,
-    /// `--spec`.
-    pub spec: Option<&'a Path>,
-    /// `--corpus-cache`.
-    pub cache: Option<&'a Path>,
-    /// Say nothing while generating.
-    pub quiet: bool,
+/// built-in default spec) generated into the corpus cache on first use. Flattened into
+/// `run` and `backends`, so both take the same corpus the same way. (A build without the
+/// generator reads only `--corpus`.)
+#[derive(Args, Debug)]
+pub struct CorpusArgs {
+    /// A corpus directory: generated (has manifest.tsv and keyring.script) or any tree of
+    /// modules and IMA-signed files (then give --trust/--keyring-setup).
+    #[arg(long, value_name = "DIR", conflicts_with = "spec")]
+    pub corpus: Option<PathBuf>,
+    /// Generate (once, cached by spec hash) and use this spec [default: the built-in copy
+    /// of corpora/default.toml].
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// Where specs are generated and reused, as DIR/NAME-SPECHASH [default:
+    /// corpora/generated under the current directory].
+    #[arg(long, value_name = "DIR", conflicts_with = "corpus")]
+    pub corpus_cache: Option<PathBuf>,
 }
 
-impl CorpusChoice<'_> {
-    /// The corpus directory and its spec hash (none for `--corpus`).
-    pub fn resolve(&self) -> Result<(PathBuf, Option<String>), Error> {
-        match self.corpus {
-            Some(d) => Ok((d.to_path_buf(), None)),
-            None => self.spec_corpus(),
+impl CorpusArgs {
+    /// The corpus directory and its spec hash (none for `--corpus`); `quiet` says nothing
+    /// while generating.
+    pub fn resolve(&self, quiet: bool) -> Result<(PathBuf, Option<String>), Error> {
+        match &self.corpus {
+            Some(d) => Ok((d.clone(), None)),
+            None => self.spec_corpus(quiet),
         }
     }
 
     /// The corpus of `--spec` (default: the built-in corpora/default.toml), generated into
     /// the corpus cache on first use, and its spec hash.
     #[cfg(feature = "generator")]
-    fn spec_corpus(&self) -> Result<(PathBuf, Option<String>), Error> {
+    fn spec_corpus(&self, quiet: bool) -> Result<(PathBuf, Option<String>), Error> {
         use super::gen::{cache_dir, default_cache_root, generate, load_spec, parse_spec};
-        let l = match self.spec {
+        let l = match &self.spec {
             Some(path) => load_spec(path, None)?,
             None => parse_spec(
                 DEFAULT_SPEC.into(),
@@ -163,23 +158,20 @@ impl CorpusChoice<'_> {
                 None,
             )?,
         };
-        let root = self
-            .cache
-            .map(Path::to_path_buf)
-            .unwrap_or_else(default_cache_root);
+        let root = self.corpus_cache.clone().unwrap_or_else(default_cache_root);
         let dir = cache_dir(&root, &l);
         if !dir.join("COMPLETE").exists() {
-            if !self.quiet {
+            if !quiet {
                 let (name, d) = (&l.spec.name, dir.display());
                 eprintln!("generating corpus '{name}' (first use) into {d}");
             }
-            generate(&l, &dir, self.quiet)?;
+            generate(&l, &dir, quiet)?;
         }
         Ok((dir, Some(l.hash)))
     }
 
     #[cfg(not(feature = "generator"))]
-    fn spec_corpus(&self) -> Result<(PathBuf, Option<String>), Error> {
+    fn spec_corpus(&self, _quiet: bool) -> Result<(PathBuf, Option<String>), Error> {
         Err(Error::usage(
             "this build has no corpus generator (built without the `generator` feature); \
              use --corpus DIR",
@@ -188,23 +180,13 @@ impl CorpusChoice<'_> {
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
-    let (corpus, spec_hash) = CorpusChoice {
-        corpus: a.corpus.as_deref(),
-        spec: a.spec.as_deref(),
-        cache: a.corpus_cache.as_deref(),
-        quiet: a.quiet,
-    }
-    .resolve()?;
+    let (corpus, spec_hash) = a.source.resolve(a.quiet)?;
     let store = a.trust.build()?;
     let flamegraph = a.out.flamegraph_for(&corpus);
     let config = BenchConfig {
         corpus: corpus.clone(),
         spec_hash,
-        kind: match a.kind {
-            KindArg::Auto => None,
-            KindArg::Module => Some(ItemKind::Module),
-            KindArg::Ima => Some(ItemKind::Ima),
-        },
+        kind: a.kind.only(),
         shard: a.shard,
         threads: a.threads,
         passes: a.passes.clone(),

@@ -76,6 +76,18 @@ impl ImaArgs {
     }
 }
 
+impl KindArg {
+    /// The one kind a tree is filtered to (`run --kind`, `backends --kind`): `None` for
+    /// `auto`, every file by its name.
+    pub fn only(self) -> Option<ItemKind> {
+        match self {
+            KindArg::Auto => None,
+            KindArg::Module => Some(ItemKind::Module),
+            KindArg::Ima => Some(ItemKind::Ima),
+        }
+    }
+}
+
 /// `trustbench verify` arguments.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
