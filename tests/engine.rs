@@ -1318,14 +1318,11 @@ fn signatures_from_security_ima_of_any_size_are_read() {
     let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let src = corpus_item(ItemKind::Ima);
-    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let (src, real_sig) = ima_item_and_signature();
 
     // Control: the real signature as an xattr (no sidecar) verifies.
     let ok = t.join("xattr-ok.bin");
-    std::fs::copy(&src.path, &ok).unwrap();
-    if let Err(e) = set_security_ima(&ok, &real_sig) {
-        skip_or_fail("cannot set security.ima here", &e.to_string());
+    if !copy_labelled(&src.path, &ok, &real_sig) {
         return;
     }
     // An RSA-8192-sized signature with a real keyid: the header is consistent, the
@@ -1370,12 +1367,9 @@ fn security_ima_and_sidecar_give_the_same_verdict_at_any_size() {
     let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let src = corpus_item(ItemKind::Ima);
-    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let (src, real_sig) = ima_item_and_signature();
     let probe = t.join("probe.bin");
-    std::fs::copy(&src.path, &probe).unwrap();
-    if let Err(e) = set_security_ima(&probe, &real_sig) {
-        skip_or_fail("cannot set security.ima here", &e.to_string());
+    if !copy_labelled(&src.path, &probe, &real_sig) {
         return;
     }
     let mut values = vec![("real", real_sig.clone())];
@@ -1422,6 +1416,26 @@ fn security_ima_and_sidecar_give_the_same_verdict_at_any_size() {
 // =======================================================================================
 // 9. the xattr decides (--ima-source), and the cache stays honest about it
 // =======================================================================================
+
+/// The shared corpus's first IMA item and its evmctl-format signature (the `.sig` bytes).
+fn ima_item_and_signature() -> (Item, Vec<u8>) {
+    let src = corpus_item(ItemKind::Ima);
+    let sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    (src, sig)
+}
+
+/// Copies `src` to `dst` and sets `label` as its `security.ima`; `false` (after a loud skip,
+/// or a failure under CI=true) when this filesystem takes no `security.*` xattrs.
+fn copy_labelled(src: &Path, dst: &Path, label: &[u8]) -> bool {
+    std::fs::copy(src, dst).unwrap();
+    match set_security_ima(dst, label) {
+        Ok(()) => true,
+        Err(e) => {
+            skip_or_fail("cannot set security.ima here", &e.to_string());
+            false
+        }
+    }
+}
 
 /// An engine over the corpus's keyrings reading labels from `source` under `rule`.
 fn engine_with(dir: &Path, source: ImaSourceMode, rule: ImaRule, cache_size: usize) -> Engine {
@@ -1603,12 +1617,9 @@ fn a_sidecar_beside_a_deciding_xattr_is_never_opened() {
     let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let src = corpus_item(ItemKind::Ima);
-    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let (src, real_sig) = ima_item_and_signature();
     let fifo = t.join("fifo-sidecar.bin");
-    std::fs::copy(&src.path, &fifo).unwrap();
-    if let Err(e) = set_security_ima(&fifo, &real_sig) {
-        skip_or_fail("cannot set security.ima here", &e.to_string());
+    if !copy_labelled(&src.path, &fifo, &real_sig) {
         return;
     }
     mkfifo(&t.join("fifo-sidecar.bin.sig"));
