@@ -1480,8 +1480,7 @@ fn the_xattr_decides_in_auto_mode_and_each_source_mode_reads_only_its_source() {
     let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let src = corpus_item(ItemKind::Ima);
-    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let (src, real_sig) = ima_item_and_signature();
     let content = std::fs::read(&src.path).unwrap();
     let mk = |name: &str, xattr: Option<&[u8]>, sidecar: Option<&[u8]>| {
         let p = t.join(name);
@@ -1657,8 +1656,7 @@ fn changing_security_ima_between_passes_is_seen_through_the_cache() {
     let (dir, _) = corpus();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let src = corpus_item(ItemKind::Ima);
-    let real_sig = std::fs::read(format!("{}.sig", src.path.display())).unwrap();
+    let (src, real_sig) = ima_item_and_signature();
     let content = std::fs::read(&src.path).unwrap();
     let p = t.join("relabelled.bin");
     std::fs::copy(&src.path, &p).unwrap();
