@@ -379,7 +379,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Decodes hex of either case, even length only (the kernel's `hex2bin` rules for search
 /// strings); `None` on anything else.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let v = |c: u8| match c {

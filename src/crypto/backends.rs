@@ -2,7 +2,8 @@
 //!
 //! | name | library | how it is errno-faithful | unsupported |
 //! |---|---|---|---|
-//! | `aws-lc` (default) | aws-lc-rs | raw RSA operation + the kernel's EMSA checks; ECDSA valid/invalid + DER rule | P-192 |
+//! | `mb` (default with AVX-512 IFMA) | our multi-buffer RSA lanes + aws-lc-rs | RSA e = 65537 in batches of up to eight: the lanes' `s^e mod n` + the kernel's EMSA checks, every reject recomputed by aws-lc; all else aws-lc | as aws-lc |
+//! | `aws-lc` (default without IFMA) | aws-lc-rs | raw RSA operation + the kernel's EMSA checks; ECDSA valid/invalid + DER rule | P-192 |
 //! | `ring` | ring | valid/invalid, failures named by the portable path; hashes the message itself | RSA-512, sha224/sha3, sha384 < 2048 bits; P-521; ECDSA other than sha256/sha384; records without a message |
 //! | `rustcrypto` | rsa, p256, p384 | valid/invalid, failures named by the portable path | P-521; RSA keys the crate refuses (e = 1) |
 //! | `openssl` | libcrypto | raw RSA operation + the kernel's EMSA checks; ECDSA valid/invalid + DER rule | P-192; RSA keys OpenSSL refuses |
@@ -33,8 +34,14 @@ pub fn compiled() -> Vec<Listing> {
         name: b.name(),
         backend: Ok(b),
     };
-    #[allow(unused_mut)] // only the default backend without the other features
-    let mut v = vec![ok(Arc::new(aws_lc::AwsLc))];
+    // aws-lc and mb, the default first (mb where the CPU has IFMA lanes).
+    let mut v = vec![
+        ok(Arc::new(aws_lc::AwsLc)),
+        ok(Arc::new(super::mb::Mb::from_env())),
+    ];
+    if super::default_backend().name() == "mb" {
+        v.swap(0, 1);
+    }
     #[cfg(feature = "ring")]
     v.push(ok(Arc::new(super::ring::Ring)));
     #[cfg(feature = "rustcrypto")]
@@ -197,7 +204,7 @@ mod tests {
     #[test]
     fn names_are_unique_and_found() {
         let names = names();
-        assert_eq!(names[0], "aws-lc");
+        assert_eq!(names[0], crate::crypto::default_backend().name());
         let mut sorted = names.clone();
         sorted.sort();
         sorted.dedup();

@@ -35,6 +35,8 @@ pub mod faulty;
 #[cfg(feature = "kernel")]
 pub mod kernel;
 pub mod keyctl;
+/// Multi-buffer RSA verification (AVX-512 IFMA lanes) over aws-lc.
+pub mod mb;
 #[cfg(feature = "openssl")]
 pub mod openssl;
 pub mod profile;
@@ -98,6 +100,10 @@ pub enum Unsupported {
     NoMessage,
     /// The backend's arithmetic refused the operation for this input.
     Operation,
+    /// Internal error: the multi-buffer arithmetic and the single-op backend computed
+    /// different results for the same operation ([`mb::disagreements`] counts them). No
+    /// verdict is derived from either.
+    Disagreement,
 }
 
 impl Unsupported {
@@ -108,6 +114,9 @@ impl Unsupported {
             Unsupported::Key => "the backend cannot load this key",
             Unsupported::NoMessage => "the backend hashes the message and none was given",
             Unsupported::Operation => "the backend refused the operation",
+            Unsupported::Disagreement => {
+                "internal error: the multi-buffer and single-op arithmetic disagree"
+            }
         }
     }
 }
@@ -185,9 +194,37 @@ pub trait PreparedKey: Send + Sync {
     fn rsa_public(&self, _signature: &[u8], _out: &mut [u8]) -> Option<()> {
         None
     }
+
+    /// RSA: the key's multi-buffer constants, when a batching backend prepared them
+    /// ([`mb`]); `None` for every other backend and key.
+    fn mont(&self) -> Option<&mb::MontKey> {
+        None
+    }
 }
 
-/// One pending verification for [`Backend::verify_batch`].
+/// Pending verifications handed to [`Backend::verify_batch`], however the caller keeps
+/// them: a slice of [`Job`]s, or the engine's per-worker queue (which keeps key serials
+/// and copied signatures, so that nothing borrowed has to outlive a batch and the queue is
+/// reused without allocating).
+pub trait Batch {
+    /// How many jobs.
+    fn len(&self) -> usize;
+
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Job `i`: the key (prepared by the backend the batch is given to), what to verify,
+    /// and the emulated kernel's algorithms. `None` when the job's key is gone (its outcome
+    /// is then the caller's to decide).
+    fn job(&self, i: usize) -> Option<(&PublicKey, SignatureRecord<'_>, &CryptoProfile)>;
+
+    /// Records job `i`'s outcome: the value [`PublicKey::check`] gives for it.
+    fn set(&mut self, i: usize, outcome: Checked);
+}
+
+/// One pending verification, for callers that hold their jobs in a `Vec`.
 pub struct Job<'a> {
     /// The key, prepared by the backend the batch is given to.
     pub key: &'a PublicKey,
@@ -207,6 +244,35 @@ impl<'a> Job<'a> {
             sig,
             profile,
             outcome: None,
+        }
+    }
+}
+
+impl Batch for Vec<Job<'_>> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn job(&self, i: usize) -> Option<(&PublicKey, SignatureRecord<'_>, &CryptoProfile)> {
+        self.get(i).map(|j| (j.key, j.sig.clone(), j.profile))
+    }
+
+    fn set(&mut self, i: usize, outcome: Checked) {
+        if let Some(j) = self.get_mut(i) {
+            j.outcome = Some(outcome);
+        }
+    }
+}
+
+/// The kernel-facing result of a [`Checked`] outcome: a verification the backend could
+/// not do is `ENOPKG`, the kernel's word for crypto it does not have, and is counted
+/// ([`unsupported_count`]) so that the verdict can say it was not the backend's.
+pub fn kernel_result(c: Checked) -> KResult<()> {
+    match c {
+        Ok(r) => r,
+        Err(_) => {
+            note_unsupported();
+            Err(Errno::ENOPKG)
         }
     }
 }
@@ -240,13 +306,21 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Parses a key once, when it enters a keyring. `None` when the backend cannot take it.
     fn prepare(&self, key: &KeySource<'_>) -> Option<Box<dyn PreparedKey>>;
 
+    /// Whether [`Backend::verify_batch`] does better than one by one, so that callers
+    /// should gather verifications into batches (the engine's batched pipeline).
+    fn batches(&self) -> bool {
+        false
+    }
+
     /// Verifies a batch of pending verifications, filling each [`Job::outcome`] with what
     /// [`PublicKey::check`] would give. The default does them one by one; a multi-buffer
     /// backend overrides it, runs [`PublicKey::rules`] for each job, does the arithmetic of
     /// the rest together and finishes each with [`PublicKey::finish_rsa`].
-    fn verify_batch(&self, jobs: &mut [Job<'_>]) {
-        for j in jobs {
-            j.outcome = Some(j.key.check(&j.sig, j.profile));
+    fn verify_batch(&self, jobs: &mut dyn Batch) {
+        for i in 0..jobs.len() {
+            if let Some(c) = jobs.job(i).map(|(k, sig, p)| k.check(&sig, p)) {
+                jobs.set(i, c);
+            }
         }
     }
 }
@@ -262,9 +336,15 @@ pub fn locked_version(krate: &str) -> &'static str {
         .unwrap_or("?")
 }
 
-/// The default backend.
+/// The default backend: `mb` where the CPU has AVX-512 IFMA (its lanes then verify RSA
+/// batches several times faster than any single-op library), aws-lc elsewhere.
 pub fn default_backend() -> Arc<dyn Backend> {
-    Arc::new(aws_lc::AwsLc)
+    let mb = mb::Mb::from_env();
+    if mb.lanes() == Some(mb::Lanes::Ifma) {
+        Arc::new(mb)
+    } else {
+        Arc::new(aws_lc::AwsLc)
+    }
 }
 
 /// RSA public key components (big-endian, leading zeros removed).
@@ -444,13 +524,7 @@ impl PublicKey {
     /// failure carries the same errno. A verification the backend cannot do is `ENOPKG`
     /// (and counted: [`unsupported_count`]); [`PublicKey::check`] says so explicitly.
     pub fn verify(&self, sig: &SignatureRecord<'_>, profile: &CryptoProfile) -> KResult<()> {
-        match self.check(sig, profile) {
-            Ok(r) => r,
-            Err(_) => {
-                note_unsupported();
-                Err(Errno::ENOPKG)
-            }
-        }
+        kernel_result(self.check(sig, profile))
     }
 
     /// [`PublicKey::verify`], with a verification the backend cannot do returned as
@@ -727,26 +801,27 @@ mod tests {
         fn prepare(&self, key: &KeySource<'_>) -> Option<Box<dyn PreparedKey>> {
             aws_lc::AwsLc.prepare(key)
         }
-        fn verify_batch(&self, jobs: &mut [Job<'_>]) {
+        fn verify_batch(&self, jobs: &mut dyn Batch) {
             let mut pending = Vec::new();
-            for (i, j) in jobs.iter_mut().enumerate() {
-                match j.key.rules(&j.sig, j.profile) {
-                    Some(decided) => j.outcome = Some(Ok(decided)),
+            for i in 0..jobs.len() {
+                let (key, sig, profile) = jobs.job(i).unwrap();
+                match key.rules(&sig, profile) {
+                    Some(decided) => jobs.set(i, Ok(decided)),
                     None => pending.push(i),
                 }
             }
-            let outs: Vec<Vec<u8>> = pending
+            let outs: Vec<(usize, Checked)> = pending
                 .iter()
                 .map(|&i| {
-                    let comps = jobs[i].key.rsa_components().unwrap();
+                    let (key, sig, _) = jobs.job(i).unwrap();
+                    let comps = key.rsa_components().unwrap();
                     let mut out = vec![0u8; comps.modulus_len()];
-                    rsa_raw::public_op(comps, jobs[i].sig.signature, &mut out).unwrap();
-                    out
+                    rsa_raw::public_op(comps, sig.signature, &mut out).unwrap();
+                    (i, Ok(key.finish_rsa(&sig, &out)))
                 })
                 .collect();
-            for (&i, out) in pending.iter().zip(&outs) {
-                let j = &mut jobs[i];
-                j.outcome = Some(Ok(j.key.finish_rsa(&j.sig, out)));
+            for (i, c) in outs {
+                jobs.set(i, c);
             }
         }
     }

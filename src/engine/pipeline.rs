@@ -33,47 +33,56 @@
 //! reused, certificates embedded in module signatures stay parsed per epoch, `security.ima`
 //! is read from the descriptor into a reused buffer, and a full cache recycles its nodes.
 //!
-//! Batching: steps 1–3 need the file system and the worker's buffers; step 4 needs only
-//! the loaded bytes and the store. A batched verify stage (eight RSA operations at a time)
-//! would run `probe`/`open`/`read` for a chunk into per-slot buffers, then `judge` the
-//! chunk; the single-item path below stays as it is.
+//! Batching, when the store's backend batches ([`crate::crypto::Backend::batches`]: `mb`):
+//! a worker takes its chunk a window at a time ([`Engine::run_window`]), under one read
+//! lock of the trust store. Each item goes through steps 1–4 as above, except that its
+//! signature checks against trusted keys are queued, assumed to succeed
+//! ([`crate::verify::checks`] has why that is exact); an item with queued checks keeps its
+//! bytes in a slot of its own. When the window is full (or its bytes reach a budget), the
+//! queue runs as one batch — eight RSA operations at a time — and each waiting item is
+//! finished: its verdict stands if every check succeeded, else it is judged again from its
+//! slot with the batch's real outcomes; then step 5. Every item still gets exactly one
+//! verdict, in input order, decided and cached under one epoch; the batch's cost is shared
+//! by its operations in the stage times.
 
 use super::cache::{CacheKey, FileId};
-use super::read::{self, Buffers, Data, Scratch};
+use super::read::{self, Buffers, Data, Judging, Scratch, Slot};
 use super::{CacheMode, Engine, IoCause, IoFailure, Item, Outcome, Which};
 use crate::formats::{decompress, imasig};
 use crate::timing::{self, Stage};
 use crate::trust::Store;
+use crate::verify::checks::Mode;
 use crate::verify::ima::{ImaSourceMode, Label};
-use crate::verify::module::CertCache;
 use crate::verify::{ima, module, ImaSource, ItemKind, Verdict};
 use crate::Errno;
 use std::fs::File;
 use std::path::Path;
 use std::time::Instant;
 
-/// What one item came to, before timing is attached.
-struct Settled {
-    verdict: Verdict,
-    /// Bytes of the item read (0 when served from the cache or not read).
-    bytes: u64,
-    cache_hit: bool,
-    io: Option<IoFailure>,
-}
+/// Items in a batch window at most: two full batches of eight lanes for a corpus of one
+/// key size, few enough that a window's bytes stay small.
+const WINDOW: usize = 16;
 
-impl Settled {
-    fn io(kind: ItemKind, failure: IoFailure) -> Settled {
-        Settled {
-            verdict: Verdict::invalid(kind, Errno::EIO, "cannot read the file"),
-            bytes: 0,
-            cache_hit: false,
-            io: Some(failure),
-        }
-    }
+/// A window stops taking items once the bytes its waiting items keep reach this: the
+/// slots' memory is bounded (beyond one item larger than it) whatever the corpus holds.
+const WINDOW_BYTES: u64 = 32 << 20;
+
+/// A slot's buffer that grew past this is given back after its batch (see
+/// [`Scratch::release`]); below it, buffers are kept for the next window.
+const SLOT_KEEP: usize = 8 << 20;
+
+/// What step 4 came to for one item.
+enum Judged {
+    /// The verdict is final.
+    Final(Verdict),
+    /// The verdict (in the outcome) holds if every check queued for the item succeeds;
+    /// the bytes are in the item's slot, as the shape says.
+    Waiting(Shape),
 }
 
 impl Engine {
-    /// A worker's chunk: every item through the pipeline, `out[i]` for `items[i]`.
+    /// A worker's chunk: every item through the pipeline, `out[i]` for `items[i]` —
+    /// one at a time, or in batch windows when the store's backend batches.
     pub(crate) fn run_chunk(
         &self,
         mode: CacheMode,
@@ -84,62 +93,154 @@ impl Engine {
         // Paths are resolved afresh for every chunk (one directory open per chunk): a
         // handle from an earlier chunk or pass may name a directory that has been replaced.
         s.forget_dir();
-        for (item, o) in items.iter().zip(out) {
-            *o = self.verify_one(mode, item, s);
+        let batches = self
+            .store
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .backend()
+            .batches();
+        if !batches {
+            for (item, o) in items.iter().zip(out) {
+                *o = self.verify_one(mode, item, s);
+            }
+            return;
+        }
+        let mut next = 0;
+        while next < items.len() {
+            next = self.run_window(mode, items, out, next, s);
         }
     }
 
     /// One item, all five steps, under one read lock of the trust store (so the verdict and
     /// the cache entry belong to one epoch).
     pub(crate) fn verify_one(&self, mode: CacheMode, item: &Item, s: &mut Scratch) -> Outcome {
+        let store = self.store.read().unwrap_or_else(|p| p.into_inner());
+        s.checks().clear();
+        let (o, key, judged) = self.settle(&store, mode, item, s, 0);
+        if let (Some(key), Some(Judged::Final(v))) = (key, judged) {
+            remember(&self.cache, mode, key, store.epoch(), v);
+        }
+        o
+    }
+
+    /// Items from `start` until the window is full, under one read lock: each through
+    /// steps 1–4 with its checks queued, then the batch, then each waiting item finished
+    /// and remembered. Returns the index of the first item not taken.
+    fn run_window(
+        &self,
+        mode: CacheMode,
+        items: &[Item],
+        out: &mut [Outcome],
+        start: usize,
+        s: &mut Scratch,
+    ) -> usize {
+        let store = self.store.read().unwrap_or_else(|p| p.into_inner());
+        let epoch = store.epoch();
+        s.checks().clear();
+        // Items waiting for the batch: (index, cache key, shape of the bytes in its slot).
+        let mut waiting: [Option<(usize, CacheKey, Shape)>; WINDOW] = [None; WINDOW];
+        let (mut held, mut held_bytes, mut i) = (0, 0u64, start);
+        while i < items.len() && held < WINDOW && held_bytes < WINDOW_BYTES {
+            s.checks().set_mode(Mode::Defer { item: held });
+            let (o, key, judged) = self.settle(&store, mode, &items[i], s, held);
+            match (key, judged) {
+                (Some(key), Some(Judged::Final(v))) => remember(&self.cache, mode, key, epoch, v),
+                (Some(key), Some(Judged::Waiting(shape))) => {
+                    waiting[held] = Some((i, key, shape));
+                    held += 1;
+                    held_bytes += o.bytes;
+                }
+                _ => {}
+            }
+            out[i] = o;
+            i += 1;
+        }
+        if held == 0 {
+            return i;
+        }
+        let t = Instant::now();
+        s.checks().run(&store);
+        let per_check = t.elapsed().as_nanos() as u64 / s.checks().queued().max(1) as u64;
+        for (k, w) in waiting.iter().enumerate().take(held) {
+            let Some((idx, key, shape)) = *w else {
+                continue;
+            };
+            let o = &mut out[idx];
+            let share = per_check * s.checks().queued_for(k) as u64;
+            o.stage_ns[Stage::Verify as usize] += share;
+            o.total_ns += share;
+            if !s.checks().all_succeeded(k) {
+                // An assumption failed: judged again, with the batch's real outcomes.
+                let t = Instant::now();
+                if self.config.timing {
+                    timing::begin(Stage::Verify);
+                }
+                let (slot, mut j) = s.held(k);
+                j.checks.set_mode(Mode::Replay { item: k });
+                o.verdict = judge(&store, &slot.view(shape), &mut j, self.config.ima_policy);
+                let stages = timing::end();
+                for (a, b) in o.stage_ns.iter_mut().zip(stages) {
+                    *a += b;
+                }
+                o.total_ns += t.elapsed().as_nanos() as u64;
+            }
+            remember(&self.cache, mode, key, epoch, o.verdict);
+            s.release(k, SLOT_KEEP);
+        }
+        s.checks().clear();
+        i
+    }
+
+    /// Steps 1–4 for one item in slot `k`: its outcome (the verdict not yet in it when the
+    /// item was judged), with the cache key and what judging came to — `None` for both
+    /// when the cache answered or a file could not be read (the outcome then says so).
+    fn settle(
+        &self,
+        store: &Store,
+        mode: CacheMode,
+        item: &Item,
+        s: &mut Scratch,
+        k: usize,
+    ) -> (Outcome, Option<CacheKey>, Option<Judged>) {
         let t0 = Instant::now();
         if self.config.timing {
             timing::begin(Stage::Read);
         }
-        let store = self.store.read().unwrap_or_else(|p| p.into_inner());
-        let settled = self.settle(&store, mode, item, s);
-        drop(store);
-        let stage_ns = timing::end();
-        Outcome {
-            verdict: settled.verdict,
-            stage_ns,
+        let finish = |verdict, bytes, cache_hit, io| Outcome {
+            verdict,
+            stage_ns: timing::end(),
             total_ns: t0.elapsed().as_nanos() as u64,
-            bytes: settled.bytes,
-            cache_hit: settled.cache_hit,
-            io: settled.io,
-        }
-    }
-
-    fn settle(&self, store: &Store, mode: CacheMode, item: &Item, s: &mut Scratch) -> Settled {
+            bytes,
+            cache_hit,
+            io,
+        };
         let epoch = store.epoch();
         let source = self.config.ima_source;
         if let Probe::Hit(verdict) = probe(&self.cache, mode, item, source, s, epoch) {
-            return Settled {
-                verdict,
-                bytes: 0,
-                cache_hit: true,
-                io: None,
-            };
+            return (finish(verdict, 0, true, None), None, None);
         }
-        let opened = match open(s, item, mode, source) {
+        let io = |f: IoFailure| {
+            let v = Verdict::invalid(item.kind, Errno::EIO, "cannot read the file");
+            (finish(v, 0, false, Some(f)), None, None)
+        };
+        let opened = match open(s, item, mode, source, k) {
             Ok(o) => o,
-            Err(f) => return Settled::io(item.kind, f),
+            Err(f) => return io(f),
         };
         let (key, bytes) = (opened.key, opened.len);
-        let (bufs, certs) = s.parts();
-        let loaded = match read(opened, bufs, self.config.mmap_threshold, source) {
-            Ok(l) => l,
-            Err(f) => return Settled::io(item.kind, f),
+        let shape = match read(opened, s.parts(k).0, self.config.mmap_threshold, source) {
+            Ok(shape) => shape,
+            Err(f) => return io(f),
         };
-        let verdict = judge(store, &loaded, certs, self.config.ima_policy);
-        drop(loaded);
-        remember(&self.cache, mode, key, epoch, verdict);
-        Settled {
-            verdict,
-            bytes,
-            cache_hit: false,
-            io: None,
-        }
+        let (slot, mut j) = s.held(k);
+        let verdict = judge(store, &slot.view(shape), &mut j, self.config.ima_policy);
+        // Only the batch's own item queues checks (nothing is queued outside Defer mode).
+        let judged = if j.checks.queued_for(k) > 0 {
+            Judged::Waiting(shape)
+        } else {
+            Judged::Final(verdict)
+        };
+        (finish(verdict, bytes, false, None), Some(key), Some(judged))
     }
 }
 
@@ -267,6 +368,7 @@ fn open(
     item: &Item,
     mode: CacheMode,
     source: ImaSourceMode,
+    k: usize,
 ) -> Result<Opened, IoFailure> {
     let fail = |file, cause| IoFailure { file, cause };
     let file =
@@ -285,7 +387,7 @@ fn open(
     let mut label = OpenLabel::None;
     if item.kind == ItemKind::Ima && source.reads_xattr() {
         if let Some(n) = s
-            .read_ima_xattr(&file)
+            .read_ima_xattr(k, &file)
             .map_err(|e| fail(Which::Item, IoCause::of(&e)))?
         {
             label = OpenLabel::Xattr(n);
@@ -327,37 +429,95 @@ fn open(
 // 3. read
 // ---------------------------------------------------------------------------------------
 
-/// The bytes the kernel's procedure looks at.
+/// The bytes the kernel's procedure looks at, viewed in their slot ([`Slot::view`]).
 enum Loaded<'s> {
-    /// A module as the loader sees it.
-    Module(ModuleImage<'s>),
+    /// A module as the loader sees it (`None`: compressed, but it does not decompress).
+    Module(Option<&'s [u8]>),
     /// An IMA file's content and its label (the `security.ima` value or the sidecar's
     /// bytes, with their source).
-    Ima { content: Data<'s>, label: Label<'s> },
+    Ima { content: &'s [u8], label: Label<'s> },
 }
 
-/// A module file after decompression.
-enum ModuleImage<'s> {
+/// Where the read step left an item's bytes in its slot: `Copy`, so an item waiting for a
+/// batch keeps only this and its slot, and is viewed again from them.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    /// A module: as read, decompressed into the slot's `plain` buffer (its length), or
+    /// corrupt.
+    Module(ModuleShape),
+    /// An IMA file: its content, and where its label is.
+    Ima { content: Src, label: LabelShape },
+}
+
+/// A module after decompression.
+#[derive(Clone, Copy, Debug)]
+enum ModuleShape {
     /// Not compressed: the file's bytes.
-    Plain(Data<'s>),
-    /// Compressed (by magic) and decompressed.
-    Decompressed(&'s [u8]),
+    Plain(Src),
+    /// Compressed (by magic) and decompressed: this many bytes of `plain`.
+    Decompressed(usize),
     /// Compressed, but it does not decompress.
     Corrupt,
+}
+
+/// An item's bytes: this many in the slot's `content` buffer, or its mapping.
+#[derive(Clone, Copy, Debug)]
+enum Src {
+    Buf(usize),
+    Map,
+}
+
+/// An IMA item's label: found (this many bytes of the slot's `signature` buffer, from
+/// this source), or absent from the sources the mode reads.
+#[derive(Clone, Copy, Debug)]
+enum LabelShape {
+    Found(ImaSource, usize),
+    Absent(ImaSourceMode),
+}
+
+impl Slot {
+    /// The bytes of `src`.
+    fn bytes(&self, src: Src) -> &[u8] {
+        match src {
+            Src::Buf(n) => self.content.get(..n).unwrap_or_default(),
+            Src::Map => self.map.as_deref().unwrap_or_default(),
+        }
+    }
+
+    /// The loaded item, as the read step left it.
+    fn view(&self, shape: Shape) -> Loaded<'_> {
+        match shape {
+            Shape::Module(m) => Loaded::Module(match m {
+                ModuleShape::Plain(src) => Some(self.bytes(src)),
+                ModuleShape::Decompressed(n) => Some(self.plain.get(..n).unwrap_or_default()),
+                ModuleShape::Corrupt => None,
+            }),
+            Shape::Ima { content, label } => Loaded::Ima {
+                content: self.bytes(content),
+                label: match label {
+                    LabelShape::Found(src, n) => {
+                        Label::Found(src, self.signature.get(..n).unwrap_or_default())
+                    }
+                    LabelShape::Absent(mode) => Label::Absent(mode),
+                },
+            },
+        }
+    }
 }
 
 /// A signature header limits an IMA value to 9 + 65535 bytes: a sidecar is read up to one
 /// byte more than that.
 const SIDECAR_MAX: usize = imasig::HEADER_LEN + 65536;
 
-/// Reads the sidecar (when it is the label's source), then the item; decompresses a
-/// compressed module. `security.ima` was read by the open step.
+/// Reads the sidecar (when it is the label's source), then the item, into the slot's
+/// buffers (or maps it); decompresses a compressed module. `security.ima` was read by the
+/// open step.
 fn read(
     o: Opened,
     b: Buffers<'_>,
     mmap_threshold: u64,
     source: ImaSourceMode,
-) -> Result<Loaded<'_>, IoFailure> {
+) -> Result<Shape, IoFailure> {
     let Opened {
         kind,
         mut file,
@@ -369,41 +529,47 @@ fn read(
         file: Which::Sidecar,
         cause: IoCause::of(&e),
     };
-    let found = match label {
-        OpenLabel::None => None,
-        OpenLabel::Xattr(n) => Some((ImaSource::Xattr, n)),
+    let label = match label {
+        OpenLabel::None => LabelShape::Absent(source),
+        OpenLabel::Xattr(n) => LabelShape::Found(ImaSource::Xattr, n),
         OpenLabel::Sidecar(Sidecar { file: mut f, len }) => {
             // At most one byte more than any valid value: a longer sidecar fails the
             // header's length check whatever its size, and a huge one costs no huge buffer.
             let want = usize::try_from(len).unwrap_or(usize::MAX).min(SIDECAR_MAX);
             let n = read::read_into(&mut f, want, b.signature).map_err(side)?;
-            Some((ImaSource::Sidecar, n))
+            LabelShape::Found(ImaSource::Sidecar, n)
         }
     };
+    *b.map = None;
     let data =
         read::read_file(&mut file, len, mmap_threshold, b.content).map_err(|e| IoFailure {
             file: Which::Item,
             cause: IoCause::of(&e),
         })?;
-    Ok(match kind {
-        ItemKind::Ima => {
-            let signature: &[u8] = b.signature;
-            Loaded::Ima {
-                content: data,
-                label: match found {
-                    Some((src, n)) => Label::Found(src, &signature[..n]),
-                    None => Label::Absent(source),
-                },
-            }
+    let src = match data {
+        Data::Buf(d) => Src::Buf(d.len()),
+        Data::Map(m) => {
+            *b.map = Some(m);
+            Src::Map
         }
+    };
+    let bytes: &[u8] = match src {
+        Src::Buf(n) => &b.content[..n],
+        Src::Map => b.map.as_deref().unwrap_or_default(),
+    };
+    Ok(match kind {
+        ItemKind::Ima => Shape::Ima {
+            content: src,
+            label,
+        },
         ItemKind::Module => {
-            let Some(c) = decompress::Compression::detect_module(data.bytes()) else {
-                return Ok(Loaded::Module(ModuleImage::Plain(data)));
+            let Some(c) = decompress::Compression::detect_module(bytes) else {
+                return Ok(Shape::Module(ModuleShape::Plain(src)));
             };
             timing::mark(Stage::Decompress);
-            Loaded::Module(match b.decompressor.decompress(c, data.bytes(), b.plain) {
-                Ok(()) => ModuleImage::Decompressed(b.plain),
-                Err(_) => ModuleImage::Corrupt,
+            Shape::Module(match b.decompressor.decompress(c, bytes, b.plain) {
+                Ok(()) => ModuleShape::Decompressed(b.plain.len()),
+                Err(_) => ModuleShape::Corrupt,
             })
         }
     })
@@ -414,29 +580,25 @@ fn read(
 // ---------------------------------------------------------------------------------------
 
 /// The kernel's procedure: a module's appended signature against the module keyring, or an
-/// IMA signature against `.ima`.
+/// IMA signature against `.ima`, with signature checks done as the worker's queue says.
 fn judge(
     store: &Store,
     loaded: &Loaded<'_>,
-    certs: &mut CertCache,
+    j: &mut Judging<'_>,
     policy: ima::ImaPolicy,
 ) -> Verdict {
     match loaded {
-        Loaded::Module(image) => {
-            let bytes = match image {
-                ModuleImage::Plain(d) => d.bytes(),
-                ModuleImage::Decompressed(b) => b,
-                ModuleImage::Corrupt => {
-                    return Verdict::invalid(
-                        ItemKind::Module,
-                        Errno::EBADMSG,
-                        "corrupt compressed module",
-                    )
-                }
-            };
-            module::verify_module_with(store, bytes, module::keyring(store), certs)
+        Loaded::Module(Some(bytes)) => {
+            module::verify_module_with(store, bytes, module::keyring(store), j.certs, j.checks)
         }
-        Loaded::Ima { content, label } => ima::appraise(store, content.bytes(), *label, policy),
+        Loaded::Module(None) => Verdict::invalid(
+            ItemKind::Module,
+            Errno::EBADMSG,
+            "corrupt compressed module",
+        ),
+        Loaded::Ima { content, label } => {
+            ima::appraise_with(store, content, *label, policy, j.checks)
+        }
     }
 }
 

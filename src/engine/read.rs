@@ -4,6 +4,7 @@
 //! all of it allocation-free once warmed up.
 
 use crate::formats::decompress::Decompressor;
+use crate::verify::checks::Checks;
 use crate::verify::module::CertCache;
 use memmap2::Mmap;
 use std::ffi::OsString;
@@ -18,23 +19,36 @@ use std::path::{Path, PathBuf};
 /// embedded in module signatures stay parsed. One per thread; never shared.
 #[derive(Default)]
 pub struct Scratch {
-    /// The item's bytes (files below the mmap threshold).
-    content: Vec<u8>,
-    /// The signature: the `.sig` sidecar's bytes or the `security.ima` value.
-    signature: Vec<u8>,
-    /// Decompressed module bytes.
-    plain: Vec<u8>,
+    /// The bytes of the items being verified: slot 0 for an item decided at once, and one
+    /// more for each item of a batch whose signature checks wait for the batch (its bytes
+    /// are kept until the batch has run, should the item have to be judged again).
+    slots: Vec<Slot>,
     /// Decoder state for compressed modules, reset per module rather than rebuilt.
     decompressor: Decompressor,
     /// The sidecar's path, for the path-based cache probe.
     pub(crate) sig_path: OsString,
     /// Certificates embedded in PKCS#7 messages, parsed once per trust epoch.
     certs: CertCache,
+    /// Signature checks queued for the worker's current batch.
+    checks: Checks,
     /// The directory of the previous item and its descriptor, so items in the same
     /// directory are opened relative to it (one path component to resolve instead of the
     /// whole path). The path's buffer is reused when the directory changes.
     dir_path: PathBuf,
     dir: Option<OwnedFd>,
+}
+
+/// One item's bytes: read, mapped or decompressed, and its label.
+#[derive(Default)]
+pub(crate) struct Slot {
+    /// The item's bytes (files below the mmap threshold).
+    pub content: Vec<u8>,
+    /// The signature: the `.sig` sidecar's bytes or the `security.ima` value.
+    pub signature: Vec<u8>,
+    /// Decompressed module bytes.
+    pub plain: Vec<u8>,
+    /// The item's mapping (files at or above the mmap threshold).
+    pub map: Option<Mmap>,
 }
 
 /// The scratch buffers the read step fills, borrowed apart from the certificate cache the
@@ -46,15 +60,39 @@ pub(crate) struct Buffers<'s> {
     pub signature: &'s mut Vec<u8>,
     /// Decompressed module bytes.
     pub plain: &'s mut Vec<u8>,
+    /// The item's mapping, when it is mapped.
+    pub map: &'s mut Option<Mmap>,
     /// The worker's decoder state for compressed modules.
     pub decompressor: &'s mut Decompressor,
 }
 
+/// What the judge step uses besides the item's bytes: the worker's certificate cache and
+/// its queue of signature checks.
+pub(crate) struct Judging<'s> {
+    /// Embedded certificates, parsed once per epoch.
+    pub certs: &'s mut CertCache,
+    /// How signature checks are done, and the batch's queue.
+    pub checks: &'s mut Checks,
+}
+
 impl Scratch {
-    /// `security.ima` of the open `file` into the signature buffer ([`read_ima_xattr_fd`]):
-    /// the open step reads it first, since when the file has one it decides.
-    pub(crate) fn read_ima_xattr(&mut self, file: &File) -> std::io::Result<Option<usize>> {
-        read_ima_xattr_fd(file, &mut self.signature)
+    /// Slot `k`, made on first use (slots are only ever added, during warm-up).
+    fn slot_mut(&mut self, k: usize) -> &mut Slot {
+        if self.slots.len() <= k {
+            self.slots.resize_with(k + 1, Slot::default);
+        }
+        &mut self.slots[k]
+    }
+
+    /// `security.ima` of the open `file` into slot `k`'s signature buffer
+    /// ([`read_ima_xattr_fd`]): the open step reads it first, since when the file has one
+    /// it decides.
+    pub(crate) fn read_ima_xattr(
+        &mut self,
+        k: usize,
+        file: &File,
+    ) -> std::io::Result<Option<usize>> {
+        read_ima_xattr_fd(file, &mut self.slot_mut(k).signature)
     }
 
     /// Drops the cached directory handle, so the next item's directory is looked up by path
@@ -65,17 +103,55 @@ impl Scratch {
         self.dir = None;
     }
 
-    /// The read step's buffers and the judge step's certificate cache, borrowed apart.
-    pub(crate) fn parts(&mut self) -> (Buffers<'_>, &mut CertCache) {
+    /// Slot `k`'s buffers for the read step, and what the judge step uses, borrowed apart.
+    pub(crate) fn parts(&mut self, k: usize) -> (Buffers<'_>, Judging<'_>) {
+        self.slot_mut(k);
+        let slot = &mut self.slots[k];
         (
             Buffers {
-                content: &mut self.content,
-                signature: &mut self.signature,
-                plain: &mut self.plain,
+                content: &mut slot.content,
+                signature: &mut slot.signature,
+                plain: &mut slot.plain,
+                map: &mut slot.map,
                 decompressor: &mut self.decompressor,
             },
-            &mut self.certs,
+            Judging {
+                certs: &mut self.certs,
+                checks: &mut self.checks,
+            },
         )
+    }
+
+    /// Slot `k` as filled by the read step, and what the judge step uses: for judging a
+    /// batched item again once its batch has run.
+    pub(crate) fn held(&mut self, k: usize) -> (&Slot, Judging<'_>) {
+        self.slot_mut(k);
+        (
+            &self.slots[k],
+            Judging {
+                certs: &mut self.certs,
+                checks: &mut self.checks,
+            },
+        )
+    }
+
+    /// The worker's queue of signature checks.
+    pub(crate) fn checks(&mut self) -> &mut Checks {
+        &mut self.checks
+    }
+
+    /// Releases slot `k`'s mapping and, when a buffer grew past `keep` bytes, its memory:
+    /// a batch keeps the bytes of up to a window of items at once, and a slot that once
+    /// held a huge module should not hold that much for the rest of the run.
+    pub(crate) fn release(&mut self, k: usize, keep: usize) {
+        if let Some(slot) = self.slots.get_mut(k) {
+            slot.map = None;
+            for b in [&mut slot.content, &mut slot.plain] {
+                if b.capacity() > keep {
+                    *b = Vec::new();
+                }
+            }
+        }
     }
 }
 

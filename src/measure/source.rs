@@ -193,7 +193,7 @@ impl Source {
         let mut index = 0usize;
         self.for_each_chunk(&mut |items, _| {
             for it in items {
-                if index % stride == 0 {
+                if index.is_multiple_of(stride) {
                     sampled.push(it.clone());
                 }
                 index += 1;

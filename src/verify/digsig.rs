@@ -12,6 +12,7 @@
 //! algorithm), then `.ima_blacklist`, then the `.ima` lookup, then the key's algorithm
 //! (encoding), then `public_key_verify_signature`.
 
+use super::checks::Checks;
 use crate::crypto::{Encoding, PkeyAlgo, SignatureRecord};
 use crate::errno::Errno;
 use crate::formats::imasig::{self, ImaSig};
@@ -59,6 +60,7 @@ pub fn verify_digest(
     sig: &ImaSig<'_>,
     digest: &Digest,
     message: Option<&[u8]>,
+    checks: &mut Checks,
 ) -> Result<Serial, (Errno, Option<Serial>)> {
     let sys = store.system();
     let keyid = sig.keyid.to_be_bytes();
@@ -85,8 +87,8 @@ pub fn verify_digest(
         message,
     };
     mark(Stage::Verify);
-    k.public
-        .verify(&rec, store.profile())
+    checks
+        .verify(store, key, &rec)
         .map_err(|e| (e, Some(key)))?;
     Ok(key)
 }

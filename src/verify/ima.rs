@@ -44,6 +44,7 @@
 //! verified as under `digest_type=verity appraise_type=sigv3` (its collected digest is the
 //! fs-verity digest), whatever [`ImaRule`](crate::verify::ima::ImaRule) says.
 
+use super::checks::Checks;
 use super::{digsig, fsverity, reason_for, ImaSource, ItemKind, Verdict};
 use crate::errno::{Errno, KResult};
 use crate::formats::imasig;
@@ -246,6 +247,18 @@ pub fn verify_ima(
 /// The kernel's appraisal of `content` with `label` under `policy` (the rule in the
 /// module documentation). The verdict names the label's source.
 pub fn appraise(store: &Store, content: &[u8], label: Label<'_>, policy: ImaPolicy) -> Verdict {
+    appraise_with(store, content, label, policy, &mut Checks::default())
+}
+
+/// [`appraise`], with the signature check done as `checks` says (at once, or deferred
+/// into a batch: the engine's batched pipeline).
+pub fn appraise_with(
+    store: &Store,
+    content: &[u8],
+    label: Label<'_>,
+    policy: ImaPolicy,
+    checks: &mut Checks,
+) -> Verdict {
     mark(Stage::Parse);
     let before = crate::crypto::unsupported_count();
     let (source, value) = match label {
@@ -254,7 +267,7 @@ pub fn appraise(store: &Store, content: &[u8], label: Label<'_>, policy: ImaPoli
     };
     let v = match value {
         None => no_label(store, content, label, policy),
-        Some(v) => labelled(store, content, v, policy),
+        Some(v) => labelled(store, content, v, policy, checks),
     };
     v.with_source(source).with_unsupported_since(before)
 }
@@ -332,7 +345,13 @@ fn nolabel_reason(rule: ImaRule, label: Label<'_>) -> &'static str {
 }
 
 /// A non-empty label, by type (`xattr_verify`), after steps 1–2.
-fn labelled(store: &Store, content: &[u8], value: &[u8], policy: ImaPolicy) -> Verdict {
+fn labelled(
+    store: &Store,
+    content: &[u8],
+    value: &[u8],
+    policy: ImaPolicy,
+    checks: &mut Checks,
+) -> Verdict {
     let named = named_algo(Some(value));
     let algo = named.unwrap_or(BOOT_DEFAULT_HASH);
     if named.is_some() && !store.profile().has_hash(algo) {
@@ -370,7 +389,7 @@ fn labelled(store: &Store, content: &[u8], value: &[u8], policy: ImaPolicy) -> V
             collected,
         );
     }
-    signature(store, content, value, collected, policy)
+    signature(store, content, value, collected, policy, checks)
 }
 
 /// Whether a signature header names its algorithm for `ima_get_hash_algo` (the right
@@ -420,6 +439,7 @@ fn signature(
     value: &[u8],
     collected: Option<Digest>,
     policy: ImaPolicy,
+    checks: &mut Checks,
 ) -> Verdict {
     let sig = match imasig::parse(value) {
         Ok(s) => s,
@@ -443,7 +463,7 @@ fn signature(
     };
     let mut file_id = [0u8; 66];
     let message = digsig::signed_message(&sig, &collected, content, &mut file_id);
-    match digsig::verify_digest(store, &sig, &digest, Some(message)) {
+    match digsig::verify_digest(store, &sig, &digest, Some(message), checks) {
         Ok(signer) => Verdict::valid(ItemKind::Ima, signer, Some(digest)),
         Err((e, signer)) => fail(e, reason_for(e), Some(digest)).with_signer(signer),
     }

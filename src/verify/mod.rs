@@ -1,6 +1,8 @@
 //! Item → verdict, with the kernel's procedures: module signatures through PKCS#7 trust
 //! against the selected keyring, IMA signatures through a 32-bit keyid lookup in `.ima`.
 
+/// Signature checks at once, deferred into a batch, or replayed from one.
+pub mod checks;
 /// IMA signature verification: `integrity_digsig_verify` → `asymmetric_verify`.
 pub mod digsig;
 /// fs-verity digests (IMA v3 signatures).

@@ -83,6 +83,7 @@
 //! emulated kernel lacks keeps no authority ids here, so chain and AKID steps stop at it
 //! (the kernel would go on and fail its verification).
 
+use super::checks::Checks;
 use super::{reason_for, ItemKind, Verdict};
 use crate::crypto::SignatureRecord;
 use crate::errno::{Errno, KResult};
@@ -110,16 +111,24 @@ pub fn keyring(store: &Store) -> Serial {
 /// one-off callers (benches, fuzzing): embedded certificates are parsed afresh; the
 /// engine uses [`verify_module_with`] and a per-worker [`CertCache`].
 pub fn verify_module(store: &Store, file: &[u8], keyring: Serial) -> Verdict {
-    verify_module_with(store, file, keyring, &mut CertCache::default())
+    verify_module_with(
+        store,
+        file,
+        keyring,
+        &mut CertCache::default(),
+        &mut Checks::default(),
+    )
 }
 
 /// Verifies a whole module file against `keyring`, reusing the certificates `certs`
-/// already parsed (same verdict and errno as a fresh parse).
+/// already parsed (same verdict and errno as a fresh parse), with the signature checks
+/// against trusted keys done as `checks` says (at once, or deferred into a batch).
 pub fn verify_module_with(
     store: &Store,
     file: &[u8],
     keyring: Serial,
     certs: &mut CertCache,
+    checks: &mut Checks,
 ) -> Verdict {
     let k = ItemKind::Module;
     mark(Stage::Parse);
@@ -130,7 +139,15 @@ pub fn verify_module_with(
         Err(e) => return Verdict::invalid(k, e, "malformed module signature trailer"),
     };
     let mut digest = None;
-    let v = match verify_pkcs7_detached(store, m.content, m.pkcs7, keyring, &mut digest, certs) {
+    let v = match verify_pkcs7_detached(
+        store,
+        m.content,
+        m.pkcs7,
+        keyring,
+        &mut digest,
+        certs,
+        checks,
+    ) {
         Ok(signer) => Verdict::valid(k, signer, digest),
         Err((e, signer)) => Verdict::invalid(k, e, reason_for(e))
             .with_digest(digest)
@@ -296,7 +313,8 @@ type Failure = (Errno, Option<Serial>);
 /// `verify_pkcs7_message_sig` with detached `content` and usage MODULE. Returns the
 /// trusted key that verified the first trusted signerInfo. `digest_out` receives the
 /// content digest of the first signerInfo that passed the internal checks. Embedded
-/// certificates come from (and go into) `certs`.
+/// certificates come from (and go into) `certs`; checks against trusted keys are done as
+/// `checks` says.
 pub fn verify_pkcs7_detached(
     store: &Store,
     content: &[u8],
@@ -304,6 +322,7 @@ pub fn verify_pkcs7_detached(
     keyring: Serial,
     digest_out: &mut Option<Digest>,
     certs: &mut CertCache,
+    checks: &mut Checks,
 ) -> Result<Serial, Failure> {
     certs.serve(store);
     let CertCache {
@@ -346,6 +365,7 @@ pub fn verify_pkcs7_detached(
             slots: [None; DIGEST_SLOTS],
         },
         unsupported: Unsupported::default(),
+        checks,
     };
 
     // pkcs7_verify: internal consistency of each signerInfo.
@@ -392,6 +412,8 @@ struct Message<'s, 'm, 'a> {
     digests: Digests<'a>,
     /// signerInfos pkcs7_verify marked `unsupported_crypto`.
     unsupported: Unsupported,
+    /// How checks against trusted keys are done.
+    checks: &'m mut Checks,
 }
 
 impl Message<'_, '_, '_> {
@@ -553,9 +575,11 @@ impl Message<'_, '_, '_> {
                 store.find_asymmetric_key(keyring, Some(&ids.id), ids.skid.as_deref(), None)
             {
                 let res = match last {
-                    None => verify_with(store, key, &record(s, d, self.digests.content)),
+                    None => {
+                        verify_with(self.checks, store, key, &record(s, d, self.digests.content))
+                    }
                     Some(child) => match &certs[child].key.auth {
-                        Some(sig) => verify_with(store, key, &sig.record()),
+                        Some(sig) => verify_with(self.checks, store, key, &sig.record()),
                         None => Err(Errno::EINVAL),
                     },
                 };
@@ -580,7 +604,7 @@ impl Message<'_, '_, '_> {
                         None,
                     ) {
                         Ok(key) => {
-                            verify_with(store, key, &sig.record())
+                            verify_with(self.checks, store, key, &sig.record())
                                 .map_err(|e| (rejected(e), Some(key)))?;
                             self.mark_verified(signer, top, key);
                             return Ok(key);
@@ -596,7 +620,7 @@ impl Message<'_, '_, '_> {
         let mut spill = Vec::new();
         let id0 = s.sid.auth_id0(&mut buf, &mut spill);
         match store.find_asymmetric_key(keyring, Some(id0), None, None) {
-            Ok(key) => verify_with(store, key, &record(s, d, self.digests.content))
+            Ok(key) => verify_with(self.checks, store, key, &record(s, d, self.digests.content))
                 .map(|_| key)
                 .map_err(|e| (rejected(e), Some(key))),
             Err(e) => Err((e, None)),
@@ -632,10 +656,15 @@ fn record<'r>(s: &'r SignerInfo<'_>, d: Digest, content: &'r [u8]) -> SignatureR
     }
 }
 
-fn verify_with(store: &Store, key: Serial, rec: &SignatureRecord<'_>) -> KResult<()> {
-    let k = store.asymmetric(key).ok_or(Errno::EINVAL)?;
+/// A signature check with trusted key `key`, as `checks` says (at once or deferred).
+fn verify_with(
+    checks: &mut Checks,
+    store: &Store,
+    key: Serial,
+    rec: &SignatureRecord<'_>,
+) -> KResult<()> {
     mark(Stage::Verify);
-    let r = k.public.verify(rec, store.profile());
+    let r = checks.verify(store, key, rec);
     mark(Stage::Other);
     r
 }
