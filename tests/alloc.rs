@@ -189,7 +189,7 @@ fn compressed_modules(t: &Path) -> Case {
     let mut items = Vec::new();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&plain).unwrap();
-    let mut xz = xz2::write::XzEncoder::new(Vec::new(), 6);
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
     xz.write_all(&plain).unwrap();
     let formats = [
         ("ko.gz", gz.finish().unwrap()),

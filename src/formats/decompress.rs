@@ -75,7 +75,7 @@ impl Decompressor {
         match c {
             Compression::Gzip => self.gunzip(data, out)?,
             Compression::Xz => {
-                xz2::bufread::XzDecoder::new(data).read_to_end(out)?;
+                liblzma::bufread::XzDecoder::new(data).read_to_end(out)?;
             }
             Compression::Zstd => {
                 zstd::stream::read::Decoder::with_buffer(data)?
@@ -211,7 +211,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&body).unwrap();
         let gz = gz.finish().unwrap();
-        let mut xz = xz2::write::XzEncoder::new(Vec::new(), 1);
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
         xz.write_all(&body).unwrap();
         let xz = xz.finish().unwrap();
         let zs = zstd::stream::encode_all(&body[..], 1).unwrap();
