@@ -4,7 +4,10 @@
 //! per-worker scratch, parsed keys in the keyring. This binary replaces the global
 //! allocator with a wrapper around `System` that counts every `alloc`, `alloc_zeroed` and
 //! `realloc` per thread, then verifies items one at a time on the test's own thread
-//! (`Pass::verify_item` with one reused `Scratch`) and checks that, once warmed up (buffers
+//! (`Pass::verify_item` with one reused `Scratch`; and, for the batched path, each round's
+//! items as one chunk through `Pass::verify_chunk` with the `mb` backend, so the batch
+//! windows, the queue of deferred checks and the replays are counted too) and checks that,
+//! once warmed up (buffers
 //! grown, directory handle opened, parsed certificates remembered, the cache full), a cold
 //! item costs zero allocations:
 //!
@@ -32,9 +35,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use trustbench::crypto::{default_backend, CryptoProfile};
+use std::sync::Arc;
+use trustbench::crypto::mb::{Lanes, Mb};
+use trustbench::crypto::{default_backend, Backend, CryptoProfile};
 use trustbench::engine::read::Scratch;
-use trustbench::engine::{CachePolicy, Engine, EngineConfig, Item};
+use trustbench::engine::{CachePolicy, Engine, EngineConfig, Item, Outcome};
 use trustbench::formats::modsig;
 use trustbench::trust::store::{AddMode, Store};
 use trustbench::verify::ima::ImaPolicy;
@@ -111,9 +116,9 @@ fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// A store trusting `certs` as built-in keys and as `.ima` keys.
-fn store_trusting(certs: &[PathBuf]) -> Store {
-    let mut s = Store::new(Default::default(), CryptoProfile::full(), default_backend());
+/// A store trusting `certs` as built-in keys and as `.ima` keys, verifying with `backend`.
+fn store_trusting(certs: &[PathBuf], backend: Arc<dyn Backend>) -> Store {
+    let mut s = Store::new(Default::default(), CryptoProfile::full(), backend);
     let sys = s.system();
     for c in certs {
         let der = read(c);
@@ -426,9 +431,18 @@ impl Mode {
     }
 }
 
+/// The backend of the batched path: `mb` on the IFMA lanes where the CPU has them, else on
+/// the portable lanes (the same windows, queue and replays).
+fn batching_backend() -> Arc<dyn Backend> {
+    Arc::new(Mb::with_lanes(Lanes::detect().or(Some(Lanes::Portable))))
+}
+
 /// Allocations over `ROUNDS` rounds of `case`'s items after `WARM_ROUNDS` rounds of
 /// warm-up, and the number of items measured; panics if a verdict is not the expected one.
-fn allocations(case: &Case, mode: Mode) -> (u64, usize) {
+/// `batched`: the items go through the batch windows as one chunk per round
+/// (`Pass::verify_chunk` with a batching backend), else one at a time with the default
+/// backend.
+fn allocations(case: &Case, mode: Mode, batched: bool) -> (u64, usize) {
     let config = EngineConfig {
         cache_size: match mode {
             Mode::Off => 0,
@@ -440,7 +454,13 @@ fn allocations(case: &Case, mode: Mode) -> (u64, usize) {
         ima_policy: case.policy,
         ..EngineConfig::default()
     };
-    let engine = Engine::new(store_trusting(&case.trust), config, 1);
+    let backend = if batched {
+        batching_backend()
+    } else {
+        default_backend()
+    };
+    let engine = Engine::new(store_trusting(&case.trust, backend), config, 1);
+    let mut outs = vec![Outcome::PENDING; case.items.len()];
     let mut scratch = Scratch::default();
     if mode == Mode::Hits {
         let fill = engine.begin_pass(CachePolicy::Use);
@@ -455,8 +475,15 @@ fn allocations(case: &Case, mode: Mode) -> (u64, usize) {
         CachePolicy::Use
     });
     let mut check = |round: usize| {
-        for (item, want) in case.items.iter().zip(&case.expect) {
-            let o = pass.verify_item(item, &mut scratch);
+        if batched {
+            pass.verify_chunk(&case.items, &mut outs, &mut scratch);
+        }
+        for (i, (item, want)) in case.items.iter().zip(&case.expect).enumerate() {
+            let o = if batched {
+                outs[i]
+            } else {
+                pass.verify_item(item, &mut scratch)
+            };
             assert_eq!(
                 o.verdict.class,
                 *want,
@@ -507,20 +534,24 @@ fn cold_items_allocate_nothing_after_warm_up() {
     let mut rows = Vec::new();
     for case in &cases {
         for mode in [Mode::Off, Mode::Fill, Mode::Hits] {
-            let (allocs, n) = allocations(case, mode);
-            rows.push((case.name, mode, allocs, n));
+            for batched in [false, true] {
+                let (allocs, n) = allocations(case, mode, batched);
+                rows.push((case.name, mode, batched, allocs, n));
+            }
         }
     }
     println!();
     println!(
-        "{:<30} {:<12} {:>6} {:>12} {:>12}",
-        "case", "cache", "items", "allocations", "allocs/item"
+        "{:<30} {:<12} {:<8} {:>6} {:>12} {:>12}",
+        "case", "cache", "path", "items", "allocations", "allocs/item"
     );
-    for (name, mode, allocs, n) in &rows {
+    let path = |b: bool| if b { "batched" } else { "single" };
+    for (name, mode, batched, allocs, n) in &rows {
         println!(
-            "{:<30} {:<12} {:>6} {:>12} {:>12.3}",
+            "{:<30} {:<12} {:<8} {:>6} {:>12} {:>12.3}",
             name,
             mode.name(),
+            path(*batched),
             n,
             allocs,
             *allocs as f64 / *n as f64
@@ -528,11 +559,12 @@ fn cold_items_allocate_nothing_after_warm_up() {
     }
     let bad: Vec<String> = rows
         .iter()
-        .filter(|r| r.2 != 0)
-        .map(|(name, mode, allocs, n)| {
+        .filter(|r| r.3 != 0)
+        .map(|(name, mode, batched, allocs, n)| {
             format!(
-                "{name} (cache {}): {allocs} allocations over {n} items",
-                mode.name()
+                "{name} (cache {}, {}): {allocs} allocations over {n} items",
+                mode.name(),
+                path(*batched)
             )
         })
         .collect();

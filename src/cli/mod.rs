@@ -54,7 +54,7 @@ pub enum Cmd {
     /// With no options: generate corpora/default.toml once (cached), then a cold and a
     /// warm pass. Exit 1 when any verdict disagrees with the manifest.
     Run(run::RunArgs),
-    /// Every compiled crypto backend (aws-lc, ring, rustcrypto, openssl, kernel) on the
+    /// Every compiled crypto backend (mb, aws-lc, ring, rustcrypto, openssl, kernel) on the
     /// same corpus in one process: verify/s per algorithm, engine items/s and efficiency,
     /// and whether they all give the same verdicts.
     ///

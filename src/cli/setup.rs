@@ -51,9 +51,11 @@ pub struct TrustArgs {
     /// IMA_BLACKLIST_KEYRING: create .ima_blacklist and consult it first.
     #[arg(long)]
     pub ima_blacklist_keyring: bool,
-    /// The crypto backend that does the arithmetic under the kernel's rules: aws-lc
-    /// (default), ring, rustcrypto, openssl or kernel (this machine's kernel, through
-    /// keyctl), as compiled in. Verifications a backend cannot do are reported ENOPKG.
+    /// The crypto backend that does the arithmetic under the kernel's rules: mb
+    /// (multi-buffer RSA on AVX-512 IFMA, batches of eight; the default where the CPU has
+    /// IFMA), aws-lc (the default elsewhere), ring, rustcrypto, openssl or kernel (this
+    /// machine's kernel, through keyctl), as compiled in. Verifications a backend cannot
+    /// do are reported ENOPKG.
     #[arg(long = "backend", value_name = "NAME")]
     pub backend: Option<String>,
 }

@@ -2,11 +2,13 @@
 //!
 //! One pass verifies every item exactly once (every item yields exactly one outcome, in
 //! input order). The trust store sits behind a read-write lock: a pass holds a read lock
-//! per item, so keyring changes (revoke, blacklist, unlink) can happen between or during
-//! passes, and each verdict is computed and cached under one consistent epoch.
+//! per item — or, when the backend batches, per window of at most 16 items, from the first
+//! item's probe to the last one's cache entry — so keyring changes (revoke, blacklist,
+//! unlink) can happen between or during passes, and each verdict is computed and cached
+//! under one consistent epoch.
 //!
 //! The per-item hot path reads top to bottom in `pipeline.rs`: probe, open, read, judge,
-//! remember.
+//! remember, and the batch window around them.
 
 /// The verdict cache.
 pub mod cache;
@@ -156,7 +158,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// A slot for an item not verified yet (a pass overwrites every slot).
-    const PENDING: Outcome = Outcome {
+    pub const PENDING: Outcome = Outcome {
         verdict: Verdict::invalid(ItemKind::Ima, crate::Errno::EIO, "not verified"),
         stage_ns: [0; STAGES],
         total_ns: 0,
@@ -368,8 +370,8 @@ pub struct Pass<'e> {
     mode: CacheMode,
 }
 
-/// Items per worker chunk, at most: a chunk is the unit a worker takes at once (and the
-/// unit a batched verify stage will work on).
+/// Items per worker chunk, at most: a chunk is the unit a worker takes at once (a batching
+/// backend's windows are cut from it).
 const CHUNK_MAX: usize = 64;
 
 impl Pass<'_> {
@@ -413,5 +415,13 @@ impl Pass<'_> {
     /// Verifies one item with the caller's scratch (benches, single-item callers).
     pub fn verify_item(&self, item: &Item, s: &mut Scratch) -> Outcome {
         self.engine.verify_one(self.mode, item, s)
+    }
+
+    /// Verifies `items` as one worker's chunk on the caller's thread with the caller's
+    /// scratch, `out[i]` for `items[i]` — in batch windows when the backend batches, as a
+    /// pass's workers do (benches, and the allocation test of the batched path).
+    pub fn verify_chunk(&self, items: &[Item], out: &mut [Outcome], s: &mut Scratch) {
+        let n = items.len().min(out.len());
+        self.engine.run_chunk(self.mode, &items[..n], &mut out[..n], s);
     }
 }

@@ -801,7 +801,8 @@ fn read(engine: &Engine) -> std::sync::RwLockReadGuard<'_, Store> {
 }
 
 /// Nanoseconds per verification of `inp` with the engine's pre-parsed key, all threads at
-/// once (the kernel's rules included, as in the ceiling).
+/// once (the kernel's rules included, and batch-amortised for a batching backend, as in
+/// the ceiling).
 fn verify_ns(
     engine: &Engine,
     inp: Option<&VerifyInputs>,
@@ -812,12 +813,7 @@ fn verify_ns(
     let Some((inp, key)) = inp.and_then(|i| Some((i, store.asymmetric(i.key)?))) else {
         return f64::NAN;
     };
-    let rec = inp.record();
-    let profile = store.profile();
-    concurrent_ns_per_op(pool, budget, &|| {
-        let _ = key.public.check(&rec, profile);
-        1
-    })
+    calibrate::verify_ns(&store, &key.public, &inp.record(), pool, budget)
 }
 
 /// A message-hashing backend's own digest cost per byte for `inp`'s hash: its arithmetic

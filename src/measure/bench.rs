@@ -250,5 +250,6 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         manifest,
         scaling,
         warm_over_cold,
+        mb_disagreements: crate::crypto::mb::disagreements(),
     })
 }

@@ -534,6 +534,11 @@ pub struct RunReport {
     pub scaling: Vec<ScalingStep>,
     /// warm items/s ÷ cold items/s, when both passes ran.
     pub warm_over_cold: Option<f64>,
+    /// Multi-buffer results the single-op backend contradicted during the run
+    /// ([`crate::crypto::mb::disagreements`]): arithmetic faults, each item's verdict an
+    /// internal error rather than either answer. Anything but 0 fails the run.
+    #[serde(default)]
+    pub mb_disagreements: u64,
 }
 
 fn default_ima_rule() -> String {
@@ -750,6 +755,7 @@ pub(crate) mod tests {
             }),
             scaling: Vec::new(),
             warm_over_cold: None,
+            mb_disagreements: 0,
         }
     }
 
