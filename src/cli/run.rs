@@ -226,11 +226,13 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
             report.mb_disagreements
         );
     }
-    Ok(if mismatches == 0 && unexpected == 0 && report.mb_disagreements == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if mismatches == 0 && unexpected == 0 && report.mb_disagreements == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 /// The one line `--quiet` keeps (stderr).

@@ -422,6 +422,7 @@ impl Pass<'_> {
     /// pass's workers do (benches, and the allocation test of the batched path).
     pub fn verify_chunk(&self, items: &[Item], out: &mut [Outcome], s: &mut Scratch) {
         let n = items.len().min(out.len());
-        self.engine.run_chunk(self.mode, &items[..n], &mut out[..n], s);
+        self.engine
+            .run_chunk(self.mode, &items[..n], &mut out[..n], s);
     }
 }

@@ -152,13 +152,15 @@ fn mont_sqr<const L: usize>(ap: &Padded, np: &Padded, n0: __m512i, t: &mut Wide,
         }
         i += 2;
     }
-    for x in t.iter_mut().take(2 * L) {
-        *x = _mm512_slli_epi64::<1>(*x);
-    }
+    // Doubled, and the squares added, in one pass over the product.
     for i in 0..L {
         let ai = ap[i + 2];
-        t[2 * i] = _mm512_madd52lo_epu64(t[2 * i], ai, ai);
-        t[2 * i + 1] = _mm512_madd52hi_epu64(t[2 * i + 1], ai, ai);
+        let (lo, hi) = (
+            _mm512_slli_epi64::<1>(t[2 * i]),
+            _mm512_slli_epi64::<1>(t[2 * i + 1]),
+        );
+        t[2 * i] = _mm512_madd52lo_epu64(lo, ai, ai);
+        t[2 * i + 1] = _mm512_madd52hi_epu64(hi, ai, ai);
     }
     reduce::<L>(t, np, n0);
     normalize_into::<L>(t, out);
