@@ -183,6 +183,9 @@ pub fn disagreements() -> u64 {
 pub struct Mb {
     /// The engine batches run on; `None`: every operation goes to aws-lc.
     lanes: Option<Lanes>,
+    /// Tests only ([`Mb::with_lane_fault`]): every lane result has its last bit flipped,
+    /// as an arithmetic fault would, to prove that faults are caught.
+    fault: bool,
 }
 
 impl Mb {
@@ -194,12 +197,29 @@ impl Mb {
             Some("off") => None,
             _ => Lanes::detect(),
         };
-        Mb { lanes }
+        Mb {
+            lanes,
+            fault: false,
+        }
     }
 
     /// `mb` batching on `lanes` (`None`: batching nothing).
     pub fn with_lanes(lanes: Option<Lanes>) -> Mb {
-        Mb { lanes }
+        Mb {
+            lanes,
+            fault: false,
+        }
+    }
+
+    /// For tests: `mb` on `lanes` with a fault injected into every lane result (its last
+    /// bit flipped), so that a test can show that no such result becomes a verdict: each
+    /// is recomputed by aws-lc and reported as [`Unsupported::Disagreement`].
+    #[doc(hidden)]
+    pub fn with_lane_fault(lanes: Lanes) -> Mb {
+        Mb {
+            lanes: Some(lanes),
+            fault: true,
+        }
     }
 
     /// The engine batches run on.
@@ -299,11 +319,11 @@ impl Backend for Mb {
             q.idx[q.len] = i;
             q.len += 1;
             if q.len == LANES {
-                q.run(lanes, jobs);
+                q.run(lanes, self.fault, jobs);
             }
         }
-        small.run(lanes, jobs);
-        large.run(lanes, jobs);
+        small.run(lanes, self.fault, jobs);
+        large.run(lanes, self.fault, jobs);
     }
 }
 
@@ -324,7 +344,7 @@ struct Queue {
 
 impl Queue {
     /// Runs the queued jobs (a lone one on the single-op path) and empties the queue.
-    fn run(&mut self, lanes: Lanes, jobs: &mut dyn Batch) {
+    fn run(&mut self, lanes: Lanes, fault: bool, jobs: &mut dyn Batch) {
         let n = std::mem::take(&mut self.len);
         let idx = &self.idx[..n];
         let mut outcomes: [Option<Checked>; LANES] = [None; LANES];
@@ -349,6 +369,13 @@ impl Queue {
                         });
                     let mut outs = [[0u8; MAX_LEN]; LANES];
                     let done = lanes.public_ops(&keys[..n], &sigs[..n], &mut outs);
+                    if fault {
+                        for (o, s) in outs.iter_mut().zip(&sigs) {
+                            if let Some(b) = s.len().checked_sub(1).and_then(|i| o.get_mut(i)) {
+                                *b ^= 1;
+                            }
+                        }
+                    }
                     for l in 0..n {
                         if let (true, Some((k, s, _))) = (done[l], &got[l]) {
                             outcomes[l] = Some(finish(k, s, &outs[l]));
