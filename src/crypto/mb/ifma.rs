@@ -74,15 +74,19 @@ fn reduce<const L: usize>(t: &mut Wide, np: &Padded, n0: __m512i) {
         let m1 = _mm512_madd52lo_epu64(zero, ti1, n0);
         ti1 = _mm512_madd52lo_epu64(ti1, n_0, m1);
         let mut carry = _mm512_srli_epi64::<LIMB_BITS>(ti1);
+        // n[d], n[d − 1], n[d − 2] rotate through registers: one new limb loaded per step.
+        let (mut n1, mut n2) = (np[3], np[2]);
         for k in i + 2..i + L + 2 {
             let d = k - i;
+            let n0v = np[d + 2];
             let mut acc = _mm512_add_epi64(t[k], carry);
             carry = zero;
-            acc = _mm512_madd52lo_epu64(acc, np[d + 2], m0);
-            acc = _mm512_madd52hi_epu64(acc, np[d + 1], m0);
-            acc = _mm512_madd52lo_epu64(acc, np[d + 1], m1);
-            acc = _mm512_madd52hi_epu64(acc, np[d], m1);
+            acc = _mm512_madd52lo_epu64(acc, n0v, m0);
+            acc = _mm512_madd52hi_epu64(acc, n1, m0);
+            acc = _mm512_madd52lo_epu64(acc, n1, m1);
+            acc = _mm512_madd52hi_epu64(acc, n2, m1);
             t[k] = acc;
+            (n2, n1) = (n1, n0v);
         }
         i += 2;
     }
@@ -105,14 +109,17 @@ fn mont_mul<const L: usize>(
     let mut i = 0;
     while i < L {
         let (b0, b1) = (bp[i + 2], bp[i + 3]);
+        let (mut a1, mut a2) = (ap[1], ap[0]);
         for k in i..i + L + 2 {
             let d = k - i;
+            let a0 = ap[d + 2];
             let mut acc = t[k];
-            acc = _mm512_madd52lo_epu64(acc, ap[d + 2], b0);
-            acc = _mm512_madd52hi_epu64(acc, ap[d + 1], b0);
-            acc = _mm512_madd52lo_epu64(acc, ap[d + 1], b1);
-            acc = _mm512_madd52hi_epu64(acc, ap[d], b1);
+            acc = _mm512_madd52lo_epu64(acc, a0, b0);
+            acc = _mm512_madd52hi_epu64(acc, a1, b0);
+            acc = _mm512_madd52lo_epu64(acc, a1, b1);
+            acc = _mm512_madd52hi_epu64(acc, a2, b1);
             t[k] = acc;
+            (a2, a1) = (a1, a0);
         }
         i += 2;
     }
@@ -141,14 +148,17 @@ fn mont_sqr<const L: usize>(ap: &Padded, np: &Padded, n0: __m512i, t: &mut Wide,
         acc = _mm512_madd52lo_epu64(t[k + 2], a0, ap[i + 5]);
         acc = _mm512_madd52hi_epu64(acc, a0, ap[i + 4]);
         t[k + 2] = _mm512_madd52lo_epu64(acc, a1, ap[i + 4]);
+        let (mut x1, mut x2) = (ap[i + 5], ap[i + 4]);
         for k in 2 * i + 4..i + L + 2 {
             let d = k - i;
+            let x0 = ap[d + 2];
             let mut acc = t[k];
-            acc = _mm512_madd52lo_epu64(acc, ap[d + 2], a0);
-            acc = _mm512_madd52hi_epu64(acc, ap[d + 1], a0);
-            acc = _mm512_madd52lo_epu64(acc, ap[d + 1], a1);
-            acc = _mm512_madd52hi_epu64(acc, ap[d], a1);
+            acc = _mm512_madd52lo_epu64(acc, x0, a0);
+            acc = _mm512_madd52hi_epu64(acc, x1, a0);
+            acc = _mm512_madd52lo_epu64(acc, x1, a1);
+            acc = _mm512_madd52hi_epu64(acc, x2, a1);
             t[k] = acc;
+            (x2, x1) = (x1, x0);
         }
         i += 2;
     }
