@@ -31,8 +31,13 @@ pub fn class_of(store: &Store, key: crate::trust::Serial, hash: HashAlgo) -> Opt
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct Ceiling {
     pub threads: usize,
-    /// Verify with a pre-parsed key, per class.
+    /// Verify with a pre-parsed key, per class: the run's backend's figure, or the
+    /// multi-buffer lanes' where this CPU has them and they are faster (`verify_by`).
     pub verify_ns: BTreeMap<VerifyClass, f64>,
+    /// Classes whose `verify_ns` is not the run's backend's own figure, and whose it is
+    /// (`mb`: the machine's fastest verifier, when the run used another backend).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub verify_by: BTreeMap<VerifyClass, String>,
     /// Digest cost per byte, per hash.
     pub digest_ns_per_byte: BTreeMap<String, f64>,
     /// open + read + close of a small file.
@@ -83,7 +88,7 @@ pub(crate) fn concurrent_ns_per_op(
 /// Nanoseconds per verification of `rec` with `key` (the kernel's rules included), all
 /// threads at once: through the store's backend's batches when it batches — a full batch
 /// of [`crate::crypto::mb::LANES`] copies per call, the cost shared, EMSA checks included —
-/// so that the ceiling is the fastest verifier the machine offers, not the single-op one.
+/// so that the ceiling is the fastest verifier the backend offers, not the single-op one.
 pub(crate) fn verify_ns(
     store: &Store,
     key: &PublicKey,
@@ -91,8 +96,25 @@ pub(crate) fn verify_ns(
     pool: &rayon::ThreadPool,
     budget: Duration,
 ) -> f64 {
-    let profile = store.profile();
-    let backend = store.backend();
+    backend_verify_ns(
+        store.backend().as_ref(),
+        store.profile(),
+        key,
+        rec,
+        pool,
+        budget,
+    )
+}
+
+/// [`verify_ns`] with `backend` (which prepared `key`) and `profile`.
+fn backend_verify_ns(
+    backend: &dyn crate::crypto::Backend,
+    profile: &CryptoProfile,
+    key: &PublicKey,
+    rec: &SignatureRecord<'_>,
+    pool: &rayon::ThreadPool,
+    budget: Duration,
+) -> f64 {
     if backend.batches() {
         let lanes = crate::crypto::mb::LANES;
         return concurrent_ns_per_op(pool, budget, &|| {
@@ -109,6 +131,39 @@ pub(crate) fn verify_ns(
         let _ = key.check(rec, profile);
         1
     })
+}
+
+/// The multi-buffer verifier's batch-amortised cost for `key` and `rec` when this CPU has
+/// its lanes and the store's backend is another one (`run --backend aws-lc`): the ceiling
+/// is the best the machine allows, whichever backend the run uses. `None` where there are
+/// no lanes, the key is not one the lanes take, or the lanes' verdict differs from the
+/// store's (a figure for different work would be no ceiling).
+fn lanes_verify_ns(
+    store: &Store,
+    key: &PublicKey,
+    rec: &SignatureRecord<'_>,
+    pool: &rayon::ThreadPool,
+    budget: Duration,
+) -> Option<f64> {
+    use crate::crypto::mb::{Lanes, Mb};
+    if store.backend().batches() {
+        return None;
+    }
+    let mb = Mb::with_lanes(Some(Lanes::detect()?));
+    let source = crate::crypto::KeySource {
+        algo: key.algo(),
+        key: key.raw(),
+        cert: None,
+    };
+    let lanes_key = PublicKey::new(&source, &mb);
+    lanes_key.prepared()?.mont()?;
+    let profile = store.profile();
+    if lanes_key.check(rec, profile) != key.check(rec, profile) {
+        return None;
+    }
+    Some(backend_verify_ns(
+        &mb, profile, &lanes_key, rec, pool, budget,
+    ))
 }
 
 /// One verification `n` times over, as a batch (outcomes are dropped: only the cost is
@@ -230,8 +285,17 @@ pub fn calibrate(
         let Some(key) = store.asymmetric(inp.key) else {
             continue;
         };
-        let ns = verify_ns(store, &key.public, &inp.record(), pool, budget);
-        c.verify_ns.insert(class.clone(), ns);
+        let rec = inp.record();
+        let own = verify_ns(store, &key.public, &rec, pool, budget);
+        match lanes_verify_ns(store, &key.public, &rec, pool, budget) {
+            Some(lanes) if lanes < own => {
+                c.verify_ns.insert(class.clone(), lanes);
+                c.verify_by.insert(class.clone(), "mb".into());
+            }
+            _ => {
+                c.verify_ns.insert(class.clone(), own);
+            }
+        }
     }
     let block = vec![0x5au8; 1 << 20];
     let mut hashes = samples.hashes.clone();

@@ -340,9 +340,12 @@ fn ceiling(s: &mut String, r: &RunReport) -> std::fmt::Result {
     let c = &r.ceiling;
     s.push_str("## Ceiling (raw primitives, measured now, same thread count)\n\n| primitive | cost |\n|---|---|\n");
     for (class, ns) in &c.verify_ns {
+        let by = c.verify_by.get(class).map_or(String::new(), |b| {
+            format!(", by {b}: the machine's fastest")
+        });
         writeln!(
             s,
-            "| verify {class} | {:.1} µs ({:.0}/s per thread) |",
+            "| verify {class} | {:.1} µs ({:.0}/s per thread{by}) |",
             ns / 1e3,
             1e9 / ns
         )?;
