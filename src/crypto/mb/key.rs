@@ -65,7 +65,7 @@ impl MontKey {
     /// longer than 4096 bits, or shorter than two bytes): the single-op backend serves it.
     pub fn new(c: &RsaComponents) -> Option<MontKey> {
         let len = c.n.len();
-        if *c.e != EXPONENT || len < 2 || c.n[len - 1] & 1 == 0 {
+        if *c.e != EXPONENT || !(2..=super::MAX_LEN).contains(&len) || c.n[len - 1] & 1 == 0 {
             return None;
         }
         let limbs = limbs_for(len)?;

@@ -100,7 +100,9 @@ impl Lanes {
             return done;
         };
         for i in 0..n {
-            done[i] = keys[i].limbs() == limbs && sigs[i].len() == keys[i].len();
+            done[i] = keys[i].limbs() == limbs
+                && sigs[i].len() == keys[i].len()
+                && keys[i].len() <= MAX_LEN;
         }
         match limbs {
             SMALL_LIMBS => self.run::<SMALL_LIMBS>(&keys[..n], &sigs[..n], outs, &mut done),
