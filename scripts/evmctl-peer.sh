@@ -9,7 +9,8 @@
 # CORPUS_DIR defaults to target/evmctl-peer, generated from corpora/evmctl-peer.toml
 # (20,000 4 KiB RSA-2048 files with evmctl-format .sig sidecars) when missing. Needs
 # evmctl and taskset (Debian: ima-evm-utils, util-linux). RUNS (default 10) sets the
-# rounds, BACKEND a --backend for trustbench (default: the default backend). A
+# rounds, BACKEND a --backend for trustbench (default: the default backend), SOURCE its
+# --ima-source (default sidecar, what evmctl --sigfile reads). A
 # two-core evmctl run is two evmctl processes, each given half of the files (evmctl has
 # no threads); trustbench gets both cores with --threads 2.
 set -eu
@@ -29,8 +30,11 @@ ls -- *.bin >../all.txt
 n=$(wc -l <../all.txt)
 head -n $((n / 2)) ../all.txt >../half1.txt
 tail -n +$((n / 2 + 1)) ../all.txt >../half2.txt
-opt=""
-[ -n "$BACKEND" ] && opt="--backend $BACKEND"
+# `evmctl ima_verify --sigfile` reads each FILE.sig and never security.ima, so trustbench
+# is asked for the same work: the sidecar only (its default, auto, would first ask each
+# file for security.ima).
+opt="--ima-source ${SOURCE:-sidecar}"
+[ -n "$BACKEND" ] && opt="$opt --backend $BACKEND"
 echo "evmctl-peer: $n files, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)," \
     "trustbench backend: ${BACKEND:-default}"
 # The four commands, run round-robin (1 2 3 4, 1 2 3 4, …) after one warm-up round:
