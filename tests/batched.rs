@@ -61,6 +61,14 @@ fn corpus() -> &'static (PathBuf, Vec<Expected>) {
     })
 }
 
+/// The manifest's items.
+fn items_of(dir: &Path, manifest: &[Expected]) -> Vec<Item> {
+    manifest
+        .iter()
+        .map(|e| Item::declared(dir.join(&e.path), e.kind).unwrap())
+        .collect()
+}
+
 fn engine(dir: &Path, backend: Arc<dyn Backend>) -> Engine {
     let mut store = Store::new(KernelConfig::default(), CryptoProfile::full(), backend);
     let expected = std::fs::read_to_string(dir.join("keyring.expected")).unwrap();
@@ -111,10 +119,7 @@ fn describe(o: &trustbench::engine::Outcome) -> String {
 #[test]
 fn batched_verdicts_equal_one_at_a_time() {
     let (dir, manifest) = corpus();
-    let items: Vec<Item> = manifest
-        .iter()
-        .map(|e| Item::declared(dir.join(&e.path), e.kind).unwrap())
-        .collect();
+    let items = items_of(dir, manifest);
     let mut candidates: Vec<(String, Arc<dyn Backend>)> = vec![(
         "mb/portable".into(),
         Arc::new(Mb::with_lanes(Some(Lanes::Portable))),
@@ -189,10 +194,7 @@ fn batched_verdicts_equal_one_at_a_time() {
 #[test]
 fn a_lane_fault_is_reported_never_a_verdict() {
     let (dir, manifest) = corpus();
-    let items: Vec<Item> = manifest
-        .iter()
-        .map(|e| Item::declared(dir.join(&e.path), e.kind).unwrap())
-        .collect();
+    let items = items_of(dir, manifest);
     let reference = engine(dir, Arc::new(AwsLc))
         .begin_pass(CachePolicy::Bypass)
         .run(&items, &pool(1));

@@ -56,6 +56,36 @@ fn load_padded<const L: usize>(x: &[[u64; LANES]; L]) -> Padded {
     p
 }
 
+/// Adds two paired rows to limbs `from..to` of `t`, one load and one store per limb: limb
+/// `k` gets `lo(p[k−i]·u) + hi(p[k−i−1]·u)` (row `i`, multiplier `u`) and
+/// `lo(p[k−i−1]·v) + hi(p[k−i−2]·v)` (row `i + 1`, multiplier `v`). `p` is padded, so
+/// limbs beyond the operand read zeros; the three limbs of `p` in use rotate through
+/// registers. The product's rows (`u, v` = two limbs of the other operand), the squaring's
+/// cross products (two limbs of the operand itself) and the reduction's rows (`m0, m1`)
+/// are all this step.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+fn add_rows(
+    t: &mut Wide,
+    p: &Padded,
+    i: usize,
+    (from, to): (usize, usize),
+    u: __m512i,
+    v: __m512i,
+) {
+    let (mut x1, mut x2) = (p[from - i + 1], p[from - i]);
+    for k in from..to {
+        let x0 = p[k - i + 2];
+        let mut acc = t[k];
+        acc = _mm512_madd52lo_epu64(acc, x0, u);
+        acc = _mm512_madd52hi_epu64(acc, x1, u);
+        acc = _mm512_madd52lo_epu64(acc, x1, v);
+        acc = _mm512_madd52hi_epu64(acc, x2, v);
+        t[k] = acc;
+        (x2, x1) = (x1, x0);
+    }
+}
+
 /// Montgomery reduction of the double-length `t` in place, two rows per pass (each limb
 /// of `t` is then loaded and stored once per two rows, not once per row): row `i` adds
 /// `m0·n`, with `m0 = t[i]·(−n⁻¹) mod 2^52`, row `i + 1` adds `m1·n`, with `m1` computed
@@ -73,21 +103,8 @@ fn reduce<const L: usize>(t: &mut Wide, np: &Padded, n0: __m512i) {
         ti1 = _mm512_madd52hi_epu64(ti1, n_0, m0);
         let m1 = _mm512_madd52lo_epu64(zero, ti1, n0);
         ti1 = _mm512_madd52lo_epu64(ti1, n_0, m1);
-        let mut carry = _mm512_srli_epi64::<LIMB_BITS>(ti1);
-        // n[d], n[d − 1], n[d − 2] rotate through registers: one new limb loaded per step.
-        let (mut n1, mut n2) = (np[3], np[2]);
-        for k in i + 2..i + L + 2 {
-            let d = k - i;
-            let n0v = np[d + 2];
-            let mut acc = _mm512_add_epi64(t[k], carry);
-            carry = zero;
-            acc = _mm512_madd52lo_epu64(acc, n0v, m0);
-            acc = _mm512_madd52hi_epu64(acc, n1, m0);
-            acc = _mm512_madd52lo_epu64(acc, n1, m1);
-            acc = _mm512_madd52hi_epu64(acc, n2, m1);
-            t[k] = acc;
-            (n2, n1) = (n1, n0v);
-        }
+        t[i + 2] = _mm512_add_epi64(t[i + 2], _mm512_srli_epi64::<LIMB_BITS>(ti1));
+        add_rows(t, np, i, (i + 2, i + L + 2), m0, m1);
         i += 2;
     }
 }
@@ -108,19 +125,7 @@ fn mont_mul<const L: usize>(
     t[..2 * L].fill(_mm512_setzero_si512());
     let mut i = 0;
     while i < L {
-        let (b0, b1) = (bp[i + 2], bp[i + 3]);
-        let (mut a1, mut a2) = (ap[1], ap[0]);
-        for k in i..i + L + 2 {
-            let d = k - i;
-            let a0 = ap[d + 2];
-            let mut acc = t[k];
-            acc = _mm512_madd52lo_epu64(acc, a0, b0);
-            acc = _mm512_madd52hi_epu64(acc, a1, b0);
-            acc = _mm512_madd52lo_epu64(acc, a1, b1);
-            acc = _mm512_madd52hi_epu64(acc, a2, b1);
-            t[k] = acc;
-            (a2, a1) = (a1, a0);
-        }
+        add_rows(t, ap, i, (i, i + L + 2), bp[i + 2], bp[i + 3]);
         i += 2;
     }
     reduce::<L>(t, np, n0);
@@ -148,18 +153,7 @@ fn mont_sqr<const L: usize>(ap: &Padded, np: &Padded, n0: __m512i, t: &mut Wide,
         acc = _mm512_madd52lo_epu64(t[k + 2], a0, ap[i + 5]);
         acc = _mm512_madd52hi_epu64(acc, a0, ap[i + 4]);
         t[k + 2] = _mm512_madd52lo_epu64(acc, a1, ap[i + 4]);
-        let (mut x1, mut x2) = (ap[i + 5], ap[i + 4]);
-        for k in 2 * i + 4..i + L + 2 {
-            let d = k - i;
-            let x0 = ap[d + 2];
-            let mut acc = t[k];
-            acc = _mm512_madd52lo_epu64(acc, x0, a0);
-            acc = _mm512_madd52hi_epu64(acc, x1, a0);
-            acc = _mm512_madd52lo_epu64(acc, x1, a1);
-            acc = _mm512_madd52hi_epu64(acc, x2, a1);
-            t[k] = acc;
-            (x2, x1) = (x1, x0);
-        }
+        add_rows(t, ap, i, (2 * i + 4, i + L + 2), a0, a1);
         i += 2;
     }
     // Doubled, and the squares added, in one pass over the product.
