@@ -292,13 +292,20 @@ pub struct Engine {
     /// passes: buffers stay grown, the directory handle open and embedded certificates
     /// parsed, instead of starting afresh whenever rayon splits the work.
     workers: Vec<Mutex<Scratch>>,
+    /// Whether the store's backend batches ([`crate::crypto::Backend::batches`]), asked
+    /// once here. Only a choice of path: with a store swapped in later for one whose
+    /// backend differs, either path still gives every verdict exactly (nothing is queued
+    /// for keys without lane constants).
+    batches: bool,
 }
 
 impl Engine {
     /// An engine over `store`; `threads` sizes the cache's sharding.
     pub fn new(store: Store, config: EngineConfig, threads: usize) -> Engine {
         let cpus = worker_threads(None);
+        let batches = store.backend().batches();
         Engine {
+            batches,
             store: RwLock::new(store),
             cache: VerdictCache::new(config.cache_size, threads),
             config,

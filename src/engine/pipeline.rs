@@ -93,13 +93,7 @@ impl Engine {
         // Paths are resolved afresh for every chunk (one directory open per chunk): a
         // handle from an earlier chunk or pass may name a directory that has been replaced.
         s.forget_dir();
-        let batches = self
-            .store
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .backend()
-            .batches();
-        if !batches {
+        if !self.batches {
             for (item, o) in items.iter().zip(out) {
                 *o = self.verify_one(mode, item, s);
             }
@@ -191,9 +185,10 @@ impl Engine {
         i
     }
 
-    /// Steps 1–4 for one item in slot `k`: its outcome (the verdict not yet in it when the
-    /// item was judged), with the cache key and what judging came to — `None` for both
-    /// when the cache answered or a file could not be read (the outcome then says so).
+    /// Steps 1–4 for one item in slot `k`: its outcome (for an item waiting for the batch,
+    /// with the verdict decided on the assumption that its queued checks succeed), the
+    /// cache key and what judging came to — `None` for both when the cache answered or a
+    /// file could not be read (the outcome then says so).
     fn settle(
         &self,
         store: &Store,
