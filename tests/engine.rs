@@ -1105,7 +1105,7 @@ fn run_exports_json_csv_and_markdown_that_agree() {
     assert_eq!(out.code(), 0, "run on an agreeing corpus exits 0: {out:?}");
 
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).expect("JSON");
-    assert_eq!(json["schema"], "trustbench.run/1");
+    assert_eq!(json["schema"], "trustbench.run/2");
     for field in [
         "machine", "versions", "corpus", "link", "ceiling", "passes", "manifest",
     ] {

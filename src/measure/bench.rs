@@ -11,7 +11,8 @@ use super::manifest::ManifestComparison;
 use super::observe::{Observer, Phase};
 use super::profile::Profiler;
 use super::report::{
-    git_commit, CorpusInfo, Machine, PassAccumulator, RunReport, ScalingStep, Versions, SCHEMA,
+    git_commit, CorpusInfo, Machine, PassAccumulator, RunReport, ScalingStep, Testbed, Versions,
+    SCHEMA,
 };
 use super::source::{is_generated, Shard, Source};
 use crate::engine::{thread_pool, worker_threads, CachePolicy, Engine, EngineConfig};
@@ -229,11 +230,14 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     }
 
     let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
+    let machine = Machine::detect();
+    let versions = Versions::detect(store.backend().as_ref());
     Ok(RunReport {
         schema: SCHEMA.into(),
         created_unix: unix_seconds(),
-        machine: Machine::detect(),
-        versions: Versions::detect(store.backend().as_ref()),
+        testbed: Testbed::detect(&machine, &versions),
+        machine,
+        versions,
         git_commit: git_commit(),
         corpus: CorpusInfo {
             dir: dir.display().to_string(),

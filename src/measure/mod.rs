@@ -14,6 +14,7 @@ mod observe;
 mod profile;
 pub mod report;
 mod source;
+pub mod stats;
 
 pub use bench::{bench, BenchConfig};
 pub use observe::{NotValid, Observer, Phase};

@@ -18,7 +18,9 @@ use crate::verify::VerdictClass;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-pub const SCHEMA: &str = "trustbench.run/1";
+/// Version 2: repeated passes with estimates, a testbed id, the interleaved ceiling and the
+/// warm pass's own ceiling (a warm `efficiency` of version 1 meant something else).
+pub const SCHEMA: &str = "trustbench.run/2";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Machine {
@@ -63,6 +65,55 @@ impl Machine {
                 .trim()
                 .to_string(),
         }
+    }
+}
+
+/// What timing figures depend on besides the code under test: the host, its CPU, kernel
+/// and the crypto library. Raw times are comparable only between runs on one testbed
+/// (`compare` refuses others, `merge` refuses to add their timings); ratios measured within
+/// a run (efficiency) travel between testbeds.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Testbed {
+    /// The first 16 hex digits of SHA-256 over the fields below, one per line.
+    pub id: String,
+    pub host: String,
+    pub cpu_model: String,
+    pub logical_cpus: usize,
+    pub kernel: String,
+    pub backend: String,
+    pub backend_crate: String,
+}
+
+impl Testbed {
+    /// This host's testbed for `machine` and `versions`.
+    pub fn detect(machine: &Machine, versions: &Versions) -> Testbed {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        Testbed::new(host, machine, versions)
+    }
+
+    /// The testbed of `host` with `machine` and `versions`, its id computed.
+    pub fn new(host: String, machine: &Machine, versions: &Versions) -> Testbed {
+        let mut t = Testbed {
+            id: String::new(),
+            host,
+            cpu_model: machine.cpu_model.clone(),
+            logical_cpus: machine.logical_cpus,
+            kernel: machine.kernel.clone(),
+            backend: versions.backend.clone(),
+            backend_crate: versions.backend_crate.clone(),
+        };
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}\n{}\n",
+            t.host, t.cpu_model, t.logical_cpus, t.kernel, t.backend, t.backend_crate
+        );
+        t.id = crate::hash::HashAlgo::Sha256
+            .digest(text.as_bytes())
+            .map(|d| d.hex()[..16].to_string())
+            .unwrap_or_default();
+        t
     }
 }
 
@@ -129,6 +180,25 @@ pub struct PassReport {
     pub cache: CacheReport,
     /// `valid`, `unsigned`, `invalid:ERRNO` → count.
     pub verdicts: BTreeMap<String, u64>,
+    /// Measured repeats of this pass (`run --repeat`); the figures above are the median
+    /// repeat's throughput and efficiencies, the counts those of one repeat.
+    #[serde(default = "one")]
+    pub repeats: usize,
+    /// Per-repeat samples, medians and 95% bootstrap intervals of the headline figures.
+    #[serde(default)]
+    pub estimates: PassEstimates,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// The headline figures of a pass over its repeats ([`super::stats::Estimate`]).
+#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
+pub struct PassEstimates {
+    pub items_per_s: super::stats::Estimate,
+    pub efficiency: super::stats::Estimate,
+    pub crypto_efficiency: super::stats::Estimate,
 }
 
 /// Latency histogram with bounded memory: 16 sub-buckets per power of two (relative error
@@ -451,6 +521,8 @@ impl PassAccumulator {
                 },
             },
             verdicts,
+            repeats: 1,
+            estimates: PassEstimates::default(),
         }
     }
 }
@@ -515,6 +587,8 @@ pub struct RunReport {
     pub created_unix: u64,
     pub machine: Machine,
     pub versions: Versions,
+    /// Where the timings were taken ([`Testbed`]).
+    pub testbed: Testbed,
     pub git_commit: Option<String>,
     pub corpus: CorpusInfo,
     pub threads: usize,
@@ -717,21 +791,26 @@ pub(crate) mod tests {
                 ("invalid:EKEYREJECTED".to_string(), mismatch_count as u64),
             ]
             .into(),
+            repeats: 1,
+            estimates: PassEstimates::default(),
+        };
+        let machine = Machine {
+            cpu_model: "Test CPU".into(),
+            cpu_flags: vec!["aes".into()],
+            logical_cpus: 2,
+            kernel: "6.1.0".into(),
+        };
+        let versions = Versions {
+            trustbench: "0.1.0".into(),
+            backend: "aws-lc".into(),
+            backend_crate: "aws-lc-rs 1.0.0".into(),
         };
         RunReport {
             schema: SCHEMA.into(),
             created_unix: 1_700_000_000,
-            machine: Machine {
-                cpu_model: "Test CPU".into(),
-                cpu_flags: vec!["aes".into()],
-                logical_cpus: 2,
-                kernel: "6.1.0".into(),
-            },
-            versions: Versions {
-                trustbench: "0.1.0".into(),
-                backend: "aws-lc".into(),
-                backend_crate: "aws-lc-rs 1.0.0".into(),
-            },
+            testbed: Testbed::new("test-host".into(), &machine, &versions),
+            machine,
+            versions,
             git_commit: None,
             corpus: CorpusInfo {
                 dir: "corpora/generated/t-0123".into(),
