@@ -2,6 +2,7 @@
 
 mod backends;
 mod certs;
+mod compare;
 mod exports;
 #[cfg(feature = "generator")]
 mod gen;
@@ -41,6 +42,20 @@ pub enum Cmd {
     Keyring(keyring::KeyringCmd),
     /// Join the JSON reports of `run --shard K/N` runs into one report.
     Merge(merge::MergeArgs),
+    /// The regression gate: judge a run report against a baseline, every figure against
+    /// the noise the two runs measured themselves.
+    ///
+    /// A figure regresses when it is worse than --threshold percent AND the two runs' 95%
+    /// intervals do not overlap. By default the gate judges efficiency (throughput over
+    /// the ceiling measured in the same run), which a slower CI machine does not move.
+    /// Prints a Markdown table fit for a pull-request comment.
+    ///
+    /// Exit status: 0 no regression, 1 a regression beyond the threshold, 2 usage or I/O
+    /// error, 3 not comparable (different corpus, schema, or — for timing metrics —
+    /// testbed).
+    ///
+    /// Example: trustbench run --json new.json && trustbench compare results/baseline.json new.json --markdown comment.md
+    Compare(compare::CompareArgs),
     /// Certificates from kernel images.
     #[command(subcommand)]
     Certs(certs::CertsCmd),
@@ -96,5 +111,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, trustbench::Error> {
         Cmd::Gen(a) => gen::run(a),
         Cmd::Certs(c) => certs::run(c),
         Cmd::Merge(a) => merge::run(a),
+        Cmd::Compare(a) => compare::run(a),
     }
 }

@@ -55,7 +55,16 @@ pub struct RunArgs {
     /// primitive's own scaling.
     #[arg(long)]
     pub scaling: bool,
-    /// Milliseconds per ceiling measurement.
+    /// Measured repeats of the passes, each from an empty cache: figures are medians with
+    /// 95% bootstrap intervals, outliers flagged (more repeats: narrower intervals).
+    #[arg(long, value_name = "N", default_value_t = measure::DEFAULT_REPEAT,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub repeat: usize,
+    /// Unmeasured rounds of the passes first (page cache, allocator, CPU clocks).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub warmup: usize,
+    /// Milliseconds that cap one ceiling burst (a sixth of this; the ceiling is measured
+    /// in bursts between slices of every pass) and time the mmap threshold.
     #[arg(long, default_value_t = 150)]
     pub calibration_ms: u64,
     #[command(flatten)]
@@ -196,6 +205,8 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         ima_rule: a.ima.rule(),
         ima_source: a.ima.source(),
         scaling: a.scaling,
+        repeat: a.repeat,
+        warmup: a.warmup,
         calibration: Duration::from_millis(a.calibration_ms),
         flamegraph: flamegraph.clone(),
     };
@@ -251,8 +262,13 @@ fn summary(report: &RunReport, saved: &Path) {
         0 => String::new(),
         n => format!(" ({n} items not compared: the backend lacks their crypto)"),
     };
+    let e = &cold.estimates.efficiency;
+    let interval = match cold.repeats {
+        1 => String::new(),
+        n => format!(" [{:.3}, {:.3}] over {n} repeats", e.ci_low, e.ci_high),
+    };
     eprintln!(
-        "trustbench: {} items, backend {}, cold {:.0} items/s (efficiency {:.3}), {warm}{} manifest mismatches{unsupported}; report {}",
+        "trustbench: {} items, backend {}, cold {:.0} items/s (efficiency {:.3}{interval}), {warm}{} manifest mismatches{unsupported}; report {}",
         cold.items,
         report.versions.backend,
         cold.items_per_s,

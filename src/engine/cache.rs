@@ -239,6 +239,16 @@ impl VerdictCache {
         c
     }
 
+    /// Forgets every entry, keeping the shards' capacity: a repeated cold pass starts
+    /// from the cache a first pass starts from (`run --repeat`).
+    pub fn clear(&self) {
+        for s in &self.shards {
+            s.lock().unwrap_or_else(|p| p.into_inner()).map.clear();
+        }
+        self.entries.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.take_counters();
+    }
+
     /// Entries, without taking any lock (exact when no put is in flight).
     pub fn approx_len(&self) -> usize {
         self.entries.load(std::sync::atomic::Ordering::Relaxed)

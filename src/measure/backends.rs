@@ -525,7 +525,8 @@ pub fn compare(
     }
     // Measured here once for the engines' mmap threshold, then again in every round, so
     // that each round's ceiling is made of figures of that round.
-    let first = calibrate::calibrate(stores[0], &io, &pool, budget);
+    let shared_probes = calibrate::Calibrator::new(stores[0], &io, config.ima_source);
+    let first = shared_probes.full(stores[0], &pool, budget);
 
     let engine_config = EngineConfig {
         cache_size: 0,
@@ -578,7 +579,7 @@ pub fn compare(
         // The shared costs of this round (the first round's were just measured).
         let shared = match round {
             0 => first.clone(),
-            _ => calibrate::calibrate(&read(&contenders[0].engine), &io, &pool, budget),
+            _ => shared_probes.full(&read(&contenders[0].engine), &pool, budget),
         };
         // Verify figures, class by class, the backends in rotating order.
         for (si, sample) in samples.iter().enumerate() {
@@ -659,7 +660,7 @@ pub fn compare(
                 let r = passes[b].run(items, &pool);
                 let store = read(&contenders[b].engine);
                 let keep = |o: &crate::engine::Outcome| !o.verdict.backend_unsupported;
-                accs[b].add_where(&store, items, &r, &ceilings[b], keep);
+                accs[b].add_where(&store, items, &r, keep);
                 results[b] = Some(r);
             }
             chunk_no += 1;
@@ -682,7 +683,7 @@ pub fn compare(
             if round == 0 && b == 0 {
                 class_items = acc.classes();
             }
-            let p = acc.finish();
+            let p = acc.finish(&ceilings[b]);
             if round == 0 && b == 0 {
                 bytes = p.bytes;
             }

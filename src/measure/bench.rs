@@ -5,14 +5,14 @@
 //! corpus in chunks, checks every verdict of the first pass against the manifest, and
 //! optionally adds the scaling curve and a flamegraph of the passes.
 
-use super::calibrate;
+use super::calibrate::{self, Calibrator, Probe};
+use super::interleave::{Bench, Plan};
 use super::link;
 use super::manifest::ManifestComparison;
 use super::observe::{Observer, Phase};
 use super::profile::Profiler;
 use super::report::{
-    git_commit, CorpusInfo, Machine, PassAccumulator, RunReport, ScalingStep, Testbed, Versions,
-    SCHEMA,
+    git_commit, CorpusInfo, Machine, PassReport, RunReport, ScalingStep, Testbed, Versions, SCHEMA,
 };
 use super::source::{is_generated, Shard, Source};
 use crate::engine::{thread_pool, worker_threads, CachePolicy, Engine, EngineConfig};
@@ -21,6 +21,7 @@ use crate::timing::unix_seconds;
 use crate::trust::Store;
 use crate::verify::ima::{ImaPolicy, ImaRule, ImaSourceMode};
 use crate::verify::ItemKind;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -57,7 +58,12 @@ pub struct BenchConfig {
     pub ima_source: ImaSourceMode,
     /// Also run cold passes (cache off) at 1..=threads threads.
     pub scaling: bool,
-    /// Time per ceiling measurement.
+    /// Measured repeats of the passes (each starting from an empty cache); figures are
+    /// medians with bootstrap intervals over them.
+    pub repeat: usize,
+    /// Unmeasured rounds of the passes before the measured ones.
+    pub warmup: usize,
+    /// Caps a ceiling burst at a sixth of this, and times the mmap threshold.
     pub calibration: Duration,
     /// Profile the passes and write a flamegraph SVG here.
     pub flamegraph: Option<PathBuf>,
@@ -79,11 +85,22 @@ impl BenchConfig {
             ima_rule: ImaRule::default(),
             ima_source: ImaSourceMode::default(),
             scaling: false,
+            repeat: DEFAULT_REPEAT,
+            warmup: 1,
             calibration: Duration::from_millis(150),
             flamegraph: None,
         }
     }
 }
+
+/// Measured repeats of `trustbench run` unless told otherwise: five, so that the median
+/// stands on three samples either side and one disturbed repeat moves nothing, while the
+/// default job stays a few seconds.
+pub const DEFAULT_REPEAT: usize = 5;
+
+/// The shortest ceiling burst: long enough for a few hundred operations of the slowest
+/// probe (a batch of RSA-4096 verifications), short enough to slip between slices.
+const MIN_BURST: Duration = Duration::from_millis(3);
 
 /// How many items calibration samples, spread evenly over the corpus.
 const CALIBRATION_ITEMS: usize = 4096;
@@ -129,13 +146,13 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let budget = config.calibration;
     let p = thread_pool(threads)?;
     let samples = calibrate::sample(&store, &sampled, CLASS_SAMPLES, config.ima_source);
-    let ceiling = calibrate::calibrate(&store, &samples, &p, budget);
+    let calibrator = Calibrator::new(&store, &samples, config.ima_source);
+    let all_probes = calibrator.probes();
+    // A configuration, not a figure: measured once, before the engine is made with it.
+    let mmap_threshold = calibrator.mmap_threshold(&p, budget);
     let engine_config = EngineConfig {
         cache_size: config.cache_size,
-        mmap_threshold: config
-            .mmap_threshold
-            .or(ceiling.mmap_threshold)
-            .unwrap_or(1 << 20),
+        mmap_threshold: config.mmap_threshold.or(mmap_threshold).unwrap_or(1 << 20),
         ima_policy: ImaPolicy {
             check_blacklist: config.ima_check_blacklist || generated,
             rule: config.ima_rule,
@@ -144,43 +161,93 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         timing: true,
     };
     let engine = Engine::new(store, engine_config, threads);
+    let run = Bench {
+        engine: &engine,
+        source: &source,
+        items: total,
+        calibrator: &calibrator,
+    };
+    let (burst_min, burst_max) = (MIN_BURST, (budget / 6).max(MIN_BURST));
+
+    // Warm-up: every pass as it will be measured, without bursts. It warms the page
+    // cache, the allocator and the CPU, and tells what each pass needs measured (its
+    // work's probes) and how long it runs (to balance the bursts against it).
+    let mut plans: Vec<Plan> = config.passes.iter().map(|_| Plan::none()).collect();
+    for round in 0..config.warmup {
+        observer.phase(Phase::WarmUp {
+            round: round + 1,
+            of: config.warmup,
+        });
+        engine.cache.clear();
+        for (i, name) in config.passes.iter().enumerate() {
+            let pass = engine.begin_pass(CachePolicy::Use);
+            let m = run.run(name, &pass, &p, &Plan::none(), &mut |_, _, _| {})?;
+            let wall = m.acc.wall();
+            plans[i] = Plan::balanced(m.acc.work().probes(&all_probes), wall, burst_min, burst_max);
+        }
+    }
 
     let profiler = match &config.flamegraph {
         Some(_) => Some(Profiler::start()?),
         None => None,
     };
-    let mut passes = Vec::new();
+    let repeats = config.repeat.max(1);
+    let mut runs: Vec<Vec<PassReport>> = config.passes.iter().map(|_| Vec::new()).collect();
+    let mut figures: BTreeMap<Probe, Vec<f64>> = BTreeMap::new();
     let mut dominant = None;
-    let mut bytes = 0u64;
     let mut check = ManifestComparison::new(config.ima_rule);
-    for (pass_no, name) in config.passes.iter().enumerate() {
-        observer.phase(Phase::Pass { name });
-        let pass = engine.begin_pass(CachePolicy::Use);
-        let mut acc = PassAccumulator::new(name, threads);
-        source.for_each_chunk(&mut |items, expected| {
-            let r = pass.run(items, &p);
-            let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
-            acc.add(&store, items, &r, &ceiling);
-            if pass_no == 0 {
-                check.add(expected, &r.outcomes);
-                for (it, o) in items.iter().zip(&r.outcomes) {
-                    if o.verdict.errno.is_some() {
-                        observer.not_valid(it, &o.verdict);
-                    }
-                }
+    for repeat in 0..repeats {
+        // Every repeat starts where the first pass starts: an empty cache.
+        engine.cache.clear();
+        for (pass_no, name) in config.passes.iter().enumerate() {
+            observer.phase(Phase::Pass {
+                name,
+                repeat: repeat + 1,
+                of: repeats,
+            });
+            if plans[pass_no].probes.is_empty() {
+                // No warm-up: every probe, bursts as long as the cap allows.
+                plans[pass_no] =
+                    Plan::balanced(all_probes.clone(), Duration::MAX, burst_min, burst_max);
             }
-            Ok(())
-        })?;
-        if pass_no == 0 {
-            dominant = acc.dominant_class();
+            let pass = engine.begin_pass(CachePolicy::Use);
+            let checked = repeat == 0 && pass_no == 0;
+            let m = run.run(
+                name,
+                &pass,
+                &p,
+                &plans[pass_no],
+                &mut |items, expected, r| {
+                    if checked {
+                        check.add(expected, &r.outcomes);
+                        for (it, o) in items.iter().zip(&r.outcomes) {
+                            if o.verdict.errno.is_some() {
+                                observer.not_valid(it, &o.verdict);
+                            }
+                        }
+                    }
+                },
+            )?;
+            if checked {
+                dominant = m.acc.dominant_class();
+            }
+            let ceiling = calibrator.ceiling(threads, &m.figures);
+            for (probe, v) in m.figures {
+                figures.entry(probe).or_default().extend(v);
+            }
+            runs[pass_no].push(m.acc.finish(&ceiling));
         }
-        let pr = acc.finish();
-        bytes = bytes.max(pr.bytes);
-        passes.push(pr);
     }
     if let (Some(profiler), Some(path)) = (profiler, &config.flamegraph) {
         profiler.write_flamegraph(path)?;
     }
+    let passes: Vec<PassReport> = runs
+        .into_iter()
+        .filter_map(PassReport::over_repeats)
+        .collect();
+    let bytes = passes.iter().map(|p| p.bytes).max().unwrap_or(0);
+    let mut ceiling = calibrator.ceiling(threads, &figures);
+    ceiling.mmap_threshold = mmap_threshold;
     let warm_over_cold = match (passes.first(), passes.get(1)) {
         (Some(c), Some(w)) => Some(w.items_per_s / c.items_per_s.max(1e-9)),
         _ => None,
@@ -197,35 +264,37 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         mc
     });
 
-    // Scaling: cold passes, cache off, 1..=N threads, beside the raw verify rate.
+    // Scaling: cold passes, cache off, 1..=N threads, each with its own interleaved
+    // ceiling, as many repeats as the passes.
     let mut scaling = Vec::new();
     if config.scaling {
+        let plan0 = plans.first().cloned().unwrap_or_else(Plan::none);
         for t in 1..=threads {
             observer.phase(Phase::Scaling { threads: t });
             let pt = thread_pool(t)?;
-            let raw = {
-                let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
-                calibrate::calibrate(&store, &samples, &pt, budget)
+            let plan = match plan0.probes.is_empty() {
+                true => Plan::balanced(all_probes.clone(), Duration::MAX, burst_min, burst_max),
+                false => plan0.clone(),
             };
-            let raw_rate = dominant
-                .as_ref()
-                .and_then(|c| raw.verify_ns.get(c))
-                .map_or(0.0, |ns| t as f64 * 1e9 / ns);
-            let pass = engine.begin_pass(CachePolicy::Bypass);
-            let mut acc = PassAccumulator::new(&format!("cold-{t}t"), t);
-            source.for_each_chunk(&mut |items, _| {
-                let r = pass.run(items, &pt);
-                let st = engine.store.read().unwrap_or_else(|e| e.into_inner());
-                acc.add(&st, items, &r, &raw);
-                Ok(())
-            })?;
-            let pr = acc.finish();
-            scaling.push(ScalingStep {
-                threads: t,
-                items_per_s: pr.items_per_s,
-                raw_verify_per_s: raw_rate,
-                efficiency: pr.efficiency,
-            });
+            let mut steps = Vec::new();
+            let mut raw = Vec::new();
+            for _ in 0..repeats {
+                let pass = engine.begin_pass(CachePolicy::Bypass);
+                let m = run.run(&format!("cold-{t}t"), &pass, &pt, &plan, &mut |_, _, _| {})?;
+                let c = calibrator.ceiling(t, &m.figures);
+                if let Some(ns) = dominant.as_ref().and_then(|d| c.verify_ns.get(d)) {
+                    raw.push(t as f64 * 1e9 / ns);
+                }
+                steps.push(m.acc.finish(&c));
+            }
+            if let Some(pr) = PassReport::over_repeats(steps) {
+                scaling.push(ScalingStep {
+                    threads: t,
+                    items_per_s: pr.items_per_s,
+                    raw_verify_per_s: super::stats::median(&raw),
+                    efficiency: pr.efficiency,
+                });
+            }
         }
     }
 
@@ -250,6 +319,8 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         ima_source: config.ima_source.name().into(),
         link,
         ceiling,
+        repeats,
+        warmup: config.warmup,
         passes,
         manifest,
         scaling,

@@ -61,6 +61,13 @@ pub struct Ceiling {
     /// digested). Measured by `trustbench backends`; empty (and not written) otherwise.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub verify_digest_ns_per_byte: BTreeMap<String, f64>,
+    /// The path lookups of one cache probe, per item kind (`module`, `ima`): what an item
+    /// answered from the cache costs the filesystem at least.
+    #[serde(default)]
+    pub stat_ns: BTreeMap<String, f64>,
+    /// One lookup in a least-recently-used table like the verdict cache's, without locks.
+    #[serde(default)]
+    pub lookup_ns: f64,
 }
 
 /// Runs `f` on every pool thread at once for about `budget`; returns the mean
@@ -133,18 +140,12 @@ fn backend_verify_ns(
     })
 }
 
-/// The multi-buffer verifier's batch-amortised cost for `key` and `rec` when this CPU has
-/// its lanes and the store's backend is another one (`run --backend aws-lc`): the ceiling
+/// The multi-buffer lanes' own copy of `key` when this CPU has the lanes, the store's
+/// backend is another one (`run --backend aws-lc`) and the lanes take the key: the ceiling
 /// is the best the machine allows, whichever backend the run uses. `None` where there are
 /// no lanes, the key is not one the lanes take, or the lanes' verdict differs from the
 /// store's (a figure for different work would be no ceiling).
-fn lanes_verify_ns(
-    store: &Store,
-    key: &PublicKey,
-    rec: &SignatureRecord<'_>,
-    pool: &rayon::ThreadPool,
-    budget: Duration,
-) -> Option<f64> {
+fn lanes_key(store: &Store, key: &PublicKey, rec: &SignatureRecord<'_>) -> Option<PublicKey> {
     use crate::crypto::mb::{Lanes, Mb};
     if store.backend().batches() {
         return None;
@@ -161,9 +162,7 @@ fn lanes_verify_ns(
     if lanes_key.check(rec, profile) != key.check(rec, profile) {
         return None;
     }
-    Some(backend_verify_ns(
-        &mb, profile, &lanes_key, rec, pool, budget,
-    ))
+    Some(lanes_key)
 }
 
 /// One verification `n` times over, as a batch (outcomes are dropped: only the cost is
@@ -270,80 +269,100 @@ pub fn sample(
     s
 }
 
-/// Measures the ceiling for `samples` on `pool`.
-pub fn calibrate(
-    store: &Store,
-    samples: &Samples,
-    pool: &rayon::ThreadPool,
-    budget: Duration,
-) -> Ceiling {
-    let mut c = Ceiling {
-        threads: pool.current_num_threads(),
-        ..Default::default()
-    };
-    for (class, inp) in &samples.verify {
-        let Some(key) = store.asymmetric(inp.key) else {
-            continue;
-        };
-        let rec = inp.record();
-        let own = verify_ns(store, &key.public, &rec, pool, budget);
-        match lanes_verify_ns(store, &key.public, &rec, pool, budget) {
-            Some(lanes) if lanes < own => {
-                c.verify_ns.insert(class.clone(), lanes);
-                c.verify_by.insert(class.clone(), "mb".into());
-            }
-            _ => {
-                c.verify_ns.insert(class.clone(), own);
-            }
+/// One raw measurement the ceiling is made of. The ceiling is measured in short bursts of
+/// one probe each, interleaved with the slices of a pass (`super::interleave`), so that load
+/// drift on a shared machine lands on the passes and on their ceiling alike.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Probe {
+    /// One verification of a class with the run's backend (batch-amortised when it
+    /// batches).
+    Verify(VerifyClass),
+    /// The multi-buffer lanes' batch-amortised verification of a class, where this CPU has
+    /// them and the run's backend is another.
+    Lanes(VerifyClass),
+    /// Digest of a 1 MiB block.
+    Digest(HashAlgo),
+    /// open + read + close of each sampled small file (and IMA sidecar).
+    OpenRead,
+    /// Reading the sampled large files (the per-byte read cost, opens taken out).
+    LargeRead,
+    /// Decompressing the sampled compressed modules.
+    Decompress,
+    /// The path lookups a cache probe makes for an item of each kind: `stat` of the item
+    /// and, for IMA items, the xattr query and the sidecar's `stat` where the engine makes
+    /// them.
+    Stat(bool),
+    /// One lookup in a least-recently-used table as large as the sample, keyed like the
+    /// verdict cache, without its locks.
+    Lookup,
+}
+
+/// What the probes measure on: the corpus samples, prepared once (files listed, compressed
+/// modules loaded, lane keys made), so a burst spends its time measuring.
+pub struct Calibrator {
+    verify: Vec<(VerifyClass, VerifyInputs, Option<PublicKey>)>,
+    hashes: Vec<HashAlgo>,
+    block: Vec<u8>,
+    files: Vec<std::path::PathBuf>,
+    large: Vec<(std::path::PathBuf, u64)>,
+    large_bytes: u64,
+    packed: Vec<Vec<u8>>,
+    packed_bytes: usize,
+    decompress_ratio: f64,
+    /// Sampled small items by kind (false: modules, true: IMA files).
+    stat_items: [Vec<Item>; 2],
+    source: crate::verify::ima::ImaSourceMode,
+    lookup_keys: Vec<crate::engine::cache::CacheKey>,
+}
+
+/// The lookups per call of the [`Probe::Lookup`] probe.
+const LOOKUPS_PER_CALL: usize = 256;
+
+impl Calibrator {
+    /// Prepares the probes for `samples` of the corpus `store` judges.
+    pub fn new(
+        store: &Store,
+        samples: &Samples,
+        source: crate::verify::ima::ImaSourceMode,
+    ) -> Calibrator {
+        let verify = samples
+            .verify
+            .iter()
+            .filter_map(|(class, inp)| {
+                let key = store.asymmetric(inp.key)?;
+                let lanes = lanes_key(store, &key.public, &inp.record());
+                Some((class.clone(), inp.clone(), lanes))
+            })
+            .collect();
+        let mut hashes = samples.hashes.clone();
+        if hashes.is_empty() {
+            hashes.push(HashAlgo::Sha256);
         }
-    }
-    let block = vec![0x5au8; 1 << 20];
-    let mut hashes = samples.hashes.clone();
-    if hashes.is_empty() {
-        hashes.push(HashAlgo::Sha256);
-    }
-    for h in hashes {
-        let ns = concurrent_ns_per_op(pool, budget, &|| {
-            let _ = h.digest(&block);
-            1
-        });
-        c.digest_ns_per_byte
-            .insert(h.name().to_string(), ns / block.len() as f64);
-    }
-    // I/O: open + read + close of small files (page cache warm), and large-file bandwidth.
-    let files: Vec<std::path::PathBuf> = samples
-        .small
-        .iter()
-        .flat_map(|i| {
-            let mut v = vec![i.path.clone()];
-            if i.kind == ItemKind::Ima {
-                let p = ima::sidecar_path(&i.path);
-                if p.exists() {
-                    v.push(p);
+        let files = samples
+            .small
+            .iter()
+            .flat_map(|i| {
+                let mut v = vec![i.path.clone()];
+                if i.kind == ItemKind::Ima {
+                    let p = ima::sidecar_path(&i.path);
+                    if p.exists() {
+                        v.push(p);
+                    }
                 }
-            }
-            v
-        })
-        .collect();
-    if !files.is_empty() {
-        c.open_read_ns = concurrent_ns_per_op(pool, budget, &|| {
-            let mut buf = Vec::with_capacity(64 << 10);
-            for p in &files {
-                if let Ok(mut f) = std::fs::File::open(p) {
-                    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-                    let _ = read_into(&mut f, len as usize, &mut buf);
-                }
-            }
-            files.len() as u64
-        });
-    }
-    let packed: Vec<Vec<u8>> = samples
-        .compressed
-        .iter()
-        .filter_map(|i| std::fs::read(&i.path).ok())
-        .collect();
-    let packed_bytes: usize = packed.iter().map(Vec::len).sum();
-    if packed_bytes > 0 {
+                v
+            })
+            .collect();
+        let large: Vec<(std::path::PathBuf, u64)> = samples
+            .large
+            .iter()
+            .filter_map(|i| Some((i.path.clone(), std::fs::metadata(&i.path).ok()?.len())))
+            .collect();
+        let packed: Vec<Vec<u8>> = samples
+            .compressed
+            .iter()
+            .filter_map(|i| std::fs::read(&i.path).ok())
+            .collect();
+        let packed_bytes: usize = packed.iter().map(Vec::len).sum();
         let mut plain_bytes = 0usize;
         let mut out = Vec::new();
         for p in &packed {
@@ -353,41 +372,296 @@ pub fn calibrate(
                 }
             }
         }
-        c.decompress_ratio = plain_bytes as f64 / packed_bytes as f64;
-        // The engine keeps one decoder per worker: so does the ceiling.
-        let ns = concurrent_ns_per_op(pool, budget, &|| {
-            let mut out = Vec::new();
-            let mut d = Decompressor::default();
-            for p in &packed {
-                if let Some(c) = Compression::detect_module(p) {
-                    let _ = d.decompress(c, p, &mut out);
+        let stat_items = [ItemKind::Module, ItemKind::Ima].map(|k| {
+            let v: Vec<Item> = samples
+                .small
+                .iter()
+                .filter(|i| i.kind == k)
+                .cloned()
+                .collect();
+            v
+        });
+        let lookup_keys = samples
+            .small
+            .iter()
+            .chain(&samples.large)
+            .filter_map(|i| {
+                let m = std::fs::metadata(&i.path).ok()?;
+                Some(crate::engine::cache::CacheKey {
+                    file: crate::engine::cache::FileId::of(&m),
+                    kind: i.kind,
+                    sig: None,
+                })
+            })
+            .collect();
+        Calibrator {
+            verify,
+            hashes,
+            block: vec![0x5au8; 1 << 20],
+            files,
+            large_bytes: large.iter().map(|l| l.1).sum(),
+            large,
+            packed,
+            packed_bytes,
+            decompress_ratio: if packed_bytes > 0 {
+                plain_bytes as f64 / packed_bytes as f64
+            } else {
+                0.0
+            },
+            stat_items,
+            source,
+            lookup_keys,
+        }
+    }
+
+    /// Every probe these samples allow, in a fixed order.
+    pub fn probes(&self) -> Vec<Probe> {
+        let mut p = Vec::new();
+        for (class, _, lanes) in &self.verify {
+            p.push(Probe::Verify(class.clone()));
+            if lanes.is_some() {
+                p.push(Probe::Lanes(class.clone()));
+            }
+        }
+        p.extend(self.hashes.iter().map(|h| Probe::Digest(*h)));
+        if !self.files.is_empty() {
+            p.push(Probe::OpenRead);
+        }
+        if self.large_bytes > 0 {
+            p.push(Probe::LargeRead);
+        }
+        if self.packed_bytes > 0 {
+            p.push(Probe::Decompress);
+        }
+        for (i, items) in self.stat_items.iter().enumerate() {
+            if !items.is_empty() {
+                p.push(Probe::Stat(i == 1));
+            }
+        }
+        if !self.lookup_keys.is_empty() {
+            p.push(Probe::Lookup);
+        }
+        p
+    }
+
+    /// Nanoseconds per operation of `probe`, all threads of `pool` at once for about
+    /// `budget` ([`concurrent_ns_per_op`]); the operation is the unit [`Calibrator::
+    /// ceiling`] expects (a verification, a 1 MiB block, one small file, one pass over the
+    /// large files or the compressed ones, one item's stats, one lookup). `None` when the
+    /// samples have nothing for it.
+    pub fn measure(
+        &self,
+        store: &Store,
+        probe: &Probe,
+        pool: &rayon::ThreadPool,
+        budget: Duration,
+    ) -> Option<f64> {
+        Some(match probe {
+            Probe::Verify(class) | Probe::Lanes(class) => {
+                let (_, inp, lanes) = self.verify.iter().find(|v| &v.0 == class)?;
+                let rec = inp.record();
+                match probe {
+                    Probe::Lanes(_) => {
+                        let key = lanes.as_ref()?;
+                        let mb =
+                            crate::crypto::mb::Mb::with_lanes(crate::crypto::mb::Lanes::detect());
+                        backend_verify_ns(&mb, store.profile(), key, &rec, pool, budget)
+                    }
+                    _ => verify_ns(
+                        store,
+                        &store.asymmetric(inp.key)?.public,
+                        &rec,
+                        pool,
+                        budget,
+                    ),
                 }
             }
-            1
-        });
-        c.decompress_ns_per_byte = ns / packed_bytes as f64;
-    }
-    let large: Vec<(std::path::PathBuf, u64)> = samples
-        .large
-        .iter()
-        .filter_map(|i| Some((i.path.clone(), std::fs::metadata(&i.path).ok()?.len())))
-        .collect();
-    let large_bytes: u64 = large.iter().map(|l| l.1).sum();
-    if large_bytes > 0 {
-        let ns_per_pass = concurrent_ns_per_op(pool, budget, &|| {
-            let mut buf = Vec::new();
-            for (p, len) in &large {
-                if let Ok(mut f) = std::fs::File::open(p) {
-                    let _ = read_into(&mut f, *len as usize, &mut buf);
-                }
+            Probe::Digest(h) => {
+                concurrent_ns_per_op(pool, budget, &|| {
+                    let _ = h.digest(&self.block);
+                    1
+                }) / self.block.len() as f64
             }
-            1
-        });
-        let opens = large.len() as f64 * c.open_read_ns;
-        c.read_ns_per_byte = ((ns_per_pass - opens) / large_bytes as f64).max(0.0);
-        c.mmap_threshold = Some(mmap_threshold(pool, &large, budget));
+            Probe::OpenRead => {
+                if self.files.is_empty() {
+                    return None;
+                }
+                concurrent_ns_per_op(pool, budget, &|| {
+                    let mut buf = Vec::with_capacity(64 << 10);
+                    for p in &self.files {
+                        if let Ok(mut f) = std::fs::File::open(p) {
+                            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                            let _ = read_into(&mut f, len as usize, &mut buf);
+                        }
+                    }
+                    self.files.len() as u64
+                })
+            }
+            Probe::LargeRead => {
+                if self.large_bytes == 0 {
+                    return None;
+                }
+                concurrent_ns_per_op(pool, budget, &|| {
+                    let mut buf = Vec::new();
+                    for (p, len) in &self.large {
+                        if let Ok(mut f) = std::fs::File::open(p) {
+                            let _ = read_into(&mut f, *len as usize, &mut buf);
+                        }
+                    }
+                    1
+                })
+            }
+            Probe::Decompress => {
+                if self.packed_bytes == 0 {
+                    return None;
+                }
+                // The engine keeps one decoder per worker: so does the ceiling.
+                concurrent_ns_per_op(pool, budget, &|| {
+                    let mut out = Vec::new();
+                    let mut d = Decompressor::default();
+                    for p in &self.packed {
+                        if let Some(c) = Compression::detect_module(p) {
+                            let _ = d.decompress(c, p, &mut out);
+                        }
+                    }
+                    1
+                })
+            }
+            Probe::Stat(ima_kind) => {
+                let items = &self.stat_items[*ima_kind as usize];
+                if items.is_empty() {
+                    return None;
+                }
+                concurrent_ns_per_op(pool, budget, &|| {
+                    let mut sig = std::ffi::OsString::new();
+                    for i in items {
+                        stat_like_a_probe(i, self.source, &mut sig);
+                    }
+                    items.len() as u64
+                })
+            }
+            Probe::Lookup => {
+                if self.lookup_keys.is_empty() {
+                    return None;
+                }
+                let n = std::num::NonZeroUsize::new(self.lookup_keys.len())?;
+                let tables: Vec<std::sync::Mutex<LookupTable>> = (0..pool.current_num_threads())
+                    .map(|_| {
+                        let mut t = lru::LruCache::with_hasher(n, crate::engine::cache::KeyHasher);
+                        for k in &self.lookup_keys {
+                            t.put(*k, 0u64);
+                        }
+                        std::sync::Mutex::new(t)
+                    })
+                    .collect();
+                let keys = &self.lookup_keys;
+                concurrent_ns_per_op(pool, budget, &|| {
+                    let i = rayon::current_thread_index().unwrap_or(0) % tables.len();
+                    let mut t = tables[i].lock().unwrap_or_else(|e| e.into_inner());
+                    let mut at = i.wrapping_mul(7919);
+                    for _ in 0..LOOKUPS_PER_CALL {
+                        at = (at + 4099) % keys.len();
+                        std::hint::black_box(t.get(&keys[at]));
+                    }
+                    LOOKUPS_PER_CALL as u64
+                })
+            }
+        })
     }
-    c
+
+    /// The ceiling at `threads` threads from each probe's figures (several bursts of a
+    /// probe: their median). Probes without figures leave their terms at zero: a pass
+    /// priced with it must not have needed them.
+    pub fn ceiling(&self, threads: usize, figures: &BTreeMap<Probe, Vec<f64>>) -> Ceiling {
+        let fig = |p: &Probe| figures.get(p).map(|v| super::stats::median(v));
+        let mut c = Ceiling {
+            threads,
+            ..Default::default()
+        };
+        for (class, _, _) in &self.verify {
+            let own = fig(&Probe::Verify(class.clone()));
+            let lanes = fig(&Probe::Lanes(class.clone()));
+            match (own, lanes) {
+                (Some(o), Some(l)) if l < o => {
+                    c.verify_ns.insert(class.clone(), l);
+                    c.verify_by.insert(class.clone(), "mb".into());
+                }
+                (Some(o), _) => {
+                    c.verify_ns.insert(class.clone(), o);
+                }
+                (None, Some(l)) => {
+                    c.verify_ns.insert(class.clone(), l);
+                    c.verify_by.insert(class.clone(), "mb".into());
+                }
+                (None, None) => {}
+            }
+        }
+        for h in &self.hashes {
+            if let Some(ns) = fig(&Probe::Digest(*h)) {
+                c.digest_ns_per_byte.insert(h.name().to_string(), ns);
+            }
+        }
+        c.open_read_ns = fig(&Probe::OpenRead).unwrap_or(0.0);
+        if let Some(ns) = fig(&Probe::LargeRead) {
+            let opens = self.large.len() as f64 * c.open_read_ns;
+            c.read_ns_per_byte = ((ns - opens) / self.large_bytes as f64).max(0.0);
+        }
+        if let Some(ns) = fig(&Probe::Decompress) {
+            c.decompress_ns_per_byte = ns / self.packed_bytes as f64;
+            c.decompress_ratio = self.decompress_ratio;
+        }
+        for (ima_kind, name) in [(false, "module"), (true, "ima")] {
+            if let Some(ns) = fig(&Probe::Stat(ima_kind)) {
+                c.stat_ns.insert(name.into(), ns);
+            }
+        }
+        c.lookup_ns = fig(&Probe::Lookup).unwrap_or(0.0);
+        c
+    }
+
+    /// The whole ceiling at once: every probe for `budget` (`trustbench backends`, which
+    /// interleaves by rounds, and anyone wanting one figure of each), with the mmap
+    /// threshold.
+    pub fn full(&self, store: &Store, pool: &rayon::ThreadPool, budget: Duration) -> Ceiling {
+        let mut figures = BTreeMap::new();
+        for p in self.probes() {
+            if let Some(ns) = self.measure(store, &p, pool, budget) {
+                figures.insert(p, vec![ns]);
+            }
+        }
+        let mut c = self.ceiling(pool.current_num_threads(), &figures);
+        c.mmap_threshold = self.mmap_threshold(pool, budget);
+        c
+    }
+
+    /// The size from which mapping beats reading for the sampled large files ([`mmap_
+    /// threshold`]); `None` without large files.
+    pub fn mmap_threshold(&self, pool: &rayon::ThreadPool, budget: Duration) -> Option<u64> {
+        (self.large_bytes > 0).then(|| mmap_threshold(pool, &self.large, budget))
+    }
+}
+
+/// The table the [`Probe::Lookup`] probe looks into.
+type LookupTable =
+    lru::LruCache<crate::engine::cache::CacheKey, u64, crate::engine::cache::KeyHasher>;
+
+/// The path lookups the engine's cache probe makes for `item` (`stat`; for IMA files the
+/// xattr query and, where the mode reads sidecars and there is no xattr, the sidecar's
+/// `stat`), with nothing kept: their raw cost.
+fn stat_like_a_probe(
+    item: &Item,
+    source: crate::verify::ima::ImaSourceMode,
+    sig: &mut std::ffi::OsString,
+) {
+    let _ = std::hint::black_box(std::fs::metadata(&item.path));
+    if item.kind == ItemKind::Ima {
+        let xattr =
+            source.reads_xattr() && crate::engine::read::has_ima_xattr(&item.path).unwrap_or(false);
+        if !xattr && source.reads_sidecar() {
+            ima::sidecar_path_into(&item.path, sig);
+            let _ = std::hint::black_box(std::fs::metadata(std::path::Path::new(sig.as_os_str())));
+        }
+    }
 }
 
 /// Times read+digest against mmap+digest per power-of-two size class of the sampled
@@ -438,70 +712,167 @@ fn mmap_threshold(
     threshold
 }
 
-impl Ceiling {
-    /// The raw cost of one item as the engine handled it: opens and reads, one digest of
-    /// its bytes, and one verify if the item got that far.
-    pub fn item_cost_ns(
-        &self,
-        store: &Store,
-        item: &Item,
-        o: &Outcome,
-        bytes: u64,
-        crypto_only: bool,
-    ) -> f64 {
-        let class = match (o.verdict.signer, o.verdict.digest) {
-            (Some(s), Some(d)) => class_of(store, s, d.algo()),
-            _ => None,
+/// What a pass asked of the machine, in the units the ceiling prices: opens, bytes read,
+/// decompressed and digested, verifications per class, cache probes. Kept apart from the
+/// prices so that a pass can be priced by the ceiling measured while it ran
+/// (`super::interleave`), which is known only when it is over.
+#[derive(Clone, Debug, Default)]
+pub struct Work {
+    opens: f64,
+    read_bytes: f64,
+    compressed_bytes: f64,
+    /// Per hash, the bytes digested.
+    digested: Vec<(HashAlgo, Digested)>,
+    verifies: Vec<(VerifyClass, f64)>,
+    /// Items answered from the cache, by kind (module, IMA).
+    probes: [f64; 2],
+}
+
+/// Bytes digested with one hash: `[all, of items that reached the verify stage]` (a
+/// message-hashing backend hashes those again), read plain or decompressed from modules
+/// (`packed`: their compressed size).
+#[derive(Clone, Copy, Debug, Default)]
+struct Digested {
+    plain: [f64; 2],
+    packed: [f64; 2],
+}
+
+impl Digested {
+    fn add(&mut self, o: &Digested) {
+        for i in 0..2 {
+            self.plain[i] += o.plain[i];
+            self.packed[i] += o.packed[i];
+        }
+    }
+}
+
+impl Work {
+    /// Adds one item as the engine handled it; `class` is its signer's verification class
+    /// when it has one.
+    pub fn add(&mut self, item: &Item, o: &Outcome, class: Option<&str>) {
+        if o.cache_hit {
+            self.probes[(item.kind == ItemKind::Ima) as usize] += 1.0;
+            return;
+        }
+        // An IMA item whose label is its xattr opens one file; one whose label is (or
+        // could have been) a sidecar tries a second open.
+        let xattr = o.verdict.ima_source == Some(crate::verify::ImaSource::Xattr);
+        self.opens += if item.kind == ItemKind::Ima && !xattr {
+            2.0
+        } else {
+            1.0
         };
-        self.cost_ns(item, o, bytes, crypto_only, class.as_deref())
+        let bytes = o.bytes as f64;
+        self.read_bytes += bytes;
+        let packed = o.stage_ns[crate::timing::Stage::Decompress as usize] > 0;
+        if packed {
+            self.compressed_bytes += bytes;
+        }
+        let Some(d) = o.verdict.digest else {
+            return;
+        };
+        let reached_verify = o.stage_ns[crate::timing::Stage::Verify as usize] > 0;
+        let verified = match (reached_verify, o.verdict.signer, class) {
+            (true, Some(_), Some(c)) => {
+                match self.verifies.iter_mut().find(|(k, _)| k == c) {
+                    Some((_, n)) => *n += 1.0,
+                    None => self.verifies.push((c.to_string(), 1.0)),
+                }
+                true
+            }
+            _ => false,
+        };
+        let algo = d.algo();
+        let slot = match self.digested.iter().position(|e| e.0 == algo) {
+            Some(i) => i,
+            None => {
+                self.digested.push((algo, Digested::default()));
+                self.digested.len() - 1
+            }
+        };
+        let mut one = Digested::default();
+        // A compressed module's digested bytes are its decompressed ones: its compressed
+        // size times the measured ratio, applied when priced.
+        let amount = if packed {
+            &mut one.packed
+        } else {
+            &mut one.plain
+        };
+        amount[0] = bytes;
+        if verified {
+            amount[1] = bytes;
+        }
+        self.digested[slot].1.add(&one);
     }
 
-    /// [`Ceiling::item_cost_ns`] with the signer's verification class already known (the
-    /// per-item path of a pass resolves it once per key).
-    pub fn cost_ns(
-        &self,
-        item: &Item,
-        o: &Outcome,
-        bytes: u64,
-        crypto_only: bool,
-        class: Option<&str>,
-    ) -> f64 {
+    /// Adds another pass's (or chunk's) work.
+    pub fn merge(&mut self, other: &Work) {
+        self.opens += other.opens;
+        self.read_bytes += other.read_bytes;
+        self.compressed_bytes += other.compressed_bytes;
+        for (h, d) in &other.digested {
+            match self.digested.iter_mut().find(|e| e.0 == *h) {
+                Some(e) => e.1.add(d),
+                None => self.digested.push((*h, *d)),
+            }
+        }
+        for (c, n) in &other.verifies {
+            match self.verifies.iter_mut().find(|e| e.0 == *c) {
+                Some(e) => e.1 += n,
+                None => self.verifies.push((c.clone(), *n)),
+            }
+        }
+        self.probes[0] += other.probes[0];
+        self.probes[1] += other.probes[1];
+    }
+
+    /// The probes whose figures pricing this work needs: what to measure while a pass
+    /// like it runs.
+    pub fn probes(&self, all: &[Probe]) -> Vec<Probe> {
+        all.iter()
+            .filter(|p| match p {
+                Probe::Verify(c) | Probe::Lanes(c) => self.verifies.iter().any(|v| v.0 == *c),
+                Probe::Digest(h) => self.digested.iter().any(|d| d.0 == *h),
+                Probe::OpenRead => self.opens > 0.0,
+                Probe::LargeRead => self.read_bytes > 0.0,
+                Probe::Decompress => self.compressed_bytes > 0.0,
+                Probe::Stat(ima) => self.probes[*ima as usize] > 0.0,
+                Probe::Lookup => self.probes.iter().any(|n| *n > 0.0),
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+impl Ceiling {
+    /// The raw cost of `work` in nanoseconds of one thread: opens and reads, a digest of
+    /// every byte (decompressed bytes for compressed modules), one verification per item
+    /// that got that far, and for items answered from the cache their path lookups and one
+    /// table lookup. `crypto_only` leaves the filesystem out (opens, reads, stats).
+    pub fn price(&self, work: &Work, crypto_only: bool) -> f64 {
         let mut ns = 0.0;
         if !crypto_only {
-            // An IMA item whose label is its xattr opens one file; one whose label is
-            // (or could have been) a sidecar tries a second open.
-            let xattr = o.verdict.ima_source == Some(crate::verify::ImaSource::Xattr);
-            let opens = if item.kind == ItemKind::Ima && !xattr {
-                2.0
-            } else {
-                1.0
-            };
-            ns += opens * self.open_read_ns + bytes as f64 * self.read_ns_per_byte;
+            ns += work.opens * self.open_read_ns + work.read_bytes * self.read_ns_per_byte;
+            for (i, kind) in ["module", "ima"].iter().enumerate() {
+                ns += work.probes[i] * self.stat_ns.get(*kind).copied().unwrap_or(0.0);
+            }
         }
-        let mut digested = bytes as f64;
-        if o.stage_ns[crate::timing::Stage::Decompress as usize] > 0 {
-            ns += bytes as f64 * self.decompress_ns_per_byte;
-            digested *= self.decompress_ratio.max(1.0);
-        }
-        if let Some(d) = o.verdict.digest {
-            ns += digested
+        ns += (work.probes[0] + work.probes[1]) * self.lookup_ns;
+        ns += work.compressed_bytes * self.decompress_ns_per_byte;
+        let ratio = self.decompress_ratio.max(1.0);
+        for (h, d) in &work.digested {
+            let name = h.name();
+            let [all, verified] = [0, 1].map(|i| d.plain[i] + d.packed[i] * ratio);
+            ns += all * self.digest_ns_per_byte.get(name).copied().unwrap_or(0.0);
+            ns += verified
                 * self
-                    .digest_ns_per_byte
-                    .get(d.algo().name())
+                    .verify_digest_ns_per_byte
+                    .get(name)
                     .copied()
                     .unwrap_or(0.0);
-            let reached_verify = o.stage_ns[crate::timing::Stage::Verify as usize] > 0;
-            if let (true, Some(_), Some(c)) = (reached_verify, o.verdict.signer, class) {
-                ns += self.verify_ns.get(c).copied().unwrap_or(0.0);
-                if !self.verify_digest_ns_per_byte.is_empty() {
-                    ns += digested
-                        * self
-                            .verify_digest_ns_per_byte
-                            .get(d.algo().name())
-                            .copied()
-                            .unwrap_or(0.0);
-                }
-            }
+        }
+        for (c, n) in &work.verifies {
+            ns += n * self.verify_ns.get(c).copied().unwrap_or(0.0);
         }
         ns
     }

@@ -7,7 +7,9 @@
 pub mod backends;
 mod bench;
 pub mod calibrate;
+pub mod compare;
 pub mod export;
+mod interleave;
 pub mod link;
 mod manifest;
 mod observe;
@@ -16,7 +18,7 @@ pub mod report;
 mod source;
 pub mod stats;
 
-pub use bench::{bench, BenchConfig};
+pub use bench::{bench, BenchConfig, DEFAULT_REPEAT};
 pub use observe::{NotValid, Observer, Phase};
 pub use report::RunReport;
 pub use source::{is_generated, shard_of, Shard, CHUNK};

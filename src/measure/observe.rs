@@ -15,8 +15,14 @@ pub enum Phase<'a> {
     Link,
     /// Measuring the ceiling on samples of the corpus's `items`.
     Calibrate { items: usize },
-    /// One of the configured passes.
-    Pass { name: &'a str },
+    /// An unmeasured round of the passes (`round` of `of`, 1-based).
+    WarmUp { round: usize, of: usize },
+    /// One of the configured passes, in measured repeat `repeat` of `of` (1-based).
+    Pass {
+        name: &'a str,
+        repeat: usize,
+        of: usize,
+    },
     /// A cold pass of the scaling curve.
     Scaling { threads: usize },
     /// `trustbench backends`: building the keyrings with one backend.

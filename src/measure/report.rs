@@ -6,7 +6,7 @@
 //! one entry per pass (throughput, efficiency against the ceiling, per-stage time, latency,
 //! cache, verdicts), manifest agreement and the scaling curve.
 
-use super::calibrate::{Ceiling, VerifyClass};
+use super::calibrate::{Ceiling, VerifyClass, Work};
 use super::link::LinkPhase;
 use crate::engine::{Item, Outcome, PassResult};
 use crate::errno::Errno;
@@ -279,8 +279,8 @@ pub struct PassAccumulator {
     cache: crate::engine::cache::CacheCounters,
     /// `None` (valid) or (class, errno) → items; a handful of distinct values per pass.
     verdicts: Vec<(Option<(VerdictClass, Errno)>, u64)>,
-    full_cost_ns: f64,
-    crypto_cost_ns: f64,
+    /// What the items asked of the machine, priced by the ceiling when the pass is over.
+    work: Work,
     /// (signer, hash) → its verification class, an index into `classes` (None: the key is
     /// not an asymmetric key of the store).
     class_index: HashMap<(Serial, HashAlgo), Option<usize>>,
@@ -332,16 +332,15 @@ impl PassAccumulator {
             slowest: Vec::new(),
             cache: Default::default(),
             verdicts: Vec::new(),
-            full_cost_ns: 0.0,
-            crypto_cost_ns: 0.0,
+            work: Work::default(),
             class_index: HashMap::new(),
             classes: Vec::new(),
         }
     }
 
     /// Adds one chunk of a pass (`r.outcomes[i]` belongs to `items[i]`).
-    pub fn add(&mut self, store: &Store, items: &[Item], r: &PassResult, ceiling: &Ceiling) {
-        self.add_where(store, items, r, ceiling, |_| true);
+    pub fn add(&mut self, store: &Store, items: &[Item], r: &PassResult) {
+        self.add_where(store, items, r, |_| true);
     }
 
     /// [`PassAccumulator::add`] counting only the items whose outcome `keep` accepts (a
@@ -353,7 +352,6 @@ impl PassAccumulator {
         store: &Store,
         items: &[Item],
         r: &PassResult,
-        ceiling: &Ceiling,
         keep: impl Fn(&Outcome) -> bool,
     ) {
         let (mut kept_ns, mut all_ns, mut dropped) = (0u64, 0u64, false);
@@ -395,8 +393,7 @@ impl PassAccumulator {
                 _ => None,
             };
             let name = class.map(|c| self.classes[c].0.as_str());
-            self.full_cost_ns += ceiling.cost_ns(item, o, o.bytes, false, name);
-            self.crypto_cost_ns += ceiling.cost_ns(item, o, o.bytes, true, name);
+            self.work.add(item, o, name);
             if let Some(c) = class {
                 self.classes[c].1 += 1;
             }
@@ -456,9 +453,20 @@ impl PassAccumulator {
         self.classes().into_iter().max_by_key(|c| c.1).map(|c| c.0)
     }
 
-    /// The report. The ceiling is meaningful for passes that did the work (cold); a
-    /// cached pass is compared with the same ceiling and exceeds 1.
-    pub fn finish(self) -> PassReport {
+    /// The pass's wall time so far (its chunks' times, nothing between them).
+    pub fn wall(&self) -> std::time::Duration {
+        self.wall
+    }
+
+    /// What the pass so far asked of the machine.
+    pub fn work(&self) -> &Work {
+        &self.work
+    }
+
+    /// The report, its efficiency against `ceiling` (the one measured while the pass ran).
+    /// A pass served from the cache is priced by its path lookups and table lookups, so its
+    /// efficiency says how close the cache comes to what the filesystem allows.
+    pub fn finish(self, ceiling: &Ceiling) -> PassReport {
         let n = self.items;
         let secs = self.wall.as_secs_f64().max(1e-9);
         let threads = self.threads as f64;
@@ -470,7 +478,10 @@ impl PassAccumulator {
             }
         };
         let items_per_s = n as f64 / secs;
-        let (c_full, c_crypto) = (ceil(self.full_cost_ns), ceil(self.crypto_cost_ns));
+        let (c_full, c_crypto) = (
+            ceil(ceiling.price(&self.work, false)),
+            ceil(ceiling.price(&self.work, true)),
+        );
         let total = self.cache.hits + self.cache.misses;
         let mut verdicts = BTreeMap::new();
         for (v, count) in &self.verdicts {
@@ -528,6 +539,42 @@ impl PassAccumulator {
 }
 
 impl PassReport {
+    /// One report for the measured repeats of a pass: the repeat with the median
+    /// throughput stands for the pass (its time, counts, stages, latency and cache), the
+    /// headline throughput and efficiencies are each their own median over the repeats,
+    /// and `estimates` holds every repeat's figure with a 95% bootstrap interval. `None`
+    /// for no repeats.
+    pub fn over_repeats(mut runs: Vec<PassReport>) -> Option<PassReport> {
+        use super::stats::{median, Estimate};
+        let of = |f: fn(&PassReport) -> f64| -> Vec<f64> { runs.iter().map(f).collect() };
+        let estimates = PassEstimates {
+            items_per_s: Estimate::of(&of(|p| p.items_per_s)),
+            efficiency: Estimate::of(&of(|p| p.efficiency)),
+            crypto_efficiency: Estimate::of(&of(|p| p.crypto_efficiency)),
+        };
+        let m = median(&estimates.items_per_s.samples);
+        let at = runs
+            .iter()
+            .enumerate()
+            .min_by(|a, b| {
+                (a.1.items_per_s - m)
+                    .abs()
+                    .total_cmp(&(b.1.items_per_s - m).abs())
+            })
+            .map_or(0, |(i, _)| i);
+        let n = runs.len();
+        if n == 0 {
+            return None;
+        }
+        let mut p = runs.swap_remove(at);
+        p.items_per_s = estimates.items_per_s.median;
+        p.efficiency = estimates.efficiency.median;
+        p.crypto_efficiency = estimates.crypto_efficiency.median;
+        p.repeats = n;
+        p.estimates = estimates;
+        Some(p)
+    }
+
     /// Summarises a whole pass held in memory.
     pub fn build(
         name: &str,
@@ -537,8 +584,8 @@ impl PassReport {
         ceiling: &Ceiling,
     ) -> PassReport {
         let mut acc = PassAccumulator::new(name, r.threads);
-        acc.add(store, items, r, ceiling);
-        acc.finish()
+        acc.add(store, items, r);
+        acc.finish(ceiling)
     }
 }
 
@@ -602,7 +649,14 @@ pub struct RunReport {
     #[serde(default = "default_ima_source")]
     pub ima_source: String,
     pub link: Option<LinkPhase>,
+    /// The run's ceiling: each figure the median of its bursts over all measured passes.
     pub ceiling: Ceiling,
+    /// Measured repeats of every pass (`run --repeat`).
+    #[serde(default = "one")]
+    pub repeats: usize,
+    /// Unmeasured rounds of the passes before them.
+    #[serde(default)]
+    pub warmup: usize,
     pub passes: Vec<PassReport>,
     pub manifest: Option<ManifestCheck>,
     pub scaling: Vec<ScalingStep>,
@@ -823,6 +877,8 @@ pub(crate) mod tests {
             ima_source: "auto".into(),
             link: None,
             ceiling: Ceiling::default(),
+            repeats: 1,
+            warmup: 0,
             passes: vec![pass],
             manifest: Some(ManifestCheck {
                 checked: items,
@@ -899,9 +955,9 @@ pub(crate) mod tests {
         let e = RunReport::merge(vec![shard_report(10, 0, 0), hashed]).unwrap_err();
         assert!(e.to_string().contains("different IMA settings"), "{e}");
         let mut future = shard_report(10, 0, 0);
-        future.schema = "trustbench.run/2".into();
+        future.schema = "trustbench.run/3".into();
         let e = RunReport::merge(vec![future]).unwrap_err();
-        assert!(e.to_string().contains("trustbench.run/2"), "{e}");
+        assert!(e.to_string().contains("trustbench.run/3"), "{e}");
     }
 
     fn outcome(ns: u64, verdict: Verdict) -> Outcome {
@@ -957,9 +1013,9 @@ pub(crate) mod tests {
                     threads: 2,
                     cache: Default::default(),
                 };
-                acc.add(&store, its, &r, &Ceiling::default());
+                acc.add(&store, its, &r);
             }
-            let p = acc.finish();
+            let p = acc.finish(&Ceiling::default());
             let got: Vec<&str> = p.slowest.iter().map(|s| s.path.as_str()).collect();
             assert_eq!(got, want, "chunks of {chunk}");
             assert_eq!(p.slowest[0].bytes, 1);

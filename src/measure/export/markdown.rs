@@ -215,6 +215,22 @@ impl Exporter for Markdown {
     }
 }
 
+/// `value` with its interval when it was measured more than once (`0.912 [0.90–0.93]`),
+/// and the outliers' count when there are any.
+fn with_interval(value: f64, e: &crate::measure::stats::Estimate, digits: usize) -> String {
+    if e.samples.len() < 2 {
+        return format!("{value:.digits$}");
+    }
+    let outliers = match e.outliers.len() {
+        0 => String::new(),
+        n => format!(" ({n} outlier{})", if n == 1 { "" } else { "s" }),
+    };
+    format!(
+        "{value:.digits$} [{:.digits$}–{:.digits$}]{outliers}",
+        e.ci_low, e.ci_high
+    )
+}
+
 fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
     let m = &r.machine;
     write!(
@@ -233,6 +249,11 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
         r.ima_rule,
         r.ima_source
     )?;
+    write!(
+        s,
+        "testbed {} (host {}); {} measured repeat(s) after {} warm-up round(s), the ceiling measured in bursts between slices of each pass; figures are medians, [95% bootstrap interval]\n\n",
+        r.testbed.id, r.testbed.host, r.repeats, r.warmup
+    )?;
     if let Some(l) = &r.link {
         write!(
             s,
@@ -246,15 +267,16 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
     ceiling(s, r)?;
     s.push_str("## Passes\n\n| pass | items/s | MB/s | ceiling items/s | efficiency | crypto-only eff. | p50 | p99 | max | cache hit |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for p in &r.passes {
+        let e = &p.estimates;
         writeln!(
             s,
-            "| {} | {:.0} | {:.1} | {:.0} | {:.3} | {:.3} | {:.1} µs | {:.1} µs | {:.1} µs | {:.1}% |",
+            "| {} | {} | {:.1} | {:.0} | {} | {} | {:.1} µs | {:.1} µs | {:.1} µs | {:.1}% |",
             p.name,
-            p.items_per_s,
+            with_interval(p.items_per_s, &e.items_per_s, 0),
             p.mb_per_s,
             p.ceiling_items_per_s,
-            p.efficiency,
-            p.crypto_efficiency,
+            with_interval(p.efficiency, &e.efficiency, 3),
+            with_interval(p.crypto_efficiency, &e.crypto_efficiency, 3),
             p.latency.p50_ns as f64 / 1e3,
             p.latency.p99_ns as f64 / 1e3,
             p.latency.max_ns as f64 / 1e3,
