@@ -98,16 +98,36 @@ fn sum_verdicts(r: &RunReport) -> u64 {
 fn bench_is_a_library_call() {
     let dir = corpus();
     let mut rec = Recorder::default();
-    let r = measure::bench(&config(dir), store(), &mut rec).expect("bench");
+    let c = BenchConfig {
+        repeat: 2,
+        ..config(dir)
+    };
+    let r = measure::bench(&c, store(), &mut rec).expect("bench");
     assert_eq!(
         rec.phases,
         [
             "Link",
             &format!("Calibrate {{ items: {ITEMS} }}"),
-            "Pass { name: \"cold\" }",
-            "Pass { name: \"warm\" }",
+            "WarmUp { round: 1, of: 1 }",
+            "Pass { name: \"cold\", repeat: 1, of: 2 }",
+            "Pass { name: \"warm\", repeat: 1, of: 2 }",
+            "Pass { name: \"cold\", repeat: 2, of: 2 }",
+            "Pass { name: \"warm\", repeat: 2, of: 2 }",
         ]
     );
+    assert_eq!((r.repeats, r.warmup), (2, 1));
+    for p in &r.passes {
+        assert_eq!(p.repeats, 2);
+        let e = &p.estimates.efficiency;
+        assert_eq!(e.samples.len(), 2, "{}: one figure per repeat", p.name);
+        assert!(e.ci_low <= e.median && e.median <= e.ci_high, "{e:?}");
+        assert!(p.efficiency > 0.0 && p.efficiency.is_finite(), "{}", p.name);
+    }
+    // Each repeat began from an empty cache: the cold pass missed every item each time,
+    // the warm one hit every item; and the warm pass has a ceiling of its own.
+    assert_eq!(r.passes[0].cache.hits, 0);
+    assert!(r.ceiling.lookup_ns > 0.0 && !r.ceiling.stat_ns.is_empty());
+    assert!(r.ceiling.open_read_ns > 0.0 && !r.ceiling.verify_ns.is_empty());
     assert_eq!(r.corpus.items, ITEMS);
     assert_eq!(r.corpus.spec_hash.as_deref(), Some("measure-test"));
     assert_eq!(r.threads, 2);

@@ -13,7 +13,7 @@ use std::fmt::Write;
 /// One row per pass.
 pub struct Csv;
 
-const HEADER: &str = "pass,threads,items,bytes,seconds,items_per_s,mb_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,p50_ns,p99_ns,max_ns,cache_hit_rate,backend,repeats,items_per_s_ci_low,items_per_s_ci_high,efficiency_ci_low,efficiency_ci_high,testbed\n";
+const HEADER: &str = "pass,threads,items,bytes,seconds,items_per_s,mb_per_s,ceiling_items_per_s,efficiency,crypto_efficiency,p50_ns,p99_ns,max_ns,cache_hit_rate,repeats,items_per_s_ci_low,items_per_s_ci_high,efficiency_ci_low,efficiency_ci_high,testbed,backend\n";
 
 impl Csv {
     pub fn render(&self, report: &RunReport) -> String {
@@ -36,13 +36,13 @@ impl Csv {
                 p.latency.p99_ns,
                 p.latency.max_ns,
                 p.cache.hit_rate,
-                report.versions.backend,
                 p.repeats,
                 p.estimates.items_per_s.ci_low,
                 p.estimates.items_per_s.ci_high,
                 p.estimates.efficiency.ci_low,
                 p.estimates.efficiency.ci_high,
-                report.testbed.id
+                report.testbed.id,
+                report.versions.backend
             );
         }
         s
@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(
             csv,
             format!(
-                "{HEADER}cold,2,40,40000,2.000000,20.0,1.00,40.0,0.5000,0.5000,1000,5000,9000,0.0000,aws-lc,1,0.0,0.0,0.0000,0.0000,{}\n",
+                "{HEADER}cold,2,40,40000,2.000000,20.0,1.00,40.0,0.5000,0.5000,1000,5000,9000,0.0000,1,0.0,0.0,0.0000,0.0000,{},aws-lc\n",
                 shard_report(40, 0, 0).testbed.id
             )
         );
