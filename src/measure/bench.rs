@@ -65,7 +65,8 @@ pub struct BenchConfig {
     pub warmup: usize,
     /// Caps a ceiling burst at a sixth of this, and times the mmap threshold.
     pub calibration: Duration,
-    /// Profile the passes and write a flamegraph SVG here.
+    /// Profile one extra, unmeasured round of the passes (no ceiling bursts in it) and
+    /// write a flamegraph SVG here.
     pub flamegraph: Option<PathBuf>,
 }
 
@@ -187,10 +188,6 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         }
     }
 
-    let profiler = match &config.flamegraph {
-        Some(_) => Some(Profiler::start()?),
-        None => None,
-    };
     let repeats = config.repeat.max(1);
     let mut runs: Vec<Vec<PassReport>> = config.passes.iter().map(|_| Vec::new()).collect();
     let mut figures: BTreeMap<Probe, Vec<f64>> = BTreeMap::new();
@@ -238,7 +235,15 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
             runs[pass_no].push(m.acc.finish(&ceiling));
         }
     }
-    if let (Some(profiler), Some(path)) = (profiler, &config.flamegraph) {
+    // The flamegraph: one more round of the passes, unmeasured and without bursts, so
+    // that it shows the passes' work and nothing of the ceiling's.
+    if let Some(path) = &config.flamegraph {
+        let profiler = Profiler::start()?;
+        engine.cache.clear();
+        for name in &config.passes {
+            let pass = engine.begin_pass(CachePolicy::Use);
+            run.run(name, &pass, &p, &Plan::none(), &mut |_, _, _| {})?;
+        }
         profiler.write_flamegraph(path)?;
     }
     let passes: Vec<PassReport> = runs
