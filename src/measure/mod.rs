@@ -7,10 +7,12 @@
 pub mod backends;
 mod bench;
 pub mod calibrate;
+pub mod capacity;
 pub mod export;
 pub mod link;
 mod manifest;
 mod observe;
+pub mod plot;
 mod profile;
 pub mod report;
 mod source;
