@@ -120,7 +120,10 @@ fn write_report(dir: &Path, name: &str, r: &Value) -> PathBuf {
 /// `capacity --from FILES… EXTRA…` with every output named under `out`.
 fn capacity_from(out: &Path, files: &[&Path], extra: &[&str]) -> Output {
     let mut cmd = trustbench();
-    cmd.current_dir(out).arg("capacity").arg("--from").args(files);
+    cmd.current_dir(out)
+        .arg("capacity")
+        .arg("--from")
+        .args(files);
     cmd.arg("--json").arg(out.join("cap.json"));
     cmd.arg("--svg").arg(out.join("cap.svg"));
     cmd.arg("--markdown").arg(out.join("cap.md"));
@@ -152,7 +155,10 @@ fn a_saved_sweep_is_fitted_and_answered_with_its_model() {
     assert_eq!(r["schema"], "trustbench.capacity/1");
     assert!(r["created_unix"].as_u64().unwrap() > 0);
     assert_eq!(r["testbed"]["id"], real_report()["testbed"]["id"]);
-    assert_eq!(r["corpus"]["spec_hash"], real_report()["corpus"]["spec_hash"]);
+    assert_eq!(
+        r["corpus"]["spec_hash"],
+        real_report()["corpus"]["spec_hash"]
+    );
     assert_eq!(r["sources"][0], f.display().to_string());
     assert_eq!(r["items"], 100000);
     let engine = &r["engine"];
@@ -200,7 +206,11 @@ fn a_saved_sweep_is_fitted_and_answered_with_its_model() {
     assert_eq!(rows[0]["extrapolated"], false);
     assert_eq!(rows[1]["extrapolated"], true);
     for row in rows {
-        for k in ["engine_items_per_s", "primitive_items_per_s", "primitive_seconds"] {
+        for k in [
+            "engine_items_per_s",
+            "primitive_items_per_s",
+            "primitive_seconds",
+        ] {
             assert!(row[k].as_f64().unwrap() > 0.0, "{k}: {row}");
         }
     }
@@ -243,7 +253,10 @@ fn a_saved_sweep_is_fitted_and_answered_with_its_model() {
         "{md}"
     );
     assert!(md.contains("X(N) = λN / (1 + σ(N−1) + κN(N−1))"), "{md}");
-    assert!(md.contains("## Assumptions") && md.contains("cold cache"), "{md}");
+    assert!(
+        md.contains("## Assumptions") && md.contains("cold cache"),
+        "{md}"
+    );
     assert!(!md.contains("WEAK FIT"), "{md}");
 
     // The saved copy and its plot beside it, under --results-dir.
@@ -252,7 +265,11 @@ fn a_saved_sweep_is_fitted_and_answered_with_its_model() {
         .map(|e| e.unwrap().path())
         .collect();
     let ext = |e: &str| saved.iter().filter(|p| p.extension().unwrap() == e).count();
-    assert_eq!((ext("json"), ext("svg"), saved.len()), (1, 0, 1), "{saved:?}");
+    assert_eq!(
+        (ext("json"), ext("svg"), saved.len()),
+        (1, 0, 1),
+        "{saved:?}"
+    );
 }
 
 #[test]
@@ -304,25 +321,40 @@ fn reports_of_one_testbed_pool_and_mixtures_are_refused() {
     let out = capacity_from(tmp.path(), &[&a, &c], &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("testbed") && err.contains("elsewhere"), "{err}");
+    assert!(
+        err.contains("testbed") && err.contains("elsewhere"),
+        "{err}"
+    );
 
     let mut corpus = synthetic(9..=16);
     corpus["corpus"]["spec_hash"] = json!("another-spec");
     let d = write_report(tmp.path(), "d.json", &corpus);
     let out = capacity_from(tmp.path(), &[&a, &d], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("different corpus"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("different corpus"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = capacity_from(tmp.path(), &[&tmp.path().join("missing.json")], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("missing.json"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("missing.json"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let mut flat = synthetic(1..=2);
     flat["scaling"] = json!([]);
     let e = write_report(tmp.path(), "e.json", &flat);
     let out = capacity_from(tmp.path(), &[&e], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--scaling"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--scaling"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Usage errors on the question.
     for bad in [
@@ -338,7 +370,11 @@ fn reports_of_one_testbed_pool_and_mixtures_are_refused() {
     let one = write_report(tmp.path(), "one.json", &synthetic([4]));
     let out = capacity_from(tmp.path(), &[&one], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--from"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--from"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -351,10 +387,17 @@ fn two_thread_counts_fit_amdahl_and_the_report_says_the_fit_is_weak() {
     assert_eq!(r["engine"]["chosen"], "amdahl");
     assert_eq!(r["engine"]["fits"].as_array().unwrap().len(), 1);
     let weak = r["engine"]["weak"].as_str().unwrap();
-    assert!(weak.contains("two points determine Amdahl exactly"), "{weak}");
+    assert!(
+        weak.contains("two points determine Amdahl exactly"),
+        "{weak}"
+    );
     let md = text(&out.stdout);
     assert!(md.contains("WEAK FIT") && md.contains("--from"), "{md}");
-    assert!(text(&out.stderr).contains("WEAK FIT"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("WEAK FIT"),
+        "{}",
+        text(&out.stderr)
+    );
     let svg = std::fs::read_to_string(tmp.path().join("cap.svg")).unwrap();
     assert!(svg.contains("engine (Amdahl fit)"));
 }
@@ -365,8 +408,14 @@ fn two_thread_counts_fit_amdahl_and_the_report_says_the_fit_is_weak() {
 fn a_sweep_measured_here_on_two_threads() {
     let cwd = tempfile::tempdir().unwrap();
     let out = output(
-        corpus_args(trustbench().current_dir(cwd.path()).arg("capacity"))
-            .args(["--threads", "2", "--calibration-ms", "5", "--items", "1000"]),
+        corpus_args(trustbench().current_dir(cwd.path()).arg("capacity")).args([
+            "--threads",
+            "2",
+            "--calibration-ms",
+            "5",
+            "--items",
+            "1000",
+        ]),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let dir = cwd.path().join("results/capacity");

@@ -309,9 +309,10 @@ fn sse(points: &[Point], m: &Model) -> f64 {
 /// Keeps parameters in the physical range.
 fn project(mut m: Model) -> Model {
     m.lambda = m.lambda.max(f64::MIN_POSITIVE);
-    m.sigma = m.sigma.clamp(0.0, 1.0);
+    // + 0.0: a −0.0 (a clamped negative zero) is stored and printed as 0.
+    m.sigma = m.sigma.clamp(0.0, 1.0) + 0.0;
     m.kappa = match m.kind {
-        ModelKind::Usl => m.kappa.clamp(0.0, 1.0),
+        ModelKind::Usl => m.kappa.clamp(0.0, 1.0) + 0.0,
         ModelKind::Amdahl => 0.0,
     };
     m
@@ -447,10 +448,12 @@ fn solve(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
             return None;
         }
         m.swap(col, pivot);
-        for r in col + 1..n {
-            let f = m[r][col] / m[col][col];
-            for c in col..=n {
-                m[r][c] -= f * m[col][c];
+        let (top, below) = m.split_at_mut(col + 1);
+        let p = &top[col];
+        for row in below {
+            let f = row[col] / p[col];
+            for (v, pv) in row[col..].iter_mut().zip(&p[col..]) {
+                *v -= f * pv;
             }
         }
     }
@@ -528,7 +531,10 @@ fn weak_note(kind: ModelKind, distinct: usize) -> String {
     let p = kind.parameters();
     let exact = match distinct {
         2 => "two points determine Amdahl exactly and constrain nothing".to_string(),
-        n => format!("{n} thread counts determine the {p} {} parameters exactly and constrain nothing", kind.name()),
+        n => format!(
+            "{n} thread counts determine the {p} {} parameters exactly and constrain nothing",
+            kind.name()
+        ),
     };
     format!(
         "WEAK FIT: {exact} (the curve passes through every point it can, so R² says nothing; \
@@ -706,9 +712,8 @@ pub fn plan(sweep: &Sweep, q: &Question, created_unix: u64) -> Result<CapacityRe
             .collect::<Vec<_>>()
     };
     let engine = Curve::fit("items/s", points(|s| s.items_per_s))?;
-    let primitive = Curve::fit("verifications/s", points(|s| s.raw_verify_per_s)).map_err(
-        |e| Error::usage(format!("the raw primitive's curve: {e}")),
-    )?;
+    let primitive = Curve::fit("verifications/s", points(|s| s.raw_verify_per_s))
+        .map_err(|e| Error::usage(format!("the raw primitive's curve: {e}")))?;
     let ceiling: Vec<Point> = sweep
         .steps
         .iter()
@@ -831,7 +836,9 @@ impl CapacityReport {
         });
         let corpus = std::path::Path::new(&self.corpus.dir)
             .file_name()
-            .map_or(self.corpus.dir.clone(), |n| n.to_string_lossy().into_owned());
+            .map_or(self.corpus.dir.clone(), |n| {
+                n.to_string_lossy().into_owned()
+            });
         Chart {
             title: format!(
                 "capacity: {corpus} on {} ({} logical CPUs)",
@@ -964,7 +971,10 @@ mod tests {
         assert_eq!(c.chosen, ModelKind::Amdahl);
         assert_eq!(c.fits.len(), 1, "no USL from two thread counts");
         let weak = c.weak.as_deref().unwrap();
-        assert!(weak.contains("two points determine Amdahl exactly"), "{weak}");
+        assert!(
+            weak.contains("two points determine Amdahl exactly"),
+            "{weak}"
+        );
         assert!(weak.contains("--from"), "{weak}");
         // Exact: 1800 = 2000 / (1 + σ) → σ = 1/9.
         assert!(close(c.model().sigma, 1.0 / 9.0, 1e-9), "{c:?}");
@@ -990,9 +1000,18 @@ mod tests {
         let linear = usl(100.0, 0.0, 0.0);
         assert_eq!(linear.limit(), Limit::Unbounded);
         let r = linear.cores_for(1000.0 / 2.5).unwrap();
-        assert_eq!(r, Reach::Met { cores: 4, rate: 400.0 });
+        assert_eq!(
+            r,
+            Reach::Met {
+                cores: 4,
+                rate: 400.0
+            }
+        );
         // Just above 400/s: 5 cores.
-        assert!(matches!(linear.cores_for(400.001).unwrap(), Reach::Met { cores: 5, .. }));
+        assert!(matches!(
+            linear.cores_for(400.001).unwrap(),
+            Reach::Met { cores: 5, .. }
+        ));
         // USL: the answer is the first whole count whose throughput reaches the rate.
         let m = usl(1000.0, 0.05, 0.001);
         for want in [1500.0, 4000.0, 6000.0, 7000.0] {
@@ -1000,10 +1019,16 @@ mod tests {
                 panic!("reachable: {want}");
             };
             assert!(rate >= want && m.throughput(cores as f64) == rate);
-            assert!(cores == 1 || m.throughput(cores as f64 - 1.0) < want, "{want}: {cores}");
+            assert!(
+                cores == 1 || m.throughput(cores as f64 - 1.0) < want,
+                "{want}: {cores}"
+            );
         }
         // Under one core's rate: 1 core.
-        assert!(matches!(m.cores_for(10.0).unwrap(), Reach::Met { cores: 1, .. }));
+        assert!(matches!(
+            m.cores_for(10.0).unwrap(),
+            Reach::Met { cores: 1, .. }
+        ));
         // Amdahl below its asymptote.
         let a = Model {
             kind: ModelKind::Amdahl,
@@ -1012,7 +1037,10 @@ mod tests {
             kappa: 0.0,
         };
         // X(N) = 100N/(1+0.1(N−1)) ≥ 500 ⇔ N ≥ 9: X(9) = 500 exactly.
-        assert!(matches!(a.cores_for(500.0).unwrap(), Reach::Met { cores: 9, .. }));
+        assert!(matches!(
+            a.cores_for(500.0).unwrap(),
+            Reach::Met { cores: 9, .. }
+        ));
         assert_eq!(
             a.cores_for(1000.0).unwrap(),
             Reach::Unreachable {
@@ -1099,21 +1127,55 @@ mod tests {
         assert_eq!(r.schema, SCHEMA);
         assert_eq!(r.projections.len(), DEFAULT_CORES.len());
         let row4 = r.projections.iter().find(|p| p.cores == 4).unwrap();
-        assert!(close(row4.engine_seconds, 100_000.0 / e.throughput(4.0), 1e-6));
+        assert!(close(
+            row4.engine_seconds,
+            100_000.0 / e.throughput(4.0),
+            1e-6
+        ));
         assert!(!row4.extrapolated);
-        assert!(r.projections.iter().find(|p| p.cores == 16).unwrap().extrapolated);
+        assert!(
+            r.projections
+                .iter()
+                .find(|p| p.cores == 16)
+                .unwrap()
+                .extrapolated
+        );
         let d = r.deadline.unwrap();
         assert_eq!(d.required_items_per_s, 10_000.0);
         // The engine peaks near N* = √(0.95/0.002) ≈ 21.8 below 10 000/s; the primitive
         // reaches it.
-        assert!(matches!(d.engine, Reach::Unreachable { peak_cores: Some(_), .. }), "{d:?}");
+        assert!(
+            matches!(
+                d.engine,
+                Reach::Unreachable {
+                    peak_cores: Some(_),
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
         // 1000N / (1 + 0.02(N−1)) ≥ 10 000 ⇔ N ≥ 12.25.
         assert!(matches!(d.primitive, Reach::Met { cores: 13, .. }), "{d:?}");
         // Bad questions.
         let bad = |q: Question| plan(&s, &q, 7).unwrap_err();
-        assert!(bad(Question { items: Some(0), ..Question::default() }).to_string().contains("--items"));
-        assert!(bad(Question { cores: vec![0], ..Question::default() }).to_string().contains("--cores"));
-        assert!(bad(Question { deadline_s: Some(-1.0), ..Question::default() }).to_string().contains("--deadline"));
+        assert!(bad(Question {
+            items: Some(0),
+            ..Question::default()
+        })
+        .to_string()
+        .contains("--items"));
+        assert!(bad(Question {
+            cores: vec![0],
+            ..Question::default()
+        })
+        .to_string()
+        .contains("--cores"));
+        assert!(bad(Question {
+            deadline_s: Some(-1.0),
+            ..Question::default()
+        })
+        .to_string()
+        .contains("--deadline"));
         // A report without primitive rates cannot bound the engine.
         let zero = sweep(vec![(1, 100.0, 0.0), (2, 190.0, 0.0)]);
         let e = plan(&zero, &Question::default(), 7).unwrap_err();
@@ -1164,7 +1226,10 @@ mod tests {
         let mut other = b.clone();
         other.testbed.id = "0123456789abcdef".into();
         let e = Sweep::pool(vec![("a".into(), a.clone()), ("c".into(), other)]).unwrap_err();
-        assert!(matches!(e, Error::Usage(_)) && e.to_string().contains("testbed"), "{e}");
+        assert!(
+            matches!(e, Error::Usage(_)) && e.to_string().contains("testbed"),
+            "{e}"
+        );
         let mut corpus = b.clone();
         corpus.corpus.spec_hash = Some("different".into());
         let e = Sweep::pool(vec![("a".into(), a.clone()), ("d".into(), corpus)]).unwrap_err();

@@ -97,7 +97,21 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if span <= 0.0 {
         return (lo - 1.0, hi + 1.0);
     }
-    (lo - if lo < 0.0 { span * 0.08 } else { 0.0 }, hi + span * 0.08)
+    (
+        lo - if lo < 0.0 { span * 0.08 } else { 0.0 },
+        hi + span * 0.08,
+    )
+}
+
+/// An axis tick: whole numbers without decimals ("60000", not "60000.0"), others with as
+/// few as show them.
+fn tick(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 * v.abs().max(1.0) {
+        format!("{:.0}", v.round() + 0.0)
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
 }
 
 type DrawResult<T> = std::result::Result<T, DrawingAreaErrorKind<std::io::Error>>;
@@ -119,6 +133,8 @@ fn draw(
         .x_desc(&chart.x_label)
         .y_desc(&chart.y_label)
         .light_line_style(RGBColor(235, 235, 235))
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .draw()?;
     for s in &chart.series {
         let (r, g, b) = PALETTE[s.color % PALETTE.len()];
@@ -128,11 +144,9 @@ fn draw(
                 s.points.iter().copied(),
                 color.stroke_width(2),
             ))?,
-            Style::Markers => c.draw_series(
-                s.points
-                    .iter()
-                    .map(|&p| Circle::new(p, 5, color.filled())),
-            )?,
+            Style::Markers => {
+                c.draw_series(s.points.iter().map(|&p| Circle::new(p, 5, color.filled())))?
+            }
         };
         let style = s.style;
         drawn
@@ -157,7 +171,9 @@ fn legend_key<DB: DrawingBackend>(
 ) -> DynElement<'static, DB, (i32, i32)> {
     match style {
         Style::Markers => Circle::new((x + 10, y), 5, color.filled()).into_dyn(),
-        Style::Line => PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)).into_dyn(),
+        Style::Line => {
+            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)).into_dyn()
+        }
     }
 }
 
@@ -212,6 +228,14 @@ mod tests {
         };
         let e = line_chart(&chart(vec![bad])).unwrap_err();
         assert!(e.to_string().contains("not finite"), "{e}");
+    }
+
+    #[test]
+    fn ticks_drop_needless_decimals() {
+        assert_eq!(tick(60000.0), "60000");
+        assert_eq!(tick(-0.0), "0");
+        assert_eq!(tick(2.5), "2.5");
+        assert_eq!(tick(0.125), "0.125");
     }
 
     #[test]

@@ -264,7 +264,8 @@ fn capacity_into(s: &mut String, r: &CapacityReport) -> std::fmt::Result {
         )?;
     }
     if let Some(d) = &r.deadline {
-        let answer = |reach: &Reach| match *reach {
+        let answer = |reach: &Reach| {
+            match *reach {
             Reach::Met { cores, rate } => format!("{} ({rate:.0} items/s)", cores_text(cores)),
             Reach::Unreachable {
                 peak_cores: Some(n),
@@ -276,6 +277,7 @@ fn capacity_into(s: &mut String, r: &CapacityReport) -> std::fmt::Result {
             } => format!(
                 "unreachable: the model approaches {peak_rate:.0} items/s as cores grow and never reaches it"
             ),
+        }
         };
         writeln!(
             s,
@@ -308,7 +310,8 @@ fn capacity_into(s: &mut String, r: &CapacityReport) -> std::fmt::Result {
                 f.points,
                 f.distinct_threads,
                 // + 0.0: a −0.0 prints as 0.
-                f.r_squared.map_or("-".into(), |v| format!("{:.4}", v + 0.0)),
+                f.r_squared
+                    .map_or("-".into(), |v| format!("{:.4}", v + 0.0)),
                 f.rmse
             )?;
         }
