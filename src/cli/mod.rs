@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod backends;
+mod capacity;
 mod certs;
 mod compare;
 mod exports;
@@ -90,6 +91,31 @@ pub enum Cmd {
     ///
     /// Example: trustbench backends --spec corpora/default.toml --threads 2 --json backends.json
     Backends(backends::BackendsArgs),
+    /// Capacity planning: how long N items take on C cores, and the fewest cores that meet
+    /// a deadline, from a scaling model fitted to a thread sweep.
+    ///
+    /// The sweep is measured here (cold passes, cache off, at 1..=--threads threads, each
+    /// beside the raw signature primitive at the same thread count) or read from saved
+    /// `trustbench run --scaling` reports (--from, e.g. recorded on a machine with more
+    /// cores; several are pooled when they share testbed and corpus). Two curves are
+    /// fitted by least squares: the engine's items/s and the primitive's verifications/s,
+    /// so the answers separate the machine's limit (a perfect engine would follow the
+    /// primitive) from the engine's. The model is the Universal Scalability Law X(N) =
+    /// λN / (1 + σ(N−1) + κN(N−1)) when the sweep has at least 3 thread counts, else
+    /// Amdahl's law (κ = 0); with as many thread counts as parameters the fit is exact and
+    /// constrains nothing, and the report says so (WEAK FIT). The report prints the
+    /// models, parameters, R² and RMSE, and the assumptions; it is saved as
+    /// results/capacity/STAMP-CORPUS.json with its plot (measured points, fitted curves)
+    /// as .svg beside it.
+    ///
+    /// Exit status: 0 ok, 1 when the sweep's run disagreed with the corpus manifest, 2 on
+    /// usage or I/O errors (a missing file, reports of different testbeds or corpora, a
+    /// sweep with one thread count).
+    ///
+    /// Example: trustbench capacity --spec corpora/default.toml --threads 2 --items 50000 --deadline 10
+    ///
+    /// Example: trustbench capacity --from results/runs/big-machine.json --cores 16,32 --deadline 2
+    Capacity(capacity::CapacityArgs),
 }
 
 /// Runs a parsed command line.
@@ -107,6 +133,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, trustbench::Error> {
         Cmd::Keyring(k) => keyring::run(k),
         Cmd::Run(a) => run::run(a),
         Cmd::Backends(a) => backends::run(a),
+        Cmd::Capacity(a) => capacity::run(a),
         #[cfg(feature = "generator")]
         Cmd::Gen(a) => gen::run(a),
         Cmd::Certs(c) => certs::run(c),

@@ -115,11 +115,11 @@ impl OutputArgs {
 }
 
 /// `rel` under the current directory (a relative path if that is unknown).
-fn here(rel: &str) -> PathBuf {
+pub(super) fn here(rel: &str) -> PathBuf {
     std::env::current_dir().unwrap_or_default().join(rel)
 }
 
-fn name_of(dir: &Path) -> String {
+pub(super) fn name_of(dir: &Path) -> String {
     dir.file_name()
         .map_or("run".into(), |n| n.to_string_lossy().into_owned())
 }

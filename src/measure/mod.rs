@@ -7,12 +7,14 @@
 pub mod backends;
 mod bench;
 pub mod calibrate;
+pub mod capacity;
 pub mod compare;
 pub mod export;
 mod interleave;
 pub mod link;
 mod manifest;
 mod observe;
+pub mod plot;
 mod profile;
 pub mod report;
 mod source;

@@ -2,11 +2,13 @@
 //! backend, so rows of runs with different `--backend`s can be concatenated and compared.
 //! A backend comparison is one row per backend and signature class (its verify figure,
 //! `unsupported` where it has none) and one row per backend for the whole corpus
-//! (`algorithm` = `all`: the engine's figures).
+//! (`algorithm` = `all`: the engine's figures). A capacity plan is one row per projected
+//! core count.
 
 use super::{Exporter, Format};
 use crate::error::Result;
 use crate::measure::backends::BackendsReport;
+use crate::measure::capacity::CapacityReport;
 use crate::measure::report::RunReport;
 use std::fmt::Write;
 
@@ -95,6 +97,36 @@ impl Csv {
 impl Exporter<BackendsReport> for Csv {
     fn export(&self, report: &BackendsReport) -> Result<Vec<u8>> {
         Ok(self.render_backends(report).into_bytes())
+    }
+}
+
+const CAPACITY_HEADER: &str = "cores,items,engine_items_per_s,engine_seconds,primitive_items_per_s,primitive_seconds,extrapolated,engine_model,primitive_model\n";
+
+impl Csv {
+    /// A capacity plan: one row per core count of its projection.
+    pub fn render_capacity(&self, r: &CapacityReport) -> String {
+        let mut s = String::from(CAPACITY_HEADER);
+        let (e, p) = (r.engine.chosen.name(), r.primitive.chosen.name());
+        for row in &r.projections {
+            let _ = writeln!(
+                s,
+                "{},{},{:.3},{:.6},{:.3},{:.6},{},{e},{p}",
+                row.cores,
+                r.items,
+                row.engine_items_per_s,
+                row.engine_seconds,
+                row.primitive_items_per_s,
+                row.primitive_seconds,
+                row.extrapolated
+            );
+        }
+        s
+    }
+}
+
+impl Exporter<CapacityReport> for Csv {
+    fn export(&self, report: &CapacityReport) -> Result<Vec<u8>> {
+        Ok(self.render_capacity(report).into_bytes())
     }
 }
 

@@ -1,10 +1,12 @@
-//! JSON: the report itself, schema `trustbench.run/1` or, for `trustbench backends`,
-//! `trustbench.backends/1` (docs/results-schema.md), pretty printed. `trustbench merge`
+//! JSON: the report itself, schema `trustbench.run/2` or, for `trustbench backends`,
+//! `trustbench.backends/1`, for `trustbench capacity`, `trustbench.capacity/1`
+//! (docs/results-schema.md), pretty printed. `trustbench merge`
 //! reads run reports back.
 
 use super::{Exporter, Format};
 use crate::error::{Error, Result};
 use crate::measure::backends::BackendsReport;
+use crate::measure::capacity::CapacityReport;
 use crate::measure::report::RunReport;
 use std::path::Path;
 
@@ -46,6 +48,14 @@ impl Exporter for Json {
 
 impl Exporter<BackendsReport> for Json {
     fn export(&self, report: &BackendsReport) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(report).map_err(|e| Error::Report {
+            message: e.to_string(),
+        })
+    }
+}
+
+impl Exporter<CapacityReport> for Json {
+    fn export(&self, report: &CapacityReport) -> Result<Vec<u8>> {
         serde_json::to_vec_pretty(report).map_err(|e| Error::Report {
             message: e.to_string(),
         })

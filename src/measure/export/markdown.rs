@@ -1,9 +1,10 @@
-//! Markdown: the human report (`trustbench run` and `trustbench backends` print it;
-//! `--markdown` writes it).
+//! Markdown: the human report (`trustbench run`, `trustbench backends` and `trustbench
+//! capacity` print it; `--markdown` writes it).
 
 use super::{Exporter, Format};
 use crate::error::Result;
 use crate::measure::backends::BackendsReport;
+use crate::measure::capacity::{CapacityReport, Curve, Limit, Reach};
 use crate::measure::report::RunReport;
 use std::fmt::Write;
 
@@ -197,6 +198,177 @@ fn backends_into(s: &mut String, r: &BackendsReport) -> std::fmt::Result {
         )?;
     }
     Ok(())
+}
+
+impl Markdown {
+    /// A capacity plan, as `trustbench capacity` prints it: the answers first, then the
+    /// models with their fit quality, the measured points and the assumptions.
+    pub fn render_capacity(&self, r: &CapacityReport) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = capacity_into(&mut s, r);
+        s
+    }
+}
+
+impl Exporter<CapacityReport> for Markdown {
+    fn export(&self, report: &CapacityReport) -> Result<Vec<u8>> {
+        Ok(self.render_capacity(report).into_bytes())
+    }
+}
+
+fn capacity_into(s: &mut String, r: &CapacityReport) -> std::fmt::Result {
+    let t = &r.testbed;
+    write!(
+        s,
+        "# trustbench capacity\n\nSweep recorded on testbed {} ({}: {}, {} logical CPUs, kernel {}, backend {} ({})); corpus {} ({} items{}); from {}.\n\n",
+        t.id,
+        t.host,
+        t.cpu_model,
+        t.logical_cpus,
+        t.kernel,
+        t.backend,
+        t.backend_crate,
+        r.corpus.dir,
+        r.corpus.items,
+        r.corpus
+            .spec_hash
+            .as_ref()
+            .map_or(String::new(), |h| format!(", spec hash {h}")),
+        r.sources.join(", ")
+    )?;
+    for c in [&r.engine, &r.primitive] {
+        if let Some(w) = &c.weak {
+            writeln!(s, "> **{}**: {w}\n", curve_name(c))?;
+        }
+    }
+    let em = r.engine.model();
+    let bound = r.bound.model.kind.name();
+    s.push_str("## Answers\n\n");
+    for p in &r.projections {
+        writeln!(
+            s,
+            "- **{} items on {} take {}** (engine, {}: {:.0} items/s); perfect-engine bound ({bound}): {} ({:.0} items/s){}",
+            r.items,
+            cores_text(p.cores),
+            duration(p.engine_seconds),
+            em.kind.name(),
+            p.engine_items_per_s,
+            duration(p.primitive_seconds),
+            p.primitive_items_per_s,
+            if p.extrapolated {
+                format!(" — extrapolated past the {} measured threads", r.engine.max_threads())
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    if let Some(d) = &r.deadline {
+        let answer = |reach: &Reach| {
+            match *reach {
+            Reach::Met { cores, rate } => format!("{} ({rate:.0} items/s)", cores_text(cores)),
+            Reach::Unreachable {
+                peak_cores: Some(n),
+                peak_rate,
+            } => format!("unreachable: the model peaks at {peak_rate:.0} items/s at {n:.1} cores"),
+            Reach::Unreachable {
+                peak_cores: None,
+                peak_rate,
+            } => format!(
+                "unreachable: the model approaches {peak_rate:.0} items/s as cores grow and never reaches it"
+            ),
+        }
+        };
+        writeln!(
+            s,
+            "- **Deadline {} for {} items ({:.0} items/s): engine: {}**; perfect-engine bound: {}",
+            duration(d.deadline_s),
+            r.items,
+            d.required_items_per_s,
+            answer(&d.engine),
+            answer(&d.primitive)
+        )?;
+    }
+    s.push_str("\n## Models\n\nFitted by least squares on the measured rates (Levenberg–Marquardt from a linearised start; σ, κ kept in [0, 1]). The answers use the chosen model of each curve.\n\n| curve | model | λ (1 thread) | σ (contention) | κ (coherency) | points | thread counts | R² | RMSE | limit |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for c in [&r.engine, &r.primitive] {
+        for f in &c.fits {
+            let m = &f.model;
+            let limit = match m.limit() {
+                Limit::Peak { cores, rate } => format!("peaks at {rate:.0}/s at {cores:.1} cores"),
+                Limit::Asymptote { rate } => format!("approaches {rate:.0}/s"),
+                Limit::Unbounded => "linear".into(),
+            };
+            writeln!(
+                s,
+                "| {} | {}{} | {:.1} | {:.5} | {:.6} | {} | {} | {} | {:.2} | {limit} |",
+                curve_name(c),
+                m.kind.name(),
+                if m.kind == c.chosen { " (chosen)" } else { "" },
+                m.lambda,
+                m.sigma,
+                m.kappa,
+                f.points,
+                f.distinct_threads,
+                // + 0.0: a −0.0 prints as 0.
+                f.r_squared
+                    .map_or("-".into(), |v| format!("{:.4}", v + 0.0)),
+                f.rmse
+            )?;
+        }
+    }
+    let b = &r.bound.model;
+    writeln!(
+        s,
+        "| perfect-engine bound | {} (primitive's σ, κ) | {:.1} | {:.5} | {:.6} | {} | - | - | - | λ fitted to the ceiling's items/s |",
+        b.kind.name(),
+        b.lambda,
+        b.sigma,
+        b.kappa,
+        r.bound.ceiling.len()
+    )?;
+    s.push('\n');
+    for kind in [r.engine.chosen, r.primitive.chosen] {
+        if !s.contains(kind.formula()) {
+            writeln!(s, "- {}: {}", kind.name(), kind.formula())?;
+        }
+    }
+    s.push_str("\n## Measured\n\n| threads | engine items/s | primitive verifications/s | ceiling items/s |\n|---|---|---|---|\n");
+    let rows = r.engine.points.iter().zip(&r.primitive.points);
+    for ((e, p), c) in rows.zip(&r.bound.ceiling) {
+        writeln!(
+            s,
+            "| {} | {:.0} | {:.0} | {:.0} |",
+            e.threads, e.rate, p.rate, c.rate
+        )?;
+    }
+    s.push_str("\n## Assumptions\n\n");
+    for a in &r.assumptions {
+        writeln!(s, "- {a}")?;
+    }
+    Ok(())
+}
+
+fn curve_name(c: &Curve) -> &'static str {
+    if c.unit == "items/s" {
+        "engine"
+    } else {
+        "primitive"
+    }
+}
+
+/// "1 core", "4 cores".
+fn cores_text(n: u64) -> String {
+    format!("{n} core{}", if n == 1 { "" } else { "s" })
+}
+
+/// Seconds in the unit a reader wants: ms below a second, minutes and hours above.
+fn duration(seconds: f64) -> String {
+    match seconds {
+        s if s < 1.0 => format!("{:.1} ms", s * 1e3),
+        s if s < 120.0 => format!("{s:.2} s"),
+        s if s < 7200.0 => format!("{:.1} min", s / 60.0),
+        s => format!("{:.1} h", s / 3600.0),
+    }
 }
 
 impl Format for Markdown {

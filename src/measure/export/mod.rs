@@ -1,19 +1,23 @@
 //! Exporters: a report in one output format each, one file per format (`json.rs`,
-//! `csv.rs`, `markdown.rs`), all behind [`Exporter`]. A format renders every kind of report
-//! (a [`RunReport`] of `trustbench run`, a [`BackendsReport`] of `trustbench backends`), so
-//! a command that makes a new kind of report gets the same `--json/--csv/--markdown`
-//! options; a new format (Bencher Metric Format, HTML) is one more file and one more entry
+//! `csv.rs`, `markdown.rs`, `svg.rs`), all behind [`Exporter`]. A format renders every kind
+//! of report (a [`RunReport`] of `trustbench run`, a [`BackendsReport`] of `trustbench
+//! backends`, a [`CapacityReport`] of `trustbench capacity`), so a command that makes a new
+//! kind of report gets the same `--json/--csv/--markdown` options; a chart format (SVG)
+//! renders the reports that have a chart; a new format (Bencher Metric Format, HTML) is one more file and one more entry
 //! in [`ALL`].
 
 mod csv;
 mod json;
 mod markdown;
+mod svg;
 
 pub use csv::Csv;
 pub use json::Json;
 pub use markdown::Markdown;
+pub use svg::Svg;
 
 use super::backends::BackendsReport;
+use super::capacity::CapacityReport;
 use super::report::RunReport;
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -39,6 +43,9 @@ pub const ALL: [&dyn Exporter; 3] = [&Json, &Csv, &Markdown];
 
 /// The same formats, for backend comparisons.
 pub const ALL_BACKENDS: [&dyn Exporter<BackendsReport>; 3] = [&Json, &Csv, &Markdown];
+
+/// The formats of a capacity plan: the tables, and its plot.
+pub const ALL_CAPACITY: [&dyn Exporter<CapacityReport>; 4] = [&Json, &Csv, &Markdown, &Svg];
 
 /// The exporter named `name`.
 pub fn by_name(name: &str) -> Option<&'static dyn Exporter> {
