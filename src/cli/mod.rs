@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod backends;
+mod bench;
 mod capacity;
 mod certs;
 mod compare;
@@ -43,6 +44,17 @@ pub enum Cmd {
     Keyring(keyring::KeyringCmd),
     /// Join the JSON reports of `run --shard K/N` runs into one report.
     Merge(merge::MergeArgs),
+    /// Sweeps: the benchmark over every combination of the swept settings (thread count,
+    /// backend, corpus spec), in one comparison table.
+    ///
+    /// The combinations run round robin (--rounds, each round one measured repeat of every
+    /// combination, the first rotating) so that load drift hits all of them; each row
+    /// gives the median with its 95% bootstrap interval, and its throughput relative to the
+    /// first combination. A progress bar shows on a terminal. Exit status: 0, 1 when any
+    /// run disagreed with its manifest, 2 on usage or I/O errors.
+    ///
+    /// Example: trustbench bench --sweep threads=1,2 --sweep backend=mb,aws-lc --markdown sweep.md
+    Bench(bench::BenchArgs),
     /// The regression gate: judge a run report against a baseline, every figure against
     /// the noise the two runs measured themselves.
     ///
@@ -139,5 +151,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, trustbench::Error> {
         Cmd::Certs(c) => certs::run(c),
         Cmd::Merge(a) => merge::run(a),
         Cmd::Compare(a) => compare::run(a),
+        Cmd::Bench(a) => bench::run(a),
     }
 }

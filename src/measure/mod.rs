@@ -19,6 +19,7 @@ mod profile;
 pub mod report;
 mod source;
 pub mod stats;
+pub mod sweep;
 
 pub use bench::{bench, BenchConfig, DEFAULT_REPEAT};
 pub use observe::{NotValid, Observer, Phase};

@@ -163,3 +163,41 @@ mod tests {
         );
     }
 }
+
+/// A sweep: one row per combination and pass, the swept settings first.
+impl Exporter<crate::measure::sweep::SweepReport> for Csv {
+    fn export(&self, r: &crate::measure::sweep::SweepReport) -> Result<Vec<u8>> {
+        let mut s = String::new();
+        for a in &r.axes {
+            let _ = write!(s, "{},", a.name);
+        }
+        s.push_str("pass,repeats,items,items_per_s,items_per_s_ci_low,items_per_s_ci_high,efficiency,efficiency_ci_low,efficiency_ci_high,crypto_efficiency,p50_ns,p99_ns,testbed,backend\n");
+        for run in &r.runs {
+            for p in &run.report.passes {
+                for (_, v) in &run.point {
+                    let _ = write!(s, "{v},");
+                }
+                let e = &p.estimates;
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{:.1},{:.1},{:.1},{:.4},{:.4},{:.4},{:.4},{},{},{},{}",
+                    p.name,
+                    p.repeats,
+                    p.items,
+                    p.items_per_s,
+                    e.items_per_s.ci_low,
+                    e.items_per_s.ci_high,
+                    p.efficiency,
+                    e.efficiency.ci_low,
+                    e.efficiency.ci_high,
+                    p.crypto_efficiency,
+                    p.latency.p50_ns,
+                    p.latency.p99_ns,
+                    run.report.testbed.id,
+                    run.report.versions.backend
+                );
+            }
+        }
+        Ok(s.into_bytes())
+    }
+}

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::measure::backends::BackendsReport;
 use crate::measure::capacity::CapacityReport;
 use crate::measure::report::RunReport;
+use crate::measure::sweep::SweepReport;
 use std::path::Path;
 
 /// The versioned JSON report.
@@ -79,5 +80,13 @@ mod tests {
         let e = Json.read(&path).unwrap_err();
         assert!(matches!(e, Error::Input { .. }), "{e:?}");
         assert!(e.to_string().contains("not a run report"), "{e}");
+    }
+}
+
+impl Exporter<SweepReport> for Json {
+    fn export(&self, report: &SweepReport) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(report).map_err(|e| Error::Report {
+            message: e.to_string(),
+        })
     }
 }

@@ -595,3 +595,62 @@ mod tests {
         assert_eq!(Markdown.export(&r).unwrap(), md.into_bytes());
     }
 }
+
+/// A sweep: one comparison table, a row per combination and pass, with each row's
+/// throughput relative to the first combination's same pass.
+impl Exporter<crate::measure::sweep::SweepReport> for Markdown {
+    fn export(&self, r: &crate::measure::sweep::SweepReport) -> Result<Vec<u8>> {
+        Ok(render_sweep(r).into_bytes())
+    }
+}
+
+impl Markdown {
+    /// The sweep's comparison table, as printed.
+    pub fn render_sweep(&self, r: &crate::measure::sweep::SweepReport) -> String {
+        render_sweep(r)
+    }
+}
+
+fn render_sweep(r: &crate::measure::sweep::SweepReport) -> String {
+    let mut s = String::new();
+    let first = r.runs.first();
+    let _ = write!(
+        s,
+        "# trustbench sweep\n\n{} combination(s), {} round(s) round robin (each round one measured repeat of every combination, the first rotating); medians [95% bootstrap interval]; each pass's efficiency against the ceiling measured while it ran{}\n\n|",
+        r.runs.len(),
+        r.rounds,
+        first.map_or(String::new(), |f| format!("; testbed {}", f.report.testbed.id))
+    );
+    for a in &r.axes {
+        let _ = write!(s, " {} |", a.name);
+    }
+    s.push_str(" pass | items/s | vs first | efficiency | crypto-only eff. | p99 | manifest mismatches |\n|");
+    for _ in 0..r.axes.len() + 7 {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    for run in &r.runs {
+        for p in &run.report.passes {
+            s.push('|');
+            for (_, v) in &run.point {
+                let _ = write!(s, " {v} |");
+            }
+            let base = first
+                .and_then(|f| f.report.passes.iter().find(|q| q.name == p.name))
+                .map_or(0.0, |q| q.items_per_s);
+            let e = &p.estimates;
+            let _ = writeln!(
+                s,
+                " {} | {} | {:.2}× | {} | {} | {:.1} µs | {} |",
+                p.name,
+                with_interval(p.items_per_s, &e.items_per_s, 0),
+                p.items_per_s / base.max(1e-9),
+                with_interval(p.efficiency, &e.efficiency, 3),
+                with_interval(p.crypto_efficiency, &e.crypto_efficiency, 3),
+                p.latency.p99_ns as f64 / 1e3,
+                run.report.manifest.as_ref().map_or(0, |m| m.count())
+            );
+        }
+    }
+    s
+}
