@@ -13,10 +13,13 @@ mod manifest;
 mod observe;
 mod profile;
 pub mod report;
+pub mod scheduler;
 mod source;
 pub mod stats;
+pub mod verdicts;
 
 pub use bench::{bench, BenchConfig};
 pub use observe::{NotValid, Observer, Phase};
 pub use report::RunReport;
+pub use scheduler::ShardArg;
 pub use source::{is_generated, shard_of, Shard, CHUNK};
