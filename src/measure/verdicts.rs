@@ -188,10 +188,10 @@ impl VerdictsReport {
     /// Joins run reports and verdict reports (any mix) into one verdict report.
     pub fn merge_any(reports: Vec<AnyReport>) -> Result<VerdictsReport> {
         let v = reports
-            .iter()
+            .into_iter()
             .map(|r| match r {
-                AnyReport::Run(r) => VerdictsReport::of(r),
-                AnyReport::Verdicts(v) => Ok(v.clone()),
+                AnyReport::Run(r) => VerdictsReport::of(&r),
+                AnyReport::Verdicts(v) => Ok(*v),
             })
             .collect::<Result<Vec<_>>>()?;
         VerdictsReport::merge(v)
@@ -208,7 +208,7 @@ impl VerdictsReport {
 #[derive(Clone, Debug)]
 pub enum AnyReport {
     Run(Box<RunReport>),
-    Verdicts(VerdictsReport),
+    Verdicts(Box<VerdictsReport>),
 }
 
 fn check_schema(r: &VerdictsReport) -> Result<()> {
@@ -253,7 +253,7 @@ mod tests {
         let a = shard_report(3000, 7, 7);
         let b = elsewhere(5000, 3, "node-b");
         let c = elsewhere(10, 0, "node-b");
-        let runs = vec![a.clone(), b.clone(), c.clone()];
+        let runs = [a.clone(), b.clone(), c.clone()];
         let m = VerdictsReport::merge_any(
             runs.iter()
                 .map(|r| AnyReport::Run(Box::new(r.clone())))
@@ -306,9 +306,11 @@ mod tests {
             AnyReport::Run(Box::new(b)),
         ])
         .unwrap();
-        let again =
-            VerdictsReport::merge_any(vec![AnyReport::Verdicts(ab), AnyReport::Run(Box::new(c))])
-                .unwrap();
+        let again = VerdictsReport::merge_any(vec![
+            AnyReport::Verdicts(Box::new(ab)),
+            AnyReport::Run(Box::new(c)),
+        ])
+        .unwrap();
         assert_eq!(again.passes, m.passes);
         assert_eq!(again.testbeds, m.testbeds);
         assert_eq!(again.manifest.unwrap().count(), 10);

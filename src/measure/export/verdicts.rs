@@ -24,7 +24,7 @@ impl Json {
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e, "report"))?;
         if v.get("schema").and_then(|s| s.as_str()) == Some(VERDICTS_SCHEMA) {
             serde_json::from_value(v)
-                .map(AnyReport::Verdicts)
+                .map(|v| AnyReport::Verdicts(Box::new(v)))
                 .map_err(|e| bad(e, "verdicts report"))
         } else {
             serde_json::from_value::<RunReport>(v)
