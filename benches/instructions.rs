@@ -4,8 +4,9 @@
 //! **Why.** A wall-clock figure on a shared 2-core VM moves by tens of percent between
 //! identical runs (issue 10), so a timing gate either fails on noise or misses real
 //! regressions. The number of instructions an operation executes barely moves: on the same
-//! build and inputs it is the same from run to run, whatever the machine's load, so a gate
-//! on it catches a 1% change. It is not a time (cache misses, the CPU's own speed-ups and
+//! build and inputs it changes by a few instructions at most from run to run (0.006% here,
+//! docs/instruction-counts.md), whatever the machine's load, so a gate on it catches a 1%
+//! change. It is not a time (cache misses, the CPU's own speed-ups and
 //! the crypto library's vector paths weigh differently), so it complements the criterion
 //! benches (`hot_paths`, `restriction`), which measure time.
 //!
@@ -33,7 +34,7 @@
 //! aws-lc's own code as valgrind's CPUID lets it choose (AVX2, not AVX-512).
 //!
 //! **Running** (docs/instruction-counts.md): `cargo bench --bench instructions` (needs
-//! valgrind and `gungraun-runner` 0.20.0 on the PATH; about a minute). Gate a change:
+//! valgrind and `gungraun-runner` 0.20.0 on the PATH; about 10 s). Gate a change:
 //! `-- --save-baseline=main` on the base, then `-- --baseline=main
 //! --callgrind-limits='ir=2%'` on the change: exit code 3 on a regression.
 //! `cargo test --release --benches` runs each bench once without valgrind (gungraun's test
