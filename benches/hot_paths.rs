@@ -11,49 +11,20 @@
 //! pprof flamegraph per bench into `flamegraphs/` (benches/support/profiler.rs);
 //! `cargo test --release --benches` (what `.ci/run` does) runs each once as a test.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/profiler.rs"]
 mod profiler;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use fixtures::{fixture, read, store};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
-use trustbench::crypto::{default_backend, CryptoProfile};
 use trustbench::engine::cache::{CacheKey, VerdictCache};
 use trustbench::engine::read::Scratch;
 use trustbench::engine::{CachePolicy, Engine, EngineConfig, Item};
 use trustbench::trust::restrict::{Candidate, Restriction};
-use trustbench::trust::store::{AddMode, Store};
 use trustbench::verify::{ima, inputs, module, ItemKind, Verdict};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("corpora/fixtures")
-        .join(name)
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// A store trusting the fixture signing certificates as built-in keys.
-fn store() -> Store {
-    let mut s = Store::new(Default::default(), CryptoProfile::full(), default_backend());
-    let sys = s.system();
-    for c in [
-        "signer-rsa2048.der",
-        "signer-rsa4096.der",
-        "signer-p256.der",
-        "signer-p384.der",
-        "ca-rsa.der",
-    ] {
-        let der = read(c);
-        s.add_cert(sys.builtin, &der, AddMode::Bypass)
-            .expect("builtin");
-        s.add_cert(sys.ima, &der, AddMode::Bypass).expect("ima");
-    }
-    s
-}
 
 fn signature(c: &mut Criterion) {
     let s = store();

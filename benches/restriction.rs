@@ -66,6 +66,8 @@
 //! `TRUSTBENCH_BENCH_KEYS=10,1000` and `TRUSTBENCH_BENCH_KERNEL_KEYS=10,5000` choose other
 //! sizes.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/profiler.rs"]
 mod profiler;
 
@@ -74,7 +76,7 @@ use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criter
 use std::cell::{OnceCell, RefCell};
 use std::ffi::CString;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use trustbench::corpus::der;
@@ -180,12 +182,7 @@ fn label(n: usize) -> String {
 // Certificates
 // ---------------------------------------------------------------------------------------
 
-fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("corpora/fixtures")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+use fixtures::read as fixture;
 
 /// `Name ::= SEQUENCE { SET { SEQUENCE { type, UTF8String } } }`.
 fn name(attr: &[u8], value: &str) -> Vec<u8> {

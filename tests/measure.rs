@@ -434,3 +434,144 @@ fn the_git_commit_is_the_builds() {
         ),
     }
 }
+
+/// `run --shard auto` takes its shard from the scheduler's variables (here the explicit
+/// `TRUSTBENCH_SHARD` of a CI matrix, and a Kubernetes Indexed Job's index with the
+/// manifest's count), refuses to guess without them (exit 2, naming the variables), and
+/// `merge` joins the two reports; reports from different testbeds are refused (exit 2)
+/// unless `--verdicts-only`, whose counts add up to the whole corpus and which has no
+/// timing figure.
+#[test]
+fn shard_auto_from_the_scheduler_and_merge_across_testbeds() {
+    use trustbench::measure::scheduler::SHARD_VARIABLES;
+    let dir = corpus();
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |json: &str, env: &[(&str, &str)]| {
+        let mut cmd = trustbench();
+        cmd.current_dir(cwd.path());
+        for v in SHARD_VARIABLES {
+            cmd.env_remove(v);
+        }
+        cmd.envs(env.iter().copied());
+        cmd.args([
+            "run",
+            "--passes",
+            "cold",
+            "--quiet",
+            "--calibration-ms",
+            "5",
+            "--threads",
+            "2",
+            "--shard",
+            "auto",
+            "--json",
+            json,
+        ])
+        .arg("--corpus")
+        .arg(dir);
+        run_output(&mut cmd)
+    };
+    let out = run("a.json", &[("TRUSTBENCH_SHARD", "1/2")]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let out = run(
+        "b.json",
+        &[
+            ("JOB_COMPLETION_INDEX", "1"),
+            ("TRUSTBENCH_SHARD_COUNT", "2"),
+        ],
+    );
+    assert_eq!(out.code(), 0, "{out:?}");
+    let out = run("c.json", &[]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    for v in SHARD_VARIABLES {
+        assert!(out.stderr.contains(v), "{v} not named: {}", out.stderr);
+    }
+    let out = run("c.json", &[("JOB_COMPLETION_INDEX", "1")]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    assert!(
+        out.stderr.contains("TRUSTBENCH_SHARD_COUNT"),
+        "{}",
+        out.stderr
+    );
+
+    // Each report holds exactly its shard's items (the path hash of `Shard`).
+    let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap();
+    let paths: Vec<&str> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    assert_eq!(paths.len(), ITEMS);
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(cwd.path().join(name)).unwrap()).unwrap()
+    };
+    for (name, k) in [("a.json", 1), ("b.json", 2)] {
+        let want = paths
+            .iter()
+            .filter(|p| Shard::new(k, 2).unwrap().contains(p))
+            .count();
+        assert_eq!(read(name)["corpus"]["items"], want, "{name}: shard {k}/2");
+    }
+
+    // One testbed: merged whole.
+    let merge =
+        |args: &[&str]| run_output(trustbench().current_dir(cwd.path()).arg("merge").args(args));
+    let out = merge(&["a.json", "b.json", "--json", "ab.json"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert_eq!(read("ab.json")["corpus"]["items"], ITEMS);
+
+    // b.json as if run on another machine: its testbed differs.
+    let mut b = read("b.json");
+    b["testbed"]["host"] = "node-b".into();
+    b["testbed"]["id"] = "0000000000000b0b".into();
+    std::fs::write(cwd.path().join("b2.json"), b.to_string()).unwrap();
+    let out = merge(&["a.json", "b2.json"]);
+    assert_eq!(out.code(), 2, "{out:?}");
+    let a_id = read("a.json")["testbed"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for part in [
+        "different testbeds",
+        &a_id,
+        "0000000000000b0b",
+        "node-b",
+        "--verdicts-only",
+    ] {
+        assert!(out.stderr.contains(part), "'{part}' not in {}", out.stderr);
+    }
+    let out = merge(&["--verdicts-only", "a.json", "b2.json", "--json", "v.json"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(
+        out.stdout.contains("**Timings: not comparable.**"),
+        "{}",
+        out.stdout
+    );
+    let v = read("v.json");
+    assert_eq!(v["schema"], "trustbench.verdicts/1");
+    assert_eq!(v["corpus"]["items"], ITEMS);
+    assert_eq!(v["testbeds"].as_array().unwrap().len(), 2);
+    assert_eq!(v["manifest"]["checked"], ITEMS);
+    let whole: u64 = read("ab.json")["passes"][0]["verdicts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    let counted: u64 = v["passes"][0]["verdicts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!((whole, counted), (ITEMS as u64, ITEMS as u64));
+    assert_eq!(
+        v["passes"][0]["verdicts"],
+        read("ab.json")["passes"][0]["verdicts"]
+    );
+    assert!(v["passes"][0].get("items_per_s").is_none(), "{v}");
+    // A verdict report merges again.
+    let out = merge(&["--verdicts-only", "v.json", "--json", "vv.json"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert_eq!(read("vv.json")["corpus"]["items"], ITEMS);
+}

@@ -43,6 +43,14 @@ pub enum Cmd {
     #[command(subcommand)]
     Keyring(keyring::KeyringCmd),
     /// Join the JSON reports of `run --shard K/N` runs into one report.
+    ///
+    /// Reports from one testbed (host, CPU, kernel, crypto library) merge whole: counts add
+    /// up, and so do throughputs and ceilings (the shards ran at once). From different
+    /// testbeds their timings do not add up: refused (exit 2, naming the testbeds) unless
+    /// --verdicts-only, which joins the verdict and manifest counts alone. Exit 1 when any
+    /// shard disagreed with its manifest.
+    ///
+    /// Example: trustbench merge --verdicts-only --json merged.json shards/*.json
     Merge(merge::MergeArgs),
     /// Sweeps: the benchmark over every combination of the swept settings (thread count,
     /// backend, corpus spec), in one comparison table.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use trustbench::measure::export::{self, Exporter, Format, Json, Markdown};
-use trustbench::measure::{self, BenchConfig, NotValid, RunReport, Shard};
+use trustbench::measure::{self, BenchConfig, NotValid, RunReport, ShardArg};
 use trustbench::Error;
 
 /// The default spec, compiled in: `trustbench run` works from any directory.
@@ -31,8 +31,10 @@ pub struct RunArgs {
     pub kind: KindArg,
     /// Verify only shard K of N (1-based; items split by a stable hash of their path), for
     /// splitting a huge corpus across CI jobs; join the JSON reports with `trustbench merge`.
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<Shard>,
+    /// `auto`: K and N from the scheduler (Kubernetes Indexed Job, Slurm array, or
+    /// TRUSTBENCH_SHARD=K/N; docs/fleet.md). Example: --shard 2/8, --shard auto
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<ShardArg>,
     /// Worker threads [default: all logical CPUs].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -196,7 +198,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         corpus: corpus.clone(),
         spec_hash,
         kind: a.kind.only(),
-        shard: a.shard,
+        shard: a.shard.map(ShardArg::resolve).transpose()?,
         threads: a.threads,
         passes: a.passes.clone(),
         cache_size: a.cache_size,

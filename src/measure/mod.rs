@@ -17,11 +17,14 @@ mod observe;
 pub mod plot;
 mod profile;
 pub mod report;
+pub mod scheduler;
 mod source;
 pub mod stats;
 pub mod sweep;
+pub mod verdicts;
 
 pub use bench::{bench, BenchConfig, DEFAULT_REPEAT};
 pub use observe::{NotValid, Observer, Phase};
 pub use report::RunReport;
+pub use scheduler::ShardArg;
 pub use source::{is_generated, shard_of, Shard, CHUNK};

@@ -699,6 +699,10 @@ impl RunReport {
     /// efficiency is Σ achieved ÷ Σ ceiling; seconds is the longest shard; latency
     /// percentiles are the worst shard's (an upper bound); the slowest items are merged;
     /// manifest checks and mismatch counts add up, and the mismatch list stays capped.
+    ///
+    /// Timings add up only between runs on one testbed ([`Testbed`]): reports from
+    /// different testbeds are refused, naming them
+    /// ([`super::verdicts::VerdictsReport::merge`] joins their counts without timings).
     pub fn merge(mut reports: Vec<RunReport>) -> Result<RunReport> {
         let first = reports
             .first()
@@ -722,6 +726,39 @@ impl RunReport {
                     first.ima_rule, first.ima_source, r.ima_rule, r.ima_source
                 )));
             }
+            let names = |r: &RunReport| -> Vec<String> {
+                r.passes.iter().map(|p| p.name.clone()).collect()
+            };
+            if names(r) != names(&first) {
+                return Err(Error::usage(format!(
+                    "reports ran different passes ({} vs {})",
+                    names(&first).join(","),
+                    names(r).join(",")
+                )));
+            }
+        }
+        let mut testbeds: Vec<&Testbed> = Vec::new();
+        for r in &reports {
+            if !testbeds.iter().any(|t| t.id == r.testbed.id) {
+                testbeds.push(&r.testbed);
+            }
+        }
+        if testbeds.len() > 1 {
+            let named: Vec<String> = testbeds
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} ({}, {}, {} CPUs, kernel {}, {})",
+                        t.id, t.host, t.cpu_model, t.logical_cpus, t.kernel, t.backend_crate
+                    )
+                })
+                .collect();
+            return Err(Error::usage(format!(
+                "reports come from {} different testbeds, whose timings do not add up: {}; \
+                 `merge --verdicts-only` joins their verdict counts without timings",
+                testbeds.len(),
+                named.join("; ")
+            )));
         }
         let mut out = first.clone();
         out.corpus.items = reports.iter().map(|r| r.corpus.items).sum();
@@ -958,6 +995,35 @@ pub(crate) mod tests {
         future.schema = "trustbench.run/3".into();
         let e = RunReport::merge(vec![future]).unwrap_err();
         assert!(e.to_string().contains("trustbench.run/3"), "{e}");
+        let mut warm = shard_report(10, 0, 0);
+        warm.passes[0].name = "warm".into();
+        let e = RunReport::merge(vec![shard_report(10, 0, 0), warm]).unwrap_err();
+        assert!(e.to_string().contains("different passes"), "{e}");
+    }
+
+    #[test]
+    fn merge_refuses_timings_from_different_testbeds_and_names_them() {
+        let a = shard_report(10, 0, 0);
+        let mut b = shard_report(20, 0, 0);
+        b.testbed = Testbed::new("node-b".into(), &b.machine, &b.versions);
+        let e = RunReport::merge(vec![a.clone(), b.clone(), a.clone()]).unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e:?}");
+        let msg = e.to_string();
+        for part in [
+            "2 different testbeds",
+            a.testbed.id.as_str(),
+            b.testbed.id.as_str(),
+            "test-host",
+            "node-b",
+            "--verdicts-only",
+        ] {
+            assert!(msg.contains(part), "'{msg}' lacks '{part}'");
+        }
+        // One testbed, several reports: merged as before.
+        assert_eq!(
+            RunReport::merge(vec![a.clone(), a]).unwrap().corpus.items,
+            20
+        );
     }
 
     fn outcome(ns: u64, verdict: Verdict) -> Outcome {

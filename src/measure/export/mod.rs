@@ -10,6 +10,8 @@ mod csv;
 mod json;
 mod markdown;
 mod svg;
+// Verdicts-only merges (`merge --verdicts-only`) in the three formats.
+mod verdicts;
 
 pub use csv::Csv;
 pub use json::Json;
