@@ -900,8 +900,104 @@ fn agree(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A comparison of two backends over two classes, one unsupported by the second
+    /// backend, for the exporters' tests. Names carry `<&"` so that escaping shows.
+    pub(crate) fn backends_report() -> BackendsReport {
+        let backend = |name: &str, items_per_s: f64| BackendResult {
+            name: name.into(),
+            library: format!("{name} <1.0> & \"co\""),
+            hashes_message: name == "ring",
+            items: 100,
+            skipped: usize::from(name == "ring") * 10,
+            items_per_s,
+            items_per_s_rounds: vec![items_per_s * 0.9, items_per_s, items_per_s * 1.05],
+            ceiling_items_per_s: items_per_s * 2.0,
+            efficiency: 0.5,
+            crypto_efficiency: 0.6,
+            digest_mb_per_s: BTreeMap::new(),
+            verdicts: [("valid".to_string(), 100)].into(),
+            link_unexpected: Vec::new(),
+            link_checks_per_s: Some(1000.0),
+        };
+        let cell = |backend: &str, ns: Option<f64>| Cell {
+            backend: backend.into(),
+            verify_per_s: ns.map(|ns| 1e9 / ns),
+            verify_ns_rounds: ns.map_or(Vec::new(), |ns| vec![ns * 0.95, ns, ns * 1.1]),
+            ratio_to_fastest: ns.map(|_| 1.0),
+            unsupported: ns.is_none().then(|| "no P-384".to_string()),
+            rejected: None,
+        };
+        let row = |class: &str, label: &str, cells: Vec<Cell>| AlgoRow {
+            class: class.into(),
+            label: label.into(),
+            items: 50,
+            sample: format!("files/{label}<&>.ko"),
+            sample_bytes: 4096,
+            cells,
+        };
+        BackendsReport {
+            schema: SCHEMA.into(),
+            created_unix: 1_700_000_000,
+            machine: Machine {
+                cpu_model: "Test CPU".into(),
+                cpu_flags: vec!["aes".into()],
+                logical_cpus: 2,
+                kernel: "6.1.0".into(),
+            },
+            trustbench: "0.1.0".into(),
+            git_commit: None,
+            corpus: CorpusInfo {
+                dir: "/tmp/c".into(),
+                spec_hash: None,
+                items: 100,
+                bytes: 100_000,
+            },
+            threads: 2,
+            rounds: 3,
+            calibration_ms: 50,
+            ima_rule: "imasig".into(),
+            ima_source: "auto".into(),
+            reference: "aws-lc".into(),
+            backends: vec![backend("aws-lc", 5000.0), backend("ring", 4000.0)],
+            unavailable: vec![Unavailable {
+                name: "kernel".into(),
+                reason: "no keyctl <here>".into(),
+            }],
+            rows: vec![
+                row(
+                    "rsa2048/sha256",
+                    "RSA-2048/sha256",
+                    vec![cell("aws-lc", Some(40_000.0)), cell("ring", Some(45_000.0))],
+                ),
+                row(
+                    "ecdsa-nist-p384/sha384",
+                    "P-384/sha384",
+                    vec![cell("aws-lc", Some(900_000.0)), cell("ring", None)],
+                ),
+            ],
+            shared: Ceiling::default(),
+            agreement: Agreement {
+                compared: 100,
+                disagreeing: 1,
+                items: vec![Disagreement {
+                    path: "files/odd<&>.bin".into(),
+                    verdicts: vec![
+                        BackendVerdict {
+                            backend: "aws-lc".into(),
+                            verdict: "valid".into(),
+                        },
+                        BackendVerdict {
+                            backend: "ring".into(),
+                            verdict: "invalid EKEYREJECTED".into(),
+                        },
+                    ],
+                }],
+            },
+        }
+    }
 
     #[test]
     fn medians() {

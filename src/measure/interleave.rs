@@ -28,6 +28,10 @@ pub const MIN_SLICE: usize = 256;
 /// pass.
 pub const ROUNDS: usize = 2;
 
+/// What a measured pass's caller sees of each slice: its items, their expected verdicts
+/// (empty for a plain tree) and their outcomes.
+pub type SliceFn<'a> = dyn FnMut(&[Item], &[Expected], &PassResult) + 'a;
+
 /// What to measure while a pass runs: the probes, and how long each burst lasts.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -84,7 +88,7 @@ impl Bench<'_> {
         pass: &Pass<'_>,
         pool: &rayon::ThreadPool,
         plan: &Plan,
-        each: &mut dyn FnMut(&[Item], &[Expected], &PassResult),
+        each: &mut SliceFn<'_>,
     ) -> Result<Measured> {
         let threads = pool.current_num_threads();
         let mut acc = PassAccumulator::new(name, threads);

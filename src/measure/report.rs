@@ -140,6 +140,11 @@ pub struct Latency {
     pub p50_ns: u64,
     pub p99_ns: u64,
     pub max_ns: u64,
+    /// The distribution: the non-empty buckets of the pass's [`LatencyHistogram`] as
+    /// `[lower_bound_ns, items]`, ascending (the HTML report draws it). Reports written
+    /// before it existed read it as empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub histogram: Vec<[u64; 2]>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -254,6 +259,16 @@ impl LatencyHistogram {
             }
         }
         self.max
+    }
+
+    /// The non-empty buckets as `[lower_bound_ns, count]`, ascending ([`Latency::histogram`]).
+    pub fn buckets(&self) -> Vec<[u64; 2]> {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(b, c)| [Self::lower_bound(b), *c])
+            .collect()
     }
 }
 
@@ -519,6 +534,7 @@ impl PassAccumulator {
                 p50_ns: self.latency.quantile(0.5),
                 p99_ns: self.latency.quantile(0.99),
                 max_ns: self.latency.max,
+                histogram: self.latency.buckets(),
             },
             slowest: self.slowest,
             cache: CacheReport {
@@ -792,6 +808,7 @@ impl RunReport {
                 p50_ns: shards.iter().map(|s| s.latency.p50_ns).max().unwrap_or(0),
                 p99_ns: shards.iter().map(|s| s.latency.p99_ns).max().unwrap_or(0),
                 max_ns: shards.iter().map(|s| s.latency.max_ns).max().unwrap_or(0),
+                histogram: merge_histograms(shards.iter().map(|s| &s.latency.histogram)),
             };
             let mut slow: Vec<Slow> = shards.iter().flat_map(|s| s.slowest.clone()).collect();
             slow.sort_by_key(|s| std::cmp::Reverse(s.ns));
@@ -839,6 +856,16 @@ impl RunReport {
     }
 }
 
+/// The shards' latency histograms as one: counts of equal buckets add up (every shard
+/// buckets the same way).
+fn merge_histograms<'a>(hs: impl Iterator<Item = &'a Vec<[u64; 2]>>) -> Vec<[u64; 2]> {
+    let mut sum: BTreeMap<u64, u64> = BTreeMap::new();
+    for [lower, n] in hs.flatten() {
+        *sum.entry(*lower).or_default() += n;
+    }
+    sum.into_iter().map(|(lower, n)| [lower, n]).collect()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -863,6 +890,10 @@ pub(crate) mod tests {
                 p50_ns: 1000,
                 p99_ns: 5000,
                 max_ns: 9000,
+                histogram: vec![
+                    [992, items as u64 / 2],
+                    [4864, items as u64 - items as u64 / 2],
+                ],
             },
             slowest: (0..5)
                 .map(|i| Slow {
@@ -946,6 +977,7 @@ pub(crate) mod tests {
         assert_eq!(p.verdicts["valid"], 2300 + 2500);
         assert_eq!(p.verdicts["invalid:EKEYREJECTED"], 3200);
         assert_eq!(p.stage_ns["verify"], 180);
+        assert_eq!(p.latency.histogram, [[992, 4000], [4864, 4000]]);
         assert_eq!(p.cache.misses, 8000);
         assert_eq!(p.slowest.len(), 5);
         assert!(p.slowest.iter().all(|s| s.path.starts_with("m5000-")));
@@ -1095,8 +1127,12 @@ pub(crate) mod tests {
                 "chunks of {chunk}"
             );
             assert_eq!(p.items, times.len());
+            let counted: u64 = p.latency.histogram.iter().map(|b| b[1]).sum();
+            assert_eq!(counted, times.len() as u64);
+            assert_eq!(p.latency.histogram[0], [0, 1], "one item took 0 ns");
             if let Some(f) = &first {
                 assert_eq!(f.latency.p50_ns, p.latency.p50_ns);
+                assert_eq!(f.latency.histogram, p.latency.histogram);
                 assert_eq!(f.stage_ns, p.stage_ns);
             }
             first = Some(p);

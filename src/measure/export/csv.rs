@@ -146,24 +146,6 @@ impl Exporter for Csv {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::measure::report::tests::shard_report;
-
-    #[test]
-    fn one_row_per_pass() {
-        let csv = Csv.render(&shard_report(40, 0, 0));
-        assert_eq!(
-            csv,
-            format!(
-                "{HEADER}cold,2,40,40000,2.000000,20.0,1.00,40.0,0.5000,0.5000,1000,5000,9000,0.0000,1,0.0,0.0,0.0000,0.0000,{},aws-lc\n",
-                shard_report(40, 0, 0).testbed.id
-            )
-        );
-    }
-}
-
 /// A sweep: one row per combination and pass, the swept settings first.
 impl Exporter<crate::measure::sweep::SweepReport> for Csv {
     fn export(&self, r: &crate::measure::sweep::SweepReport) -> Result<Vec<u8>> {
@@ -199,5 +181,23 @@ impl Exporter<crate::measure::sweep::SweepReport> for Csv {
             }
         }
         Ok(s.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::report::tests::shard_report;
+
+    #[test]
+    fn one_row_per_pass() {
+        let csv = Csv.render(&shard_report(40, 0, 0));
+        assert_eq!(
+            csv,
+            format!(
+                "{HEADER}cold,2,40,40000,2.000000,20.0,1.00,40.0,0.5000,0.5000,1000,5000,9000,0.0000,1,0.0,0.0,0.0000,0.0000,{},aws-lc\n",
+                shard_report(40, 0, 0).testbed.id
+            )
+        );
     }
 }

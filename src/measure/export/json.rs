@@ -63,6 +63,14 @@ impl Exporter<CapacityReport> for Json {
     }
 }
 
+impl Exporter<SweepReport> for Json {
+    fn export(&self, report: &SweepReport) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(report).map_err(|e| Error::Report {
+            message: e.to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,13 +88,5 @@ mod tests {
         let e = Json.read(&path).unwrap_err();
         assert!(matches!(e, Error::Input { .. }), "{e:?}");
         assert!(e.to_string().contains("not a run report"), "{e}");
-    }
-}
-
-impl Exporter<SweepReport> for Json {
-    fn export(&self, report: &SweepReport) -> Result<Vec<u8>> {
-        serde_json::to_vec_pretty(report).map_err(|e| Error::Report {
-            message: e.to_string(),
-        })
     }
 }

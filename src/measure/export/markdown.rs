@@ -576,26 +576,6 @@ fn ceiling(s: &mut String, r: &RunReport) -> std::fmt::Result {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::measure::report::tests::shard_report;
-    use crate::measure::report::MISMATCH_LIST_CAP;
-
-    #[test]
-    fn the_manifest_line_gives_the_count_not_the_listed_mismatches() {
-        let r = shard_report(5000, MISMATCH_LIST_CAP, 2500);
-        let md = Markdown.render(&r);
-        assert!(
-            md.contains("\n## Manifest\n\n5000 items checked, 2500 mismatches\n"),
-            "{md}"
-        );
-        let named = md.lines().filter(|l| l.starts_with("- files/")).count();
-        assert_eq!(named, MISMATCHES_SHOWN);
-        assert_eq!(Markdown.export(&r).unwrap(), md.into_bytes());
-    }
-}
-
 /// A sweep: one comparison table, a row per combination and pass, with each row's
 /// throughput relative to the first combination's same pass.
 impl Exporter<crate::measure::sweep::SweepReport> for Markdown {
@@ -653,4 +633,24 @@ fn render_sweep(r: &crate::measure::sweep::SweepReport) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::report::tests::shard_report;
+    use crate::measure::report::MISMATCH_LIST_CAP;
+
+    #[test]
+    fn the_manifest_line_gives_the_count_not_the_listed_mismatches() {
+        let r = shard_report(5000, MISMATCH_LIST_CAP, 2500);
+        let md = Markdown.render(&r);
+        assert!(
+            md.contains("\n## Manifest\n\n5000 items checked, 2500 mismatches\n"),
+            "{md}"
+        );
+        let named = md.lines().filter(|l| l.starts_with("- files/")).count();
+        assert_eq!(named, MISMATCHES_SHOWN);
+        assert_eq!(Markdown.export(&r).unwrap(), md.into_bytes());
+    }
 }
