@@ -82,6 +82,23 @@ impl Estimate {
     }
 }
 
+/// `value` with `digits` decimals and, when `e` holds more than one sample, its interval
+/// and the outliers' count: `0.912 [0.901–0.925] (1 outlier)`. The one way reports
+/// (Markdown, HTML) show a repeated figure.
+pub fn with_interval(value: f64, e: &Estimate, digits: usize) -> String {
+    if e.samples.len() < 2 {
+        return format!("{value:.digits$}");
+    }
+    let outliers = match e.outliers.len() {
+        0 => String::new(),
+        n => format!(" ({n} outlier{})", if n == 1 { "" } else { "s" }),
+    };
+    format!(
+        "{value:.digits$} [{:.digits$}–{:.digits$}]{outliers}",
+        e.ci_low, e.ci_high
+    )
+}
+
 /// The median (mean of the middle two for an even count); 0 for no samples.
 pub fn median(samples: &[f64]) -> f64 {
     let mut v: Vec<f64> = samples.to_vec();
@@ -212,6 +229,18 @@ mod tests {
             n,
             "the same samples give the same interval"
         );
+    }
+
+    #[test]
+    fn a_repeated_figure_shows_its_interval_and_outliers() {
+        assert_eq!(with_interval(2.0, &Estimate::of(&[2.0]), 1), "2.0");
+        let s = with_interval(2.0, &Estimate::of(&[1.0, 2.0, 3.0]), 1);
+        assert!(
+            s.starts_with("2.0 [") && s.contains('–') && !s.contains("outlier"),
+            "{s}"
+        );
+        let s = with_interval(100.0, &Estimate::of(&[100.0, 101.0, 99.0, 100.5, 160.0]), 0);
+        assert!(s.ends_with("(1 outlier)"), "{s}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::measure::backends::BackendsReport;
 use crate::measure::capacity::{CapacityReport, Curve, Limit, Reach};
 use crate::measure::report::RunReport;
+use crate::measure::stats::with_interval;
 use std::fmt::Write;
 
 /// The human report.
@@ -385,22 +386,6 @@ impl Exporter for Markdown {
     fn export(&self, report: &RunReport) -> Result<Vec<u8>> {
         Ok(self.render(report).into_bytes())
     }
-}
-
-/// `value` with its interval when it was measured more than once (`0.912 [0.90–0.93]`),
-/// and the outliers' count when there are any.
-fn with_interval(value: f64, e: &crate::measure::stats::Estimate, digits: usize) -> String {
-    if e.samples.len() < 2 {
-        return format!("{value:.digits$}");
-    }
-    let outliers = match e.outliers.len() {
-        0 => String::new(),
-        n => format!(" ({n} outlier{})", if n == 1 { "" } else { "s" }),
-    };
-    format!(
-        "{value:.digits$} [{:.digits$}–{:.digits$}]{outliers}",
-        e.ci_low, e.ci_high
-    )
 }
 
 fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {

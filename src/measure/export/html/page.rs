@@ -161,24 +161,6 @@ pub fn duration(ns: f64) -> String {
     }
 }
 
-/// `value` with `decimals` digits and, when the figure was measured `repeats` > 1 times,
-/// its 95% interval: `1234 [1200–1260]`.
-pub fn with_interval(
-    value: f64,
-    repeats: usize,
-    e: &crate::measure::stats::Estimate,
-    decimals: usize,
-) -> String {
-    if repeats > 1 && e.samples.len() > 1 {
-        format!(
-            "{value:.decimals$} [{:.decimals$}–{:.decimals$}]",
-            e.ci_low, e.ci_high
-        )
-    } else {
-        format!("{value:.decimals$}")
-    }
-}
-
 /// Seconds since the epoch as a UTC date and time, `2023-11-14 22:13 UTC`: years and
 /// months are counted off one by one (a report's date is at most a few hundred years past
 /// 1970, so that is a few hundred steps).
@@ -256,14 +238,10 @@ mod tests {
     }
 
     #[test]
-    fn durations_and_intervals() {
+    fn durations() {
         assert_eq!(duration(950.0), "950 ns");
         assert_eq!(duration(12_345.0), "12.3 µs");
         assert_eq!(duration(2.5e6), "2.5 ms");
         assert_eq!(duration(3e9), "3.00 s");
-        let e = crate::measure::stats::Estimate::of(&[1.0, 2.0, 3.0]);
-        assert_eq!(with_interval(2.0, 1, &e, 1), "2.0");
-        let s = with_interval(2.0, 3, &e, 1);
-        assert!(s.starts_with("2.0 [") && s.contains('–'), "{s}");
     }
 }

@@ -1,9 +1,10 @@
 //! The page of a run report (`trustbench run`, `trustbench merge`).
 
 use super::charts;
-use super::page::{duration, utc_date, with_interval, Page};
+use super::page::{duration, utc_date, Page};
 use crate::error::Result;
 use crate::measure::report::RunReport;
+use crate::measure::stats::with_interval;
 use std::collections::BTreeSet;
 
 /// How many manifest mismatches the page names (the JSON keeps up to 1000).
@@ -108,11 +109,11 @@ fn passes(p: &mut Page, r: &RunReport) -> Result<()> {
                 x.threads.to_string(),
                 x.items.to_string(),
                 x.repeats.to_string(),
-                with_interval(x.items_per_s, x.repeats, &e.items_per_s, 0),
+                with_interval(x.items_per_s, &e.items_per_s, 0),
                 format!("{:.1}", x.mb_per_s),
                 format!("{:.0}", x.ceiling_items_per_s),
-                with_interval(x.efficiency, x.repeats, &e.efficiency, 3),
-                with_interval(x.crypto_efficiency, x.repeats, &e.crypto_efficiency, 3),
+                with_interval(x.efficiency, &e.efficiency, 3),
+                with_interval(x.crypto_efficiency, &e.crypto_efficiency, 3),
                 duration(x.latency.p50_ns as f64),
                 duration(x.latency.p99_ns as f64),
                 duration(x.latency.max_ns as f64),

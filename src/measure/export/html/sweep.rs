@@ -1,8 +1,9 @@
 //! The page of a sweep: its comparison table and a chart of each combination's cold
 //! throughput.
 
-use super::page::{utc_date, with_interval, Page};
+use super::page::{utc_date, Page};
 use crate::error::Result;
+use crate::measure::stats::with_interval;
 use crate::measure::sweep::SweepReport;
 
 /// The page of `r`.
@@ -34,14 +35,9 @@ pub fn page(r: &SweepReport) -> Result<String> {
             let e = &pass.estimates;
             row.extend([
                 pass.name.clone(),
-                with_interval(pass.items_per_s, pass.repeats, &e.items_per_s, 0),
-                with_interval(pass.efficiency, pass.repeats, &e.efficiency, 3),
-                with_interval(
-                    pass.crypto_efficiency,
-                    pass.repeats,
-                    &e.crypto_efficiency,
-                    3,
-                ),
+                with_interval(pass.items_per_s, &e.items_per_s, 0),
+                with_interval(pass.efficiency, &e.efficiency, 3),
+                with_interval(pass.crypto_efficiency, &e.crypto_efficiency, 3),
                 super::page::duration(pass.latency.p99_ns as f64),
                 run.report
                     .manifest
