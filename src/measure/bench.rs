@@ -170,10 +170,12 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     };
     let (burst_min, burst_max) = (MIN_BURST, (budget / 6).max(MIN_BURST));
 
-    // Warm-up: every pass as it will be measured, without bursts. It warms the page
-    // cache, the allocator and the CPU, and tells what each pass needs measured (its
-    // work's probes) and how long it runs (to balance the bursts against it).
+    // Warm-up: every pass as it will be measured, with one short burst of every probe. It
+    // warms the page cache, the allocator and the CPU, and tells what each pass needs
+    // measured (its work's probes), what weight each probe has in its ceiling cost, and how
+    // long it runs (to balance the bursts against it).
     let mut plans: Vec<Plan> = config.passes.iter().map(|_| Plan::none()).collect();
+    let survey = Plan::survey(all_probes.clone(), MIN_BURST);
     for round in 0..config.warmup {
         observer.phase(Phase::WarmUp {
             round: round + 1,
@@ -182,9 +184,11 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         engine.cache.clear();
         for (i, name) in config.passes.iter().enumerate() {
             let pass = engine.begin_pass(CachePolicy::Use);
-            let m = run.run(name, &pass, &p, &Plan::none(), &mut |_, _, _| {})?;
+            let m = run.run(name, &pass, &p, &survey, &mut |_, _, _| {})?;
+            let probes = m.acc.work().probes(&all_probes);
+            let shares = calibrator.shares(threads, m.acc.work(), &m.figures, &probes);
             let wall = m.acc.wall();
-            plans[i] = Plan::balanced(m.acc.work().probes(&all_probes), wall, burst_min, burst_max);
+            plans[i] = Plan::weighted(probes, &shares, wall, burst_min, burst_max);
         }
     }
 
@@ -205,7 +209,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
             if plans[pass_no].probes.is_empty() {
                 // No warm-up: every probe, bursts as long as the cap allows.
                 plans[pass_no] =
-                    Plan::balanced(all_probes.clone(), Duration::MAX, burst_min, burst_max);
+                    Plan::weighted(all_probes.clone(), &[], Duration::MAX, burst_min, burst_max);
             }
             let pass = engine.begin_pass(CachePolicy::Use);
             let checked = repeat == 0 && pass_no == 0;
@@ -278,7 +282,9 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
             observer.phase(Phase::Scaling { threads: t });
             let pt = thread_pool(t)?;
             let plan = match plan0.probes.is_empty() {
-                true => Plan::balanced(all_probes.clone(), Duration::MAX, burst_min, burst_max),
+                true => {
+                    Plan::weighted(all_probes.clone(), &[], Duration::MAX, burst_min, burst_max)
+                }
                 false => plan0.clone(),
             };
             let mut steps = Vec::new();

@@ -619,6 +619,28 @@ impl Calibrator {
         c
     }
 
+    /// Each of `probes`' share of the ceiling cost of `work` at `figures`' prices: what the
+    /// price loses when that probe's figures are left out (a burst plan weights probes by
+    /// it, [`super::interleave::Plan::weighted`]).
+    pub fn shares(
+        &self,
+        threads: usize,
+        work: &Work,
+        figures: &BTreeMap<Probe, Vec<f64>>,
+        probes: &[Probe],
+    ) -> Vec<f64> {
+        let full = self.ceiling(threads, figures).price(work, false);
+        probes
+            .iter()
+            .map(|p| {
+                let mut without = figures.clone();
+                without.remove(p);
+                let rest = self.ceiling(threads, &without).price(work, false);
+                (full - rest).max(0.0)
+            })
+            .collect()
+    }
+
     /// The whole ceiling at once: every probe for `budget` (`trustbench backends`, which
     /// interleaves by rounds, and anyone wanting one figure of each), with the mmap
     /// threshold.

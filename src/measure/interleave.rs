@@ -4,7 +4,8 @@
 //! the passes and a pass measured after it see different machines, and their ratio (the
 //! efficiency) swings with whatever the neighbours did in between. So a pass runs in
 //! slices, and after each slice a short burst measures one probe of the ceiling
-//! ([`Probe`]), round robin over the probes the pass's work needs: the bursts spread over
+//! ([`Probe`]), round robin over the probes the pass's work needs, each as often as its
+//! share of the pass's ceiling cost asks ([`Plan::weighted`]): the bursts spread over
 //! the pass's time, and drift lands on both sides of the ratio. The pass's own time is the
 //! sum of its slices (bursts excluded); the ceiling of the pass is made of the bursts taken
 //! while it ran ([`Calibrator::ceiling`]).
@@ -24,19 +25,24 @@ use std::time::Duration;
 /// The fewest items of a slice.
 pub const MIN_SLICE: usize = 256;
 
-/// Bursts per probe and pass: two, so that each probe is sampled early and late in the
-/// pass.
-pub const ROUNDS: usize = 2;
+/// Bursts per probe and pass, on average: each probe gets at least one, the rest go to
+/// the probes in proportion to their share of the pass's ceiling cost, so the figures that
+/// weigh most (a slow signature class, the digest of large modules) are sampled most often
+/// and through the whole pass, and one disturbed burst moves them least.
+pub const BURSTS_PER_PROBE: usize = 3;
 
 /// What a measured pass's caller sees of each slice: its items, their expected verdicts
 /// (empty for a plain tree) and their outcomes.
 pub type SliceFn<'a> = dyn FnMut(&[Item], &[Expected], &PassResult) + 'a;
 
-/// What to measure while a pass runs: the probes, and how long each burst lasts.
+/// What to measure while a pass runs: the probes, the order of their bursts, and how long
+/// each burst lasts.
 #[derive(Clone, Debug)]
 pub struct Plan {
     /// The probes the pass's work needs ([`super::calibrate::Work::probes`]).
     pub probes: Vec<Probe>,
+    /// Burst `k` (after slice `k`) measures `probes[schedule[k]]`.
+    pub schedule: Vec<usize>,
     /// Time per burst.
     pub burst: Duration,
 }
@@ -46,17 +52,73 @@ impl Plan {
     pub fn none() -> Plan {
         Plan {
             probes: Vec::new(),
+            schedule: Vec::new(),
             burst: Duration::ZERO,
         }
     }
 
-    /// Bursts of `probes` ([`ROUNDS`] each) that together last about as long as a pass of
-    /// `wall` (so both sides of the ratio sample the same stretch of time), each between
-    /// `min` and `max`.
-    pub fn balanced(probes: Vec<Probe>, wall: Duration, min: Duration, max: Duration) -> Plan {
-        let bursts = (probes.len() * ROUNDS).max(1) as u32;
+    /// One burst of each of `probes`, each `burst` long: a first look at every price.
+    pub fn survey(probes: Vec<Probe>, burst: Duration) -> Plan {
+        Plan {
+            schedule: (0..probes.len()).collect(),
+            probes,
+            burst,
+        }
+    }
+
+    /// Bursts of `probes` weighted by `shares` (each probe's share of the pass's ceiling
+    /// cost; any non-negative numbers): [`BURSTS_PER_PROBE`] per probe on average, at
+    /// least one each, spread through the pass by smooth weighted round robin (the
+    /// heaviest probe comes back most often, never all in a row). Together they last about
+    /// as long as a pass of `wall`, so both sides of the ratio sample the same stretch of
+    /// time; each lasts between `min` and `max`.
+    pub fn weighted(
+        probes: Vec<Probe>,
+        shares: &[f64],
+        wall: Duration,
+        min: Duration,
+        max: Duration,
+    ) -> Plan {
+        let n = probes.len();
+        let total = n * BURSTS_PER_PROBE;
+        let sum: f64 = shares.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
+        // Bursts per probe: one each, the rest by share (largest remainders).
+        let spare = total.saturating_sub(n) as f64;
+        let mut counts = vec![1usize; n];
+        let mut rema: Vec<(f64, usize)> = Vec::with_capacity(n);
+        for i in 0..n {
+            let w = shares.get(i).copied().filter(|w| w.is_finite() && *w > 0.0);
+            let exact = match (w, sum > 0.0) {
+                (Some(w), true) => spare * w / sum,
+                _ if sum > 0.0 => 0.0,
+                _ => spare / n.max(1) as f64,
+            };
+            counts[i] += exact.floor() as usize;
+            rema.push((exact - exact.floor(), i));
+        }
+        let given: usize = counts.iter().sum();
+        rema.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (_, i) in rema.iter().take(total.saturating_sub(given)) {
+            counts[*i] += 1;
+        }
+        // Smooth weighted round robin over the counts.
+        let sum_counts: i64 = counts.iter().map(|c| *c as i64).sum();
+        let mut current = vec![0i64; n];
+        let mut schedule = Vec::with_capacity(sum_counts as usize);
+        for _ in 0..sum_counts {
+            for (c, w) in current.iter_mut().zip(&counts) {
+                *c += *w as i64;
+            }
+            let Some(pick) = (0..n).max_by_key(|&i| (current[i], std::cmp::Reverse(i))) else {
+                break;
+            };
+            current[pick] -= sum_counts;
+            schedule.push(pick);
+        }
+        let bursts = schedule.len().max(1) as u32;
         Plan {
             burst: (wall / bursts).clamp(min, max.max(min)),
+            schedule,
             probes,
         }
     }
@@ -93,14 +155,14 @@ impl Bench<'_> {
         let threads = pool.current_num_threads();
         let mut acc = PassAccumulator::new(name, threads);
         let mut figures: BTreeMap<Probe, Vec<f64>> = BTreeMap::new();
-        let bursts = plan.probes.len() * ROUNDS;
+        let bursts = plan.schedule.len();
         let slice = match bursts {
             0 => usize::MAX,
             n => self.items.div_ceil(n).max(MIN_SLICE),
         };
         let mut next = 0usize;
-        let burst = |figures: &mut BTreeMap<Probe, Vec<f64>>, at: usize| {
-            let probe = &plan.probes[at % plan.probes.len()];
+        let burst = |figures: &mut BTreeMap<Probe, Vec<f64>>, probe: usize| {
+            let probe = &plan.probes[probe];
             let store = self.engine.store.read().unwrap_or_else(|e| e.into_inner());
             if let Some(ns) = self.calibrator.measure(&store, probe, pool, plan.burst) {
                 figures.entry(probe.clone()).or_default().push(ns);
@@ -117,7 +179,7 @@ impl Bench<'_> {
                 let exp = expected.get(from..(from + part.len()).min(expected.len()));
                 each(part, exp.unwrap_or(&[]), &r);
                 if bursts > 0 {
-                    burst(&mut figures, next);
+                    burst(&mut figures, plan.schedule[next % bursts]);
                     next += 1;
                 }
             }
@@ -130,5 +192,45 @@ impl Bench<'_> {
             }
         }
         Ok(Measured { acc, figures })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probes(n: usize) -> Vec<Probe> {
+        (0..n).map(|i| Probe::Verify(format!("c{i}"))).collect()
+    }
+
+    fn counts(plan: &Plan) -> Vec<usize> {
+        let mut c = vec![0; plan.probes.len()];
+        for &i in &plan.schedule {
+            c[i] += 1;
+        }
+        c
+    }
+
+    #[test]
+    fn bursts_follow_the_cost_shares_and_every_probe_gets_one() {
+        let ms = Duration::from_millis;
+        let plan = Plan::weighted(probes(4), &[6.0, 2.0, 0.0, 0.0], ms(120), ms(1), ms(50));
+        assert_eq!(plan.schedule.len(), 4 * BURSTS_PER_PROBE);
+        // One each, the 8 spare ones 6:2.
+        assert_eq!(counts(&plan), [7, 3, 1, 1]);
+        assert_eq!(plan.burst, ms(10), "together as long as the pass");
+        // The heaviest probe is spread out, not bunched: never three in a row.
+        assert!(plan
+            .schedule
+            .windows(3)
+            .all(|w| !(w[0] == 0 && w[1] == 0 && w[2] == 0)));
+        // Unknown shares: even.
+        let even = Plan::weighted(probes(3), &[], ms(1), ms(3), ms(50));
+        assert_eq!(counts(&even), [3, 3, 3]);
+        assert_eq!(even.burst, ms(3), "never shorter than the minimum");
+        assert!(Plan::weighted(Vec::new(), &[], ms(1), ms(1), ms(1))
+            .schedule
+            .is_empty());
+        assert_eq!(Plan::survey(probes(2), ms(3)).schedule, [0, 1]);
     }
 }
