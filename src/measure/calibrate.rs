@@ -686,6 +686,13 @@ fn stat_like_a_probe(
     }
 }
 
+/// Alternations of read and map per size class in [`mmap_threshold`].
+const MMAP_TURNS: usize = 5;
+
+/// Mapping must beat reading by 5% (median of the alternations) to be chosen: within that,
+/// the two are a tie, and a tie must not decide differently from run to run.
+const MMAP_MARGIN: f64 = 0.95;
+
 /// Times read+digest against mmap+digest per power-of-two size class of the sampled
 /// large files (all threads at once) and returns the smallest class from which mapping
 /// wins for every larger class; `u64::MAX` when it never does.
@@ -718,9 +725,17 @@ fn mmap_threshold(
             }
             1
         };
-        let read_ns = concurrent_ns_per_op(pool, per_class, &|| digest_all(false));
-        let map_ns = concurrent_ns_per_op(pool, per_class, &|| digest_all(true));
-        wins.push((1u64 << log2, map_ns < read_ns));
+        // Read and map alternate, and the median of their ratios decides, by a margin: a
+        // decision that flips between runs makes runs do different work.
+        let turn = per_class / MMAP_TURNS as u32;
+        let ratios: Vec<f64> = (0..MMAP_TURNS)
+            .map(|_| {
+                let read_ns = concurrent_ns_per_op(pool, turn, &|| digest_all(false));
+                let map_ns = concurrent_ns_per_op(pool, turn, &|| digest_all(true));
+                map_ns / read_ns.max(1e-9)
+            })
+            .collect();
+        wins.push((1u64 << log2, super::stats::median(&ratios) < MMAP_MARGIN));
     }
     // The smallest class from which mapping wins all the way up.
     let mut threshold = u64::MAX;
