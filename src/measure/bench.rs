@@ -6,7 +6,7 @@
 //! optionally adds the scaling curve and a flamegraph of the passes.
 
 use super::calibrate::{self, Calibrator, Probe};
-use super::interleave::{Bench, Plan};
+use super::interleave::{laps_for, Bench, Plan};
 use super::link;
 use super::manifest::ManifestComparison;
 use super::observe::{Observer, Phase};
@@ -189,8 +189,12 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
             let m = run.run(name, &pass, &p, &survey, &mut |_, _, _| {})?;
             let probes = m.acc.work().probes(&all_probes);
             let shares = calibrator.shares(threads, m.acc.work(), &m.figures, &probes);
-            let wall = m.acc.wall();
-            plans[i] = Plan::weighted(probes, &shares, wall, burst_min, burst_max);
+            let laps = laps_for(m.acc.wall(), m.acc.all_cached());
+            let wall = m.acc.wall() * laps as u32;
+            plans[i] = Plan {
+                laps,
+                ..Plan::weighted(probes, &shares, wall, burst_min, burst_max)
+            };
         }
     }
 

@@ -189,6 +189,12 @@ pub struct PassReport {
     /// repeat's throughput and efficiencies, the counts those of one repeat.
     #[serde(default = "one")]
     pub repeats: usize,
+    /// Laps of the pass per repeat: a pass too short to time well (a warm pass, answered
+    /// from the cache) runs over the corpus again until it lasts long enough; throughput
+    /// and efficiency count every lap, the counts, stages and latency are the first lap's,
+    /// and `seconds` is one lap's share.
+    #[serde(default = "one")]
+    pub laps: usize,
     /// Per-repeat samples, medians and 95% bootstrap intervals of the headline figures.
     #[serde(default)]
     pub estimates: PassEstimates,
@@ -296,6 +302,11 @@ pub struct PassAccumulator {
     verdicts: Vec<(Option<(VerdictClass, Errno)>, u64)>,
     /// What the items asked of the machine, priced by the ceiling when the pass is over.
     work: Work,
+    /// Items timed: the counted ones, and those of further laps of the pass
+    /// ([`PassAccumulator::add_lap`]), whose time and work count but not their outcomes.
+    timed: usize,
+    /// Bytes of the timed items.
+    timed_bytes: u64,
     /// (signer, hash) → its verification class, an index into `classes` (None: the key is
     /// not an asymmetric key of the store).
     class_index: HashMap<(Serial, HashAlgo), Option<usize>>,
@@ -348,6 +359,8 @@ impl PassAccumulator {
             cache: Default::default(),
             verdicts: Vec::new(),
             work: Work::default(),
+            timed: 0,
+            timed_bytes: 0,
             class_index: HashMap::new(),
             classes: Vec::new(),
         }
@@ -393,6 +406,8 @@ impl PassAccumulator {
             }
             self.items += 1;
             self.bytes += o.bytes;
+            self.timed += 1;
+            self.timed_bytes += o.bytes;
             for (acc, ns) in self.stage_ns.iter_mut().zip(o.stage_ns) {
                 *acc += ns;
             }
@@ -468,6 +483,30 @@ impl PassAccumulator {
         self.classes().into_iter().max_by_key(|c| c.1).map(|c| c.0)
     }
 
+    /// Adds one chunk of a further lap of the pass: its time and work count towards the
+    /// throughput and its ceiling, its outcomes not (the first lap's are the pass's). A pass
+    /// too short to time well (a warm pass answered from the cache in milliseconds) runs
+    /// in laps; each lap judges every item again, from the cache.
+    pub fn add_lap(&mut self, store: &Store, items: &[Item], r: &PassResult) {
+        self.wall += r.wall;
+        for (item, o) in items.iter().zip(&r.outcomes) {
+            self.timed += 1;
+            self.timed_bytes += o.bytes;
+            let class = match (o.verdict.signer, o.verdict.digest) {
+                (Some(signer), Some(d)) => self.class_of(store, signer, d.algo()),
+                _ => None,
+            };
+            let name = class.map(|c| self.classes[c].0.as_str());
+            self.work.add(item, o, name);
+        }
+    }
+
+    /// Whether every item so far was answered from the cache (a pass that can run again
+    /// in laps and do the same work).
+    pub fn all_cached(&self) -> bool {
+        self.items > 0 && self.cache.hits == self.items as u64
+    }
+
     /// The pass's wall time so far (its chunks' times, nothing between them).
     pub fn wall(&self) -> std::time::Duration {
         self.wall
@@ -483,16 +522,17 @@ impl PassAccumulator {
     /// efficiency says how close the cache comes to what the filesystem allows.
     pub fn finish(self, ceiling: &Ceiling) -> PassReport {
         let n = self.items;
+        let timed = self.timed;
         let secs = self.wall.as_secs_f64().max(1e-9);
         let threads = self.threads as f64;
         let ceil = |cost: f64| {
             if cost > 0.0 {
-                threads * n as f64 / (cost / 1e9)
+                threads * timed as f64 / (cost / 1e9)
             } else {
                 0.0
             }
         };
-        let items_per_s = n as f64 / secs;
+        let items_per_s = timed as f64 / secs;
         let (c_full, c_crypto) = (
             ceil(ceiling.price(&self.work, false)),
             ceil(ceiling.price(&self.work, true)),
@@ -511,9 +551,9 @@ impl PassAccumulator {
             threads: self.threads,
             items: n,
             bytes: self.bytes,
-            seconds: secs,
+            seconds: secs * n as f64 / timed.max(1) as f64,
             items_per_s,
-            mb_per_s: self.bytes as f64 / 1e6 / secs,
+            mb_per_s: self.timed_bytes as f64 / 1e6 / secs,
             ceiling_items_per_s: c_full,
             efficiency: if c_full > 0.0 {
                 items_per_s / c_full
@@ -549,6 +589,7 @@ impl PassAccumulator {
             },
             verdicts,
             repeats: 1,
+            laps: (timed / n.max(1)).max(1),
             estimates: PassEstimates::default(),
         }
     }
@@ -914,6 +955,7 @@ pub(crate) mod tests {
             ]
             .into(),
             repeats: 1,
+            laps: 1,
             estimates: PassEstimates::default(),
         };
         let machine = Machine {
