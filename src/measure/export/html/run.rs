@@ -493,6 +493,6 @@ mod tests {
         assert!(html.contains("4321"), "link checks/s");
         assert!(html.contains("<td>1.90×</td>"), "scaling speed-up");
         assert!(html.contains("3 items&#39; verdicts differ"), "{html}");
-        assert_eq!(html.matches("<svg").count(), 2);
+        assert_eq!(html.matches("<svg").count(), 3, "stages, latency, scaling");
     }
 }
