@@ -107,14 +107,14 @@ impl Plan {
         let spare = total.saturating_sub(n) as f64;
         let mut counts = vec![1usize; n];
         let mut rema: Vec<(f64, usize)> = Vec::with_capacity(n);
-        for i in 0..n {
+        for (i, count) in counts.iter_mut().enumerate() {
             let w = shares.get(i).copied().filter(|w| w.is_finite() && *w > 0.0);
             let exact = match (w, sum > 0.0) {
                 (Some(w), true) => spare * w / sum,
                 _ if sum > 0.0 => 0.0,
                 _ => spare / n.max(1) as f64,
             };
-            counts[i] += exact.floor() as usize;
+            *count += exact.floor() as usize;
             rema.push((exact - exact.floor(), i));
         }
         let given: usize = counts.iter().sum();
