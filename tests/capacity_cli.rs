@@ -229,11 +229,12 @@ fn a_saved_sweep_is_fitted_and_answered_with_its_model() {
     assert!(svg.trim_start().starts_with("<svg"), "{}", &svg[..100]);
     assert!(svg.trim_end().ends_with("</svg>"));
     for name in [
-        "engine (measured, items/s)",
-        "engine (USL fit)",
-        "primitive (measured, verifications/s)",
-        "primitive (USL fit)",
+        "engine, measured",
+        "engine, USL fit",
+        "primitive (scaled to the ceiling&apos;s level), measured",
+        "the primitive&apos;s USL fit",
         "ceiling (measured, items/s)",
+        "items per second",
         "perfect-engine bound",
         "threads (cores)",
     ] {
@@ -399,7 +400,7 @@ fn two_thread_counts_fit_amdahl_and_the_report_says_the_fit_is_weak() {
         text(&out.stderr)
     );
     let svg = std::fs::read_to_string(tmp.path().join("cap.svg")).unwrap();
-    assert!(svg.contains("engine (Amdahl fit)"));
+    assert!(svg.contains("engine, Amdahl fit"));
 }
 
 /// Without --from the command measures its own sweep: the tiny spec at 1 and 2 threads,

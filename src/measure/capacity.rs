@@ -786,34 +786,57 @@ impl CapacityReport {
         let asked = self.projections.iter().map(|p| p.cores).max().unwrap_or(1) as f64;
         let top = measured.max(asked).max(2.0);
         let mut series = Vec::new();
-        for (color, (label, curve)) in [("engine", &self.engine), ("primitive", &self.primitive)]
-            .into_iter()
-            .enumerate()
+        // One unit on the axis, items/s: the primitive's verifications/s are scaled to the
+        // ceiling's level (its one-thread rate onto the bound's), so its curve shows the
+        // machine's own scaling beside the engine's rather than a different magnitude.
+        let primitive_scale = {
+            let l = self.primitive.model().lambda;
+            if l > 0.0 && l.is_finite() {
+                self.bound.model.lambda / l
+            } else {
+                1.0
+            }
+        };
+        for (color, (label, curve, scale)) in [
+            ("engine", &self.engine, 1.0),
+            (
+                "primitive (scaled to the ceiling's level)",
+                &self.primitive,
+                primitive_scale,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let points = curve
                 .points
                 .iter()
-                .map(|p| (p.threads as f64, p.rate))
+                .map(|p| (p.threads as f64, p.rate * scale))
                 .collect();
             series.push(Series {
-                name: format!("{label} (measured, {})", curve.unit),
+                name: format!("{label}, measured"),
                 points,
                 style: Style::Markers,
                 color,
             });
+            // The primitive's fitted curve at the ceiling's level is the perfect-engine
+            // bound, drawn below: only the engine's fit is drawn here.
+            if color > 0 {
+                continue;
+            }
             let m = curve.model();
             let fitted = (0..=CURVE_SAMPLES)
                 .map(|i| 1.0 + (top - 1.0) * i as f64 / CURVE_SAMPLES as f64)
-                .map(|n| (n, m.throughput(n)))
+                .map(|n| (n, m.throughput(n) * scale))
                 .collect();
             series.push(Series {
-                name: format!("{label} ({} fit)", m.kind.name()),
+                name: format!("{label}, {} fit", m.kind.name()),
                 points: fitted,
                 style: Style::Line,
                 color,
             });
         }
-        let color = series.len() / 2;
+        let color = 2; // after the engine (0) and the primitive (1)
         series.push(Series {
             name: "ceiling (measured, items/s)".into(),
             points: self
@@ -826,7 +849,10 @@ impl CapacityReport {
             color,
         });
         series.push(Series {
-            name: "perfect-engine bound (primitive's scaling)".into(),
+            name: format!(
+                "perfect-engine bound: the ceiling's level, the primitive's {} fit",
+                self.primitive.model().kind.name()
+            ),
             points: (0..=CURVE_SAMPLES)
                 .map(|i| 1.0 + (top - 1.0) * i as f64 / CURVE_SAMPLES as f64)
                 .map(|n| (n, self.bound.model.throughput(n)))
@@ -845,7 +871,7 @@ impl CapacityReport {
                 self.testbed.host, self.testbed.logical_cpus
             ),
             x_label: "threads (cores)".into(),
-            y_label: "per second: items (engine, ceiling), verifications (primitive)".into(),
+            y_label: "items per second".into(),
             series,
         }
     }

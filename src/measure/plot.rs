@@ -154,7 +154,7 @@ fn draw(
             .legend(move |(x, y)| legend_key(style, color, x, y));
     }
     c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 15))
