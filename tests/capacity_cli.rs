@@ -12,29 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-const SPEC: &str = r#"
-name = "capacity-test"
-seed = 17
-
-[keys]
-root = "rsa2048"
-secondary_ca = "rsa2048"
-machine_ca = "rsa2048"
-module_signers = ["rsa2048"]
-ima_signers = ["rsa2048"]
-extra_key_pool = 1
-
-[modules]
-count = 16
-sizes = "fixed:2048"
-
-[files]
-count = 16
-sizes = "fixed:1024"
-
-[bad]
-percent = 10
-"#;
+#[path = "support/tiny_spec.rs"]
+mod tiny_spec;
 
 fn trustbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trustbench"))
@@ -47,7 +26,11 @@ fn work() -> &'static PathBuf {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capacity-cli");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("tiny.toml"), SPEC).unwrap();
+        std::fs::write(
+            dir.join("tiny.toml"),
+            tiny_spec::tiny_spec("capacity-test", 17, 16, &["rsa2048"], "rsa2048"),
+        )
+        .unwrap();
         dir
     })
 }

@@ -21,29 +21,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long a browser run may take before it is killed and the test fails.
 const BROWSER_DEADLINE: Duration = Duration::from_secs(180);
 
-const SPEC: &str = r#"
-name = "html-render"
-seed = 5
-
-[keys]
-root = "rsa2048"
-secondary_ca = "rsa2048"
-machine_ca = "rsa2048"
-module_signers = ["rsa2048", "p256"]
-ima_signers = ["p256"]
-extra_key_pool = 1
-
-[modules]
-count = 12
-sizes = "fixed:3000"
-
-[files]
-count = 12
-sizes = "fixed:1024"
-
-[bad]
-percent = 10
-"#;
+#[path = "support/tiny_spec.rs"]
+mod tiny_spec;
 
 /// Runs Chromium headless on `page` with `args`, stdout into a file (no pipe to fill up),
 /// killed after [`BROWSER_DEADLINE`]. Returns its stdout.
@@ -165,7 +144,11 @@ fn the_html_report_renders_in_chromium() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let out = work.join("out");
-    std::fs::write(work.join("tiny.toml"), SPEC).unwrap();
+    std::fs::write(
+        work.join("tiny.toml"),
+        tiny_spec::tiny_spec("html-render", 5, 12, &["rsa2048", "p256"], "p256"),
+    )
+    .unwrap();
     let (html, bmf, json) = (
         out.join("report.html"),
         out.join("report.bmf.json"),

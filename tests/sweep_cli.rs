@@ -5,29 +5,12 @@
 use serde_json::Value;
 use std::process::Command;
 
-const SPEC: &str = r#"
-name = "sweep-test"
-seed = 5
+#[path = "support/tiny_spec.rs"]
+mod tiny_spec;
 
-[keys]
-root = "rsa2048"
-secondary_ca = "rsa2048"
-machine_ca = "rsa2048"
-module_signers = ["rsa2048"]
-ima_signers = ["rsa2048"]
-extra_key_pool = 1
-
-[modules]
-count = 12
-sizes = "fixed:2048"
-
-[files]
-count = 12
-sizes = "fixed:1024"
-
-[bad]
-percent = 10
-"#;
+fn spec() -> String {
+    tiny_spec::tiny_spec("sweep-test", 5, 12, &["rsa2048"], "rsa2048")
+}
 
 fn trustbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trustbench"))
@@ -37,7 +20,7 @@ fn trustbench() -> Command {
 fn a_sweep_runs_every_combination_into_one_table() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("tiny.toml"), SPEC).unwrap();
+    std::fs::write(d.join("tiny.toml"), spec()).unwrap();
     let out = trustbench()
         .current_dir(d)
         .args([
@@ -138,7 +121,7 @@ fn bad_sweeps_are_usage_errors() {
         ["--sweep", "backend=nope"],
     ] {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("tiny.toml"), SPEC).unwrap();
+        std::fs::write(dir.path().join("tiny.toml"), spec()).unwrap();
         let out = trustbench()
             .current_dir(dir.path())
             .args(["bench", "--spec", "tiny.toml", "--quiet"])

@@ -749,6 +749,50 @@ pub fn git_commit() -> Option<String> {
     option_env!("TRUSTBENCH_GIT_COMMIT").map(String::from)
 }
 
+/// What two reports must share to be joined by `merge`: the corpus, the IMA settings and
+/// the passes (the one check for run reports and verdicts-only merges).
+pub(crate) struct Joinable<'a> {
+    pub spec_hash: &'a Option<String>,
+    pub ima_rule: &'a str,
+    pub ima_source: &'a str,
+    pub passes: Vec<&'a str>,
+}
+
+impl<'a> Joinable<'a> {
+    fn of_run(r: &'a RunReport) -> Joinable<'a> {
+        Joinable {
+            spec_hash: &r.corpus.spec_hash,
+            ima_rule: &r.ima_rule,
+            ima_source: &r.ima_source,
+            passes: r.passes.iter().map(|p| p.name.as_str()).collect(),
+        }
+    }
+
+    /// `Ok` when `other` can be joined to `self`, else a usage error saying why.
+    pub fn check(&self, other: &Joinable<'_>) -> Result<()> {
+        if self.spec_hash != other.spec_hash {
+            return Err(Error::usage(
+                "reports come from different corpora (spec hash differs)",
+            ));
+        }
+        if (self.ima_rule, self.ima_source) != (other.ima_rule, other.ima_source) {
+            return Err(Error::usage(format!(
+                "reports were made under different IMA settings (rule {} source {} vs \
+                 rule {} source {})",
+                self.ima_rule, self.ima_source, other.ima_rule, other.ima_source
+            )));
+        }
+        if self.passes != other.passes {
+            return Err(Error::usage(format!(
+                "reports ran different passes ({} vs {})",
+                self.passes.join(","),
+                other.passes.join(",")
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl RunReport {
     /// Joins the reports of shards of one corpus (`run --shard K/N` on several machines or
     /// CI jobs running at the same time): counts, bytes, stage times, verdicts and cache
@@ -771,28 +815,7 @@ impl RunReport {
                     message: format!("cannot merge schema '{}' (want {SCHEMA})", r.schema),
                 });
             }
-            if r.corpus.spec_hash != first.corpus.spec_hash {
-                return Err(Error::usage(
-                    "reports come from different corpora (spec hash differs)",
-                ));
-            }
-            if (&r.ima_rule, &r.ima_source) != (&first.ima_rule, &first.ima_source) {
-                return Err(Error::usage(format!(
-                    "reports were made under different IMA settings (rule {} source {} vs \
-                     rule {} source {})",
-                    first.ima_rule, first.ima_source, r.ima_rule, r.ima_source
-                )));
-            }
-            let names = |r: &RunReport| -> Vec<String> {
-                r.passes.iter().map(|p| p.name.clone()).collect()
-            };
-            if names(r) != names(&first) {
-                return Err(Error::usage(format!(
-                    "reports ran different passes ({} vs {})",
-                    names(&first).join(","),
-                    names(r).join(",")
-                )));
-            }
+            Joinable::of_run(&first).check(&Joinable::of_run(r))?;
         }
         let mut testbeds: Vec<&Testbed> = Vec::new();
         for r in &reports {

@@ -11,7 +11,7 @@
 //! docs/results-schema.md). Verdict reports merge again (a fleet merged per site, then the
 //! sites), since [`VerdictsReport::merge`] takes them as well as run reports.
 
-use super::report::{CorpusInfo, ManifestCheck, RunReport, Testbed, MISMATCH_LIST_CAP};
+use super::report::{CorpusInfo, Joinable, ManifestCheck, RunReport, Testbed, MISMATCH_LIST_CAP};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -110,33 +110,20 @@ impl VerdictsReport {
     /// listed; the mismatch list stays capped as in run reports. The reports must share the
     /// corpus (spec hash), the IMA settings and the passes.
     pub fn merge(reports: Vec<VerdictsReport>) -> Result<VerdictsReport> {
+        fn joinable(v: &VerdictsReport) -> Joinable<'_> {
+            Joinable {
+                spec_hash: &v.corpus.spec_hash,
+                ima_rule: &v.ima_rule,
+                ima_source: &v.ima_source,
+                passes: v.passes.iter().map(|p| p.name.as_str()).collect(),
+            }
+        }
         let mut it = reports.into_iter();
         let mut out = it.next().ok_or_else(|| Error::usage("nothing to merge"))?;
         check_schema(&out)?;
         for r in it {
             check_schema(&r)?;
-            if r.corpus.spec_hash != out.corpus.spec_hash {
-                return Err(Error::usage(
-                    "reports come from different corpora (spec hash differs)",
-                ));
-            }
-            if (&r.ima_rule, &r.ima_source) != (&out.ima_rule, &out.ima_source) {
-                return Err(Error::usage(format!(
-                    "reports were made under different IMA settings (rule {} source {} vs \
-                     rule {} source {})",
-                    out.ima_rule, out.ima_source, r.ima_rule, r.ima_source
-                )));
-            }
-            let names = |v: &VerdictsReport| -> Vec<String> {
-                v.passes.iter().map(|p| p.name.clone()).collect()
-            };
-            if names(&r) != names(&out) {
-                return Err(Error::usage(format!(
-                    "reports ran different passes ({} vs {})",
-                    names(&out).join(","),
-                    names(&r).join(",")
-                )));
-            }
+            joinable(&out).check(&joinable(&r))?;
             out.reports += r.reports;
             for t in r.testbeds {
                 match out
