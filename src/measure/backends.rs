@@ -124,6 +124,10 @@ pub struct BackendsReport {
     pub created_unix: u64,
     /// Where it ran.
     pub machine: Machine,
+    /// Where the timings were taken: the host, CPU and kernel, with every compared
+    /// backend's library ([`super::report::Testbed`]; null in older reports).
+    #[serde(default)]
+    pub testbed: Option<super::report::Testbed>,
     /// This build's version.
     pub trustbench: String,
     /// The commit the binary was built from, when known.
@@ -739,7 +743,7 @@ pub fn compare(
             }
         })
         .collect();
-    let backends = contenders
+    let backends: Vec<BackendResult> = contenders
         .iter()
         .map(|c| {
             let of =
@@ -770,10 +774,21 @@ pub fn compare(
             }
         })
         .collect();
+    let machine = Machine::detect();
+    let versions = super::report::Versions {
+        trustbench: env!("CARGO_PKG_VERSION").into(),
+        backend: names.join(","),
+        backend_crate: backends
+            .iter()
+            .map(|b| b.library.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
     Ok(BackendsReport {
         schema: SCHEMA.into(),
         created_unix: unix_seconds(),
-        machine: Machine::detect(),
+        testbed: Some(super::report::Testbed::detect(&machine, &versions)),
+        machine,
         trustbench: env!("CARGO_PKG_VERSION").into(),
         git_commit: git_commit(),
         corpus: CorpusInfo {
@@ -941,6 +956,7 @@ pub(crate) mod tests {
         BackendsReport {
             schema: SCHEMA.into(),
             created_unix: 1_700_000_000,
+            testbed: None,
             machine: Machine {
                 cpu_model: "Test CPU".into(),
                 cpu_flags: vec!["aes".into()],
