@@ -5,6 +5,7 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use trustbench::measure::compare::{self, Metric, DEFAULT_THRESHOLD_PCT};
+use trustbench::measure::export;
 use trustbench::Error;
 
 #[derive(Args, Debug)]
@@ -67,20 +68,14 @@ pub fn run(a: CompareArgs) -> Result<ExitCode, Error> {
     };
     let md = compare::markdown(&c);
     print!("{md}");
-    let write = |path: &PathBuf, bytes: &[u8]| -> Result<(), Error> {
-        if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
-        }
-        std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
-    };
     if let Some(p) = &a.markdown {
-        write(p, md.as_bytes())?;
+        export::write_file(p, md.as_bytes())?;
     }
     if let Some(p) = &a.json {
         let text = serde_json::to_vec_pretty(&c).map_err(|e| Error::Report {
             message: e.to_string(),
         })?;
-        write(p, &text)?;
+        export::write_file(p, &text)?;
     }
     Ok(if c.regressed() {
         ExitCode::from(1)

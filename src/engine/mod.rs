@@ -20,8 +20,9 @@ use crate::timing::STAGES;
 use crate::trust::Store;
 use crate::verify::{ima, ItemKind, Verdict};
 use cache::{CacheCounters, VerdictCache};
-use rayon::prelude::*;
 /// Re-exported: the per-worker scratch and the path-based `security.ima` reader.
+pub(crate) use pipeline::key_by_path;
+use rayon::prelude::*;
 pub use read::{has_ima_xattr, read_ima_label, read_ima_xattr, Scratch};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};

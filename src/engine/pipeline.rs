@@ -289,8 +289,9 @@ fn probe(
 /// The cache key from path lookups only (no open), made as [`open`] makes it: the item,
 /// and for an IMA item the sidecar's identity exactly when the sidecar would be the label's
 /// source (the mode reads sidecars and, in auto mode, the item has no `security.ima`).
-/// `None` (a miss, then the open step reports any failure) when a lookup fails.
-fn key_by_path(
+/// `None` (a miss, then the open step reports any failure) when a lookup fails. The
+/// ceiling times this same function as the raw cost of a cache probe's path lookups.
+pub(crate) fn key_by_path(
     item: &Item,
     source: ImaSourceMode,
     sig_path: &mut std::ffi::OsString,

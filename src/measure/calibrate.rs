@@ -313,6 +313,10 @@ pub struct Calibrator {
     stat_items: [Vec<Item>; 2],
     source: crate::verify::ima::ImaSourceMode,
     lookup_keys: Vec<crate::engine::cache::CacheKey>,
+    /// One table per logical CPU (made once, not per burst), holding `lookup_keys`; a pool
+    /// with more threads than CPUs shares them, and its lookups contend as the engine's
+    /// cache shards would.
+    lookup_tables: Vec<std::sync::Mutex<LookupTable>>,
 }
 
 /// The lookups per call of the [`Probe::Lookup`] probe.
@@ -381,7 +385,7 @@ impl Calibrator {
                 .collect();
             v
         });
-        let lookup_keys = samples
+        let lookup_keys: Vec<crate::engine::cache::CacheKey> = samples
             .small
             .iter()
             .chain(&samples.large)
@@ -394,7 +398,20 @@ impl Calibrator {
                 })
             })
             .collect();
+        let lookup_tables = match std::num::NonZeroUsize::new(lookup_keys.len()) {
+            None => Vec::new(),
+            Some(n) => (0..crate::engine::worker_threads(None))
+                .map(|_| {
+                    let mut t = lru::LruCache::with_hasher(n, crate::engine::cache::KeyHasher);
+                    for k in &lookup_keys {
+                        t.put(*k, 0u64);
+                    }
+                    std::sync::Mutex::new(t)
+                })
+                .collect(),
+        };
         Calibrator {
+            lookup_tables,
             verify,
             hashes,
             block: vec![0x5au8; 1 << 20],
@@ -535,7 +552,7 @@ impl Calibrator {
                 concurrent_ns_per_op(pool, budget, &|| {
                     let mut sig = std::ffi::OsString::new();
                     for i in items {
-                        stat_like_a_probe(i, self.source, &mut sig);
+                        std::hint::black_box(crate::engine::key_by_path(i, self.source, &mut sig));
                     }
                     items.len() as u64
                 })
@@ -544,16 +561,7 @@ impl Calibrator {
                 if self.lookup_keys.is_empty() {
                     return None;
                 }
-                let n = std::num::NonZeroUsize::new(self.lookup_keys.len())?;
-                let tables: Vec<std::sync::Mutex<LookupTable>> = (0..pool.current_num_threads())
-                    .map(|_| {
-                        let mut t = lru::LruCache::with_hasher(n, crate::engine::cache::KeyHasher);
-                        for k in &self.lookup_keys {
-                            t.put(*k, 0u64);
-                        }
-                        std::sync::Mutex::new(t)
-                    })
-                    .collect();
+                let tables = &self.lookup_tables;
                 let keys = &self.lookup_keys;
                 concurrent_ns_per_op(pool, budget, &|| {
                     let i = rayon::current_thread_index().unwrap_or(0) % tables.len();
@@ -666,25 +674,6 @@ impl Calibrator {
 /// The table the [`Probe::Lookup`] probe looks into.
 type LookupTable =
     lru::LruCache<crate::engine::cache::CacheKey, u64, crate::engine::cache::KeyHasher>;
-
-/// The path lookups the engine's cache probe makes for `item` (`stat`; for IMA files the
-/// xattr query and, where the mode reads sidecars and there is no xattr, the sidecar's
-/// `stat`), with nothing kept: their raw cost.
-fn stat_like_a_probe(
-    item: &Item,
-    source: crate::verify::ima::ImaSourceMode,
-    sig: &mut std::ffi::OsString,
-) {
-    let _ = std::hint::black_box(std::fs::metadata(&item.path));
-    if item.kind == ItemKind::Ima {
-        let xattr =
-            source.reads_xattr() && crate::engine::read::has_ima_xattr(&item.path).unwrap_or(false);
-        if !xattr && source.reads_sidecar() {
-            ima::sidecar_path_into(&item.path, sig);
-            let _ = std::hint::black_box(std::fs::metadata(std::path::Path::new(sig.as_os_str())));
-        }
-    }
-}
 
 /// Alternations of read and map per size class in [`mmap_threshold`].
 const MMAP_TURNS: usize = 5;

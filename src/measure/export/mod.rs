@@ -62,7 +62,12 @@ pub fn by_name(name: &str) -> Option<&'static dyn Exporter> {
 
 /// Exports `report` into the file `path`, creating its directory.
 pub fn write<R: ?Sized>(exporter: &dyn Exporter<R>, report: &R, path: &Path) -> Result<()> {
-    let bytes = exporter.export(report)?;
+    write_file(path, &exporter.export(report)?)
+}
+
+/// Writes `bytes` into the file `path`, creating its directory: where every report file
+/// goes through.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
     }
