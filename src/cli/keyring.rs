@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trustbench::crypto::{self, CryptoProfile, Encoding, PkeyAlgo, SignatureRecord};
+use trustbench::crypto::{self, CryptoProfile, PkeyAlgo, SignatureRecord};
 use trustbench::hash::{Digest, HashAlgo};
 use trustbench::kernel::replay::{self, Outcome};
 use trustbench::trust::store::{Payload, Store};
@@ -268,10 +268,7 @@ fn pkey_verify(a: PkeyArgs) -> Result<ExitCode, Error> {
         if c.key.public.algo() == PkeyAlgo::Rsa && sig.len() < max {
             sig.resize(max, 0);
         }
-        let encoding = match c.key.public.algo() {
-            PkeyAlgo::Rsa => Encoding::Pkcs1,
-            PkeyAlgo::Ecdsa(_) => Encoding::X962,
-        };
+        let encoding = c.key.public.algo().native_encoding();
         c.key.public.verify(
             &SignatureRecord {
                 algo: None,

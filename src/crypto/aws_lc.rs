@@ -59,6 +59,7 @@ impl Backend for AwsLc {
                 let parsed = ParsedPublicKey::new(alg, key.key).ok()?;
                 Some(Box::new(EcKey { parsed, native }))
             }
+            PkeyAlgo::MlDsa(_) => None,
         }
     }
 }

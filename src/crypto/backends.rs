@@ -172,6 +172,8 @@ pub fn kernel_hashes(algo: PkeyAlgo) -> impl Iterator<Item = HashAlgo> {
                 PkeyAlgo::Rsa => h.digest_info_prefix().is_some(),
                 // The kernel's ECDSA takes every hash but md5 (public_key.c refuses it).
                 PkeyAlgo::Ecdsa(_) => *h != HashAlgo::Md5,
+                // ML-DSA takes the data; no hash reaches the backend.
+                PkeyAlgo::MlDsa(_) => false,
             }
     })
 }

@@ -603,6 +603,7 @@ impl PublicKey {
                 }
                 None
             }
+            PkeyAlgo::MlDsa(_) => fail(Errno::EINVAL),
         }
     }
 
@@ -659,6 +660,7 @@ impl PublicKey {
                     }),
                 }
             }
+            PkeyAlgo::MlDsa(_) => Err(Unsupported::Algorithm),
         }
     }
 

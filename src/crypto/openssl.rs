@@ -66,6 +66,7 @@ impl Backend for OpenSsl {
                 ec.check_key().ok()?;
                 Some(Box::new(OpenSslEc(PKey::from_ec_key(ec).ok()?)))
             }
+            PkeyAlgo::MlDsa(_) => None,
         }
     }
 }

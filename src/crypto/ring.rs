@@ -75,6 +75,7 @@ impl Backend for Ring {
         match algo {
             PkeyAlgo::Rsa => rsa_params(hash, bits).is_some(),
             PkeyAlgo::Ecdsa(c) => ecdsa_alg(c, hash).is_some(),
+            PkeyAlgo::MlDsa(_) => false,
         }
     }
 
@@ -105,7 +106,7 @@ impl Backend for Ring {
                 curve,
                 raw: key.key.into(),
             })),
-            PkeyAlgo::Ecdsa(_) => None,
+            PkeyAlgo::Ecdsa(_) | PkeyAlgo::MlDsa(_) => None,
         }
     }
 }

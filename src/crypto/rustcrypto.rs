@@ -69,7 +69,7 @@ impl Backend for RustCrypto {
             PkeyAlgo::Ecdsa(Curve::P384) => Some(Box::new(P384(
                 p384::ecdsa::VerifyingKey::from_sec1_bytes(key.key).ok()?,
             ))),
-            PkeyAlgo::Ecdsa(_) => None,
+            PkeyAlgo::Ecdsa(_) | PkeyAlgo::MlDsa(_) => None,
         }
     }
 }

@@ -303,6 +303,7 @@ fn label(store: &Store, inp: &VerifyInputs) -> Option<String> {
             crypto::Curve::P384 => "P-384".into(),
             crypto::Curve::P521 => "P-521".into(),
         },
+        PkeyAlgo::MlDsa(l) => l.name().into(),
     };
     Some(format!("{a}/{}", inp.digest.algo()))
 }
@@ -852,6 +853,7 @@ fn own_digest_ns_per_byte(
     let digest = match key.public.algo() {
         PkeyAlgo::Rsa => inp.digest.as_bytes(),
         PkeyAlgo::Ecdsa(c) => crypto::ecdsa_digest(c, inp.digest.as_bytes(), &mut buf),
+        PkeyAlgo::MlDsa(_) => return None,
     };
     let big = vec![0x5au8; DIGEST_PROBE_BYTES.max(message.len() * 2)];
     let time = |m: &[u8]| {

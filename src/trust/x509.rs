@@ -244,7 +244,7 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
             encoding: match sig_algo {
                 SigAlgo::Rsa => Encoding::Pkcs1,
                 SigAlgo::Ecdsa => Encoding::X962,
-                SigAlgo::Ecrdsa => Encoding::Raw,
+                SigAlgo::Ecrdsa | SigAlgo::MlDsa(_) => Encoding::Raw,
             },
             hash,
             signature: signature.into(),

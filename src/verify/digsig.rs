@@ -13,7 +13,7 @@
 //! (encoding), then `public_key_verify_signature`.
 
 use super::checks::Checks;
-use crate::crypto::{Encoding, PkeyAlgo, SignatureRecord};
+use crate::crypto::SignatureRecord;
 use crate::errno::Errno;
 use crate::formats::imasig::{self, ImaSig};
 use crate::hash::Digest;
@@ -75,10 +75,7 @@ pub fn verify_digest(
         .search(sys.ima, IdMatch::Partial(&keyid))
         .map_err(|e| (e, None))?;
     let k = store.asymmetric(key).ok_or((Errno::EINVAL, Some(key)))?;
-    let encoding = match k.public.algo() {
-        PkeyAlgo::Rsa => Encoding::Pkcs1,
-        PkeyAlgo::Ecdsa(_) => Encoding::X962,
-    };
+    let encoding = k.public.algo().native_encoding();
     let rec = SignatureRecord {
         algo: None,
         encoding,

@@ -77,6 +77,7 @@ pub fn ima(store: &Store, content: &[u8], xattr: &[u8]) -> Option<VerifyInputs> 
     let encoding = match store.asymmetric(key)?.public.algo() {
         PkeyAlgo::Rsa => Encoding::Pkcs1,
         PkeyAlgo::Ecdsa(_) => Encoding::X962,
+        PkeyAlgo::MlDsa(_) => return None,
     };
     Some(VerifyInputs {
         key,
