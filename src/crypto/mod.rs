@@ -35,6 +35,7 @@ pub mod faulty;
 #[cfg(feature = "kernel")]
 pub mod kernel;
 pub mod keyctl;
+pub mod mldsa;
 /// Multi-buffer RSA verification (AVX-512 IFMA lanes) over aws-lc.
 pub mod mb;
 #[cfg(feature = "openssl")]
