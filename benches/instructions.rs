@@ -154,7 +154,10 @@ fn setup_module_file() -> &'static [u8] {
 /// The trailer, then the SignedData: how many signers it has.
 fn parse_modsig(m: &[u8]) -> Result<usize, Errno> {
     let sig = modsig::locate(black_box(m))?.ok_or(Errno::ENODATA)?;
-    let p7 = Pkcs7::parse(sig.pkcs7)?;
+    let p7 = Pkcs7::parse(
+        sig.pkcs7,
+        &trustbench::kernel_profile::KernelProfile::default().rules(),
+    )?;
     Ok(p7.signers().count())
 }
 
@@ -166,14 +169,27 @@ fn parse_module_signature(m: &'static [u8]) -> Result<usize, Errno> {
 
 fn setup_ima_label() -> &'static [u8] {
     let sig = leaked("ima-rsa2048-sha256.bin.sig");
-    assert!(imasig::parse(sig).is_ok(), "evmctl's v2 signature parses");
+    assert!(
+        imasig::parse(
+            sig,
+            &trustbench::kernel_profile::KernelProfile::default().rules()
+        )
+        .is_ok(),
+        "evmctl's v2 signature parses"
+    );
     sig
 }
 
 #[library_benchmark]
 #[bench::rsa2048_sha256(setup = setup_ima_label)]
 fn parse_ima_header(sig: &'static [u8]) -> u32 {
-    black_box(imasig::parse(black_box(sig)).map_or(0, |s| s.keyid))
+    black_box(
+        imasig::parse(
+            black_box(sig),
+            &trustbench::kernel_profile::KernelProfile::default().rules(),
+        )
+        .map_or(0, |s| s.keyid),
+    )
 }
 
 fn setup_cert() -> (&'static Store, &'static [u8]) {

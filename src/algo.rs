@@ -173,6 +173,18 @@ pub enum SigAlgo {
     MlDsa(MlDsa),
 }
 
+impl SigAlgo {
+    /// The encoding a signature of this algorithm is in (the parsers set it with the
+    /// algorithm): PKCS#1 v1.5, X9.62, or raw (EC-RDSA's r‖s, ML-DSA's sigEncode).
+    pub fn encoding(self) -> Encoding {
+        match self {
+            SigAlgo::Rsa => Encoding::Pkcs1,
+            SigAlgo::Ecdsa => Encoding::X962,
+            SigAlgo::Ecrdsa | SigAlgo::MlDsa(_) => Encoding::Raw,
+        }
+    }
+}
+
 /// Signature encodings the kernel distinguishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Encoding {

@@ -39,6 +39,7 @@ pub mod error;
 pub mod formats;
 pub mod hash;
 pub mod kernel;
+pub mod kernel_profile;
 pub mod measure;
 pub mod oid;
 pub mod timing;

@@ -159,7 +159,16 @@ fn top(m: &str) -> &str {
 }
 
 /// The ground floor: vocabulary every layer may use.
-const GROUND: &[&str] = &["algo", "asn1", "errno", "error", "hash", "oid", "timing"];
+const GROUND: &[&str] = &[
+    "algo",
+    "asn1",
+    "errno",
+    "error",
+    "hash",
+    "kernel_profile",
+    "oid",
+    "timing",
+];
 
 #[test]
 fn no_module_imports_one_that_imports_it_back() {

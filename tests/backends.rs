@@ -38,7 +38,7 @@ use std::process::Command;
 use std::sync::Arc;
 use trustbench::crypto::{
     self, backends, Backend, Checked, CryptoProfile, Encoding, Job, PkeyAlgo, SigAlgo,
-    SignatureRecord, Unsupported,
+    SignatureRecord, Signed, Unsupported,
 };
 use trustbench::formats::imasig;
 use trustbench::hash::{Digest, HashAlgo};
@@ -234,7 +234,7 @@ impl Probe {
         SignatureRecord {
             algo: Some(if rsa { SigAlgo::Rsa } else { SigAlgo::Ecdsa }),
             encoding: if rsa { Encoding::Pkcs1 } else { Encoding::X962 },
-            digest: self.digest,
+            signed: Signed::Digest(self.digest),
             signature: &self.sig,
             message: with_message.then_some(&self.message[..]),
         }
@@ -457,7 +457,8 @@ fn keys_label(keys: &[TestKey], i: usize) -> &str {
 
 /// What `backend` is documented not to do for this record (once the rules passed).
 fn documented_unsupported(backend: &dyn Backend, key: &TestKey, rec: &SignatureRecord<'_>) -> bool {
-    !backend.supports(key.algo, key.bits, rec.digest.algo())
+    !rec.digest()
+        .is_some_and(|d| backend.supports(key.algo, key.bits, d.algo()))
         || (backend.hashes_message() && rec.message.is_none())
 }
 

@@ -153,12 +153,24 @@ fn signature_of(path: &Path) -> Option<Vec<u8>> {
     if path.extension().is_some_and(|e| e == "ko") {
         let data = std::fs::read(path).ok()?;
         let m = modsig::locate(&data).ok()??;
-        let msg = Pkcs7::parse(m.pkcs7).ok()?;
+        let msg = Pkcs7::parse(
+            m.pkcs7,
+            &trustbench::kernel_profile::KernelProfile::default().rules(),
+        )
+        .ok()?;
         let s = msg.signers().next()?.ok()?;
         return Some(s.signature.to_vec());
     }
     let label = std::fs::read(trustbench::verify::ima::sidecar_path(path)).ok()?;
-    Some(imasig::parse(&label).ok()?.signature.to_vec())
+    Some(
+        imasig::parse(
+            &label,
+            &trustbench::kernel_profile::KernelProfile::default().rules(),
+        )
+        .ok()?
+        .signature
+        .to_vec(),
+    )
 }
 
 /// Without the test switch: the six backends run, the kernel one has figures for the RSA

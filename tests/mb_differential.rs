@@ -49,7 +49,7 @@ use trustbench::crypto::aws_lc::{self, AwsLc};
 use trustbench::crypto::mb::{self, Lanes, Mb, MontKey, LANES, MAX_LEN};
 use trustbench::crypto::{
     rsa_raw, Backend, Checked, CryptoProfile, Curve, Encoding, Job, KeySource, PkeyAlgo,
-    PreparedKey, PublicKey, RsaComponents, SigAlgo, SignatureRecord,
+    PreparedKey, PublicKey, RsaComponents, SigAlgo, SignatureRecord, Signed,
 };
 use trustbench::hash::{hex, Digest, HashAlgo};
 use trustbench::Errno;
@@ -1373,7 +1373,7 @@ fn verify_batch_gives_check_per_job() {
                 SignatureRecord {
                     algo: Some(c.algo),
                     encoding: c.encoding,
-                    digest: c.digest,
+                    signed: Signed::Digest(c.digest),
                     signature: &c.signature,
                     message: None,
                 }
@@ -1423,7 +1423,7 @@ fn verify_batch_gives_check_per_job() {
                 let rec = SignatureRecord {
                     algo: Some(c.algo),
                     encoding: c.encoding,
-                    digest: c.digest,
+                    signed: Signed::Digest(c.digest),
                     signature: &c.signature,
                     message: None,
                 };

@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustbench::formats::imasig::classify(data);
-    let _ = trustbench::formats::imasig::parse(data);
+    let _ = trustbench::formats::imasig::parse(data, &trustbench::kernel_profile::KernelProfile::V7_2.rules());
     let _ = trustbench::formats::imasig::parse_hash(data);
     let _ = trustbench::verify::ima::ima_get_hash_algo(Some(data));
 });

@@ -269,15 +269,9 @@ fn pkey_verify(a: PkeyArgs) -> Result<ExitCode, Error> {
             sig.resize(max, 0);
         }
         let encoding = c.key.public.algo().native_encoding();
+        // keyctl pkey_verify is given a digest, never the data.
         c.key.public.verify(
-            &SignatureRecord {
-                algo: None,
-                encoding,
-                digest: d,
-                signature: &sig,
-                // keyctl pkey_verify is given a digest, never the data.
-                message: None,
-            },
+            &SignatureRecord::over_digest(None, encoding, d, &sig),
             &profile,
         )
     });

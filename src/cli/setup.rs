@@ -6,6 +6,7 @@ use std::sync::Arc;
 use trustbench::crypto::faulty;
 use trustbench::crypto::{self, Backend, CryptoProfile};
 use trustbench::kernel::replay;
+use trustbench::kernel_profile::KernelProfile;
 use trustbench::trust::store::{AddMode, KernelConfig, MachineCa, Store};
 use trustbench::trust::x509;
 use trustbench::Error;
@@ -38,6 +39,19 @@ pub struct TrustArgs {
     /// /proc/crypto), or a list such as `rsa,sha1,sha256,p256`.
     #[arg(long = "crypto", value_name = "PROFILE", default_value = "full")]
     pub crypto: String,
+    /// The kernel whose rules the verdicts follow: 6.18 (this machine's kernel: RSA and
+    /// ECDSA; IMA v3 for fs-verity only), 7.2 (adds ML-DSA-44/65/87 for modules,
+    /// certificates and IMA v3; SHA-256 `tbs:` blacklist hashes for every certificate; IMA
+    /// v3 for regular files), or 7.2+waiver (7.2 with
+    /// CONFIG_PKCS7_WAIVE_AUTHATTRS_REJECTION_FOR_MLDSA: ML-DSA module signatures with
+    /// signed attributes, as sign-file linked against OpenSSL 3.x writes them, are
+    /// accepted). Recorded in every result. Example: `--kernel-profile 7.2`.
+    #[arg(
+        long = "kernel-profile",
+        value_name = "VERSION",
+        default_value = "6.18"
+    )]
+    pub kernel_profile: KernelProfile,
     /// IMA_KEYRINGS_PERMIT_SIGNED_BY_BUILTIN_OR_SECONDARY: .ima accepts keys vouched for by
     /// the secondary keyring too.
     #[arg(long)]
@@ -71,6 +85,7 @@ impl TrustArgs {
                 MachineCaArg::CaMax => MachineCa::CaMax,
             },
             ima_blacklist: self.ima_blacklist_keyring,
+            kernel: self.kernel_profile,
             ..KernelConfig::default()
         }
     }

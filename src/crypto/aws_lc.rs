@@ -19,7 +19,7 @@
 //! profiles never have either).
 
 use super::{rsa_raw, RsaComponents};
-use super::{Backend, Curve, HashAlgo, KeySource, Math, MathInput, PkeyAlgo, PreparedKey};
+use super::{Backend, Curve, HashAlgo, KeySource, Math, MathInput, MlDsa, PkeyAlgo, PreparedKey};
 use aws_lc_rs::digest as d;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 
@@ -37,7 +37,14 @@ impl Backend for AwsLc {
     }
 
     fn supports(&self, algo: PkeyAlgo, _bits: usize, _hash: HashAlgo) -> bool {
-        !matches!(algo, PkeyAlgo::Ecdsa(Curve::P192))
+        matches!(
+            algo,
+            PkeyAlgo::Rsa | PkeyAlgo::Ecdsa(Curve::P256 | Curve::P384 | Curve::P521)
+        )
+    }
+
+    fn supports_mldsa(&self, _level: MlDsa) -> bool {
+        true
     }
 
     fn prepare(&self, key: &KeySource<'_>) -> Option<Box<dyn PreparedKey>> {
@@ -59,7 +66,18 @@ impl Backend for AwsLc {
                 let parsed = ParsedPublicKey::new(alg, key.key).ok()?;
                 Some(Box::new(EcKey { parsed, native }))
             }
-            PkeyAlgo::MlDsa(_) => None,
+            PkeyAlgo::MlDsa(level) => {
+                let alg: &'static dyn VerificationAlgorithm = match level {
+                    MlDsa::L44 => &sig::ML_DSA_44,
+                    MlDsa::L65 => &sig::ML_DSA_65,
+                    MlDsa::L87 => &sig::ML_DSA_87,
+                };
+                // Raw pkEncode bytes (aws-lc also takes an SPKI; the kernel hands the BIT
+                // STRING contents). A length the set does not have is refused here and
+                // decided by the rules (`EINVAL`) before any arithmetic is asked for.
+                let parsed = ParsedPublicKey::new(alg, key.key).ok()?;
+                Some(Box::new(MlDsaKey(parsed)))
+            }
         }
     }
 }
@@ -134,6 +152,20 @@ struct PortableRsa(RsaComponents);
 impl PreparedKey for PortableRsa {
     fn rsa_public(&self, signature: &[u8], out: &mut [u8]) -> Option<()> {
         rsa_raw::public_op(&self.0, signature, out)
+    }
+}
+
+/// An ML-DSA key parsed once (stable `ML_DSA_*` since aws-lc-rs 1.18): pure ML-DSA with
+/// the empty context, the only form the kernel verifies. Every failure is one
+/// `Unspecified`; the rules have already sorted the malformed (`EBADMSG`) from the rest.
+struct MlDsaKey(ParsedPublicKey);
+
+impl PreparedKey for MlDsaKey {
+    fn verify_data(&self, data: &[u8], signature: &[u8]) -> Math {
+        match self.0.verify_sig(data, signature) {
+            Ok(()) => Math::Valid,
+            Err(_) => Math::Invalid,
+        }
     }
 }
 

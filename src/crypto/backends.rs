@@ -3,11 +3,11 @@
 //! | name | library | how it is errno-faithful | unsupported |
 //! |---|---|---|---|
 //! | `mb` (default with AVX-512 IFMA) | our multi-buffer RSA lanes + aws-lc-rs | RSA e = 65537 in batches of up to eight: the lanes' `s^e mod n` + the kernel's EMSA checks, every reject recomputed by aws-lc; all else aws-lc | as aws-lc |
-//! | `aws-lc` (default without IFMA) | aws-lc-rs | raw RSA operation + the kernel's EMSA checks; ECDSA valid/invalid + DER rule | P-192 |
-//! | `ring` | ring | valid/invalid, failures named by the portable path; hashes the message itself | RSA-512, sha224/sha3, sha384 < 2048 bits; P-521; ECDSA other than sha256/sha384; records without a message |
-//! | `rustcrypto` | rsa, p256, p384 | valid/invalid, failures named by the portable path | P-521; RSA keys the crate refuses (e = 1) |
-//! | `openssl` | libcrypto | raw RSA operation + the kernel's EMSA checks; ECDSA valid/invalid + DER rule | P-192; RSA keys OpenSSL refuses |
-//! | `kernel` | this machine's kernel (keyctl) | valid/invalid, failures named by the portable path; the kernel's own errno tested equal | ECDSA; keys without a certificate or that the kernel will not load |
+//! | `aws-lc` (default without IFMA) | aws-lc-rs | raw RSA operation + the kernel's EMSA checks; ECDSA valid/invalid + DER rule; ML-DSA-44/65/87 valid/invalid after the kernel's encoding checks | P-192 |
+//! | `ring` | ring | valid/invalid, failures named by the portable path; hashes the message itself | RSA-512, sha224/sha3, sha384 < 2048 bits; P-521; ECDSA other than sha256/sha384; records without a message; ML-DSA |
+//! | `rustcrypto` | rsa, p256, p384, ml-dsa | valid/invalid, failures named by the portable path; ML-DSA as aws-lc | P-521; RSA keys the crate refuses (e = 1) |
+//! | `openssl` | libcrypto | raw RSA operation + the kernel's EMSA checks; ECDSA valid/invalid + DER rule | P-192; RSA keys OpenSSL refuses; ML-DSA (the `openssl` crate has no ML-DSA binding, and Debian 12's OpenSSL 3.0 has no ML-DSA at all: 3.5 added it) |
+//! | `kernel` | this machine's kernel (keyctl) | valid/invalid, failures named by the portable path; the kernel's own errno tested equal | ECDSA; ML-DSA (6.18 has none); keys without a certificate or that the kernel will not load |
 //!
 //! Each backend's module documents its approach and its unsupported set in full; the
 //! kernel's rules that decide without arithmetic are the same for all
@@ -149,6 +149,9 @@ pub struct Capabilities {
     /// with each hash the kernel has a DigestInfo for, ECDSA P-256/P-384/P-521 with each
     /// hash the kernel accepts for ECDSA (hashes trustbench can compute only).
     pub rows: Vec<Capability>,
+    /// ML-DSA (which takes no hash): each parameter set and whether the backend
+    /// implements it ([`Backend::supports_mldsa`]).
+    pub mldsa: Vec<(crate::algo::MlDsa, bool)>,
 }
 
 /// The key algorithms and sizes the kernel's rules let reach a backend.
@@ -196,6 +199,10 @@ pub fn capabilities(backend: &dyn Backend) -> Capabilities {
         library: backend.library(),
         hashes_message: backend.hashes_message(),
         rows,
+        mldsa: crate::algo::MlDsa::ALL
+            .iter()
+            .map(|&l| (l, backend.supports_mldsa(l)))
+            .collect(),
     }
 }
 

@@ -87,6 +87,10 @@ impl Backend for Faulty {
         self.inner.supports(algo, bits, hash)
     }
 
+    fn supports_mldsa(&self, level: crate::algo::MlDsa) -> bool {
+        self.inner.supports_mldsa(level)
+    }
+
     fn hashes_message(&self) -> bool {
         self.inner.hashes_message()
     }
@@ -107,6 +111,13 @@ impl PreparedKey for FaultyKey {
     fn verify(&self, input: &MathInput<'_>) -> Math {
         match self.0.verify(input) {
             Math::Valid if is_wrong_for(input.signature) => Math::Invalid,
+            m => m,
+        }
+    }
+
+    fn verify_data(&self, data: &[u8], signature: &[u8]) -> Math {
+        match self.0.verify_data(data, signature) {
+            Math::Valid if is_wrong_for(signature) => Math::Invalid,
             m => m,
         }
     }
@@ -167,7 +178,7 @@ mod tests {
             let rec = SignatureRecord {
                 algo: Some(SigAlgo::Rsa),
                 encoding: Encoding::Pkcs1,
-                digest: d,
+                signed: crate::crypto::Signed::Digest(d),
                 signature: &sig,
                 message: None,
             };

@@ -35,9 +35,9 @@ pub mod faulty;
 #[cfg(feature = "kernel")]
 pub mod kernel;
 pub mod keyctl;
-pub mod mldsa;
 /// Multi-buffer RSA verification (AVX-512 IFMA lanes) over aws-lc.
 pub mod mb;
+pub mod mldsa;
 #[cfg(feature = "openssl")]
 pub mod openssl;
 pub mod profile;
@@ -47,7 +47,7 @@ pub mod rsa_raw;
 #[cfg(feature = "rustcrypto")]
 pub mod rustcrypto;
 
-pub use crate::algo::{Curve, Encoding, PkeyAlgo, SigAlgo};
+pub use crate::algo::{Curve, Encoding, MlDsa, PkeyAlgo, SigAlgo};
 pub use profile::CryptoProfile;
 
 use crate::asn1::{self, tag};
@@ -57,24 +57,86 @@ use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
+/// What a signature covers, as the kernel's `public_key_signature.m` holds it: a digest the
+/// caller computed (RSA, ECDSA), or the signed data itself for an algorithm that takes data
+/// (`algo_takes_data`: ML-DSA, which cannot verify a prehashed digest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signed<'a> {
+    /// The digest the signature covers, with its algorithm.
+    Digest(Digest),
+    /// The data itself (X.509: the TBSCertificate DER; a module without signed attributes:
+    /// its content; with them: the attributes re-tagged as a SET; IMA v3: the
+    /// `ima_file_id` bytes), and the hash name the record carries: `None` is the kernel's
+    /// `"none"`; a module's signed attributes keep their digestAlgorithm (the kernel then
+    /// requires sha512).
+    Data {
+        /// The record's hash name (`None` = `"none"`).
+        hash: Option<HashAlgo>,
+        /// The bytes the algorithm verifies.
+        data: &'a [u8],
+    },
+}
+
+impl Signed<'_> {
+    /// The digest, when the record carries one.
+    pub fn digest(&self) -> Option<&Digest> {
+        match self {
+            Signed::Digest(d) => Some(d),
+            Signed::Data { .. } => None,
+        }
+    }
+
+    /// The record's hash name: the digest's algorithm, or the one a data record names.
+    pub fn hash(&self) -> Option<HashAlgo> {
+        match self {
+            Signed::Digest(d) => Some(d.algo()),
+            Signed::Data { hash, .. } => *hash,
+        }
+    }
+}
+
 /// What a verifier is asked to check: the kernel's `struct public_key_signature`, with the
-/// digest already computed, and the bytes it was computed over where the caller has them.
+/// digest already computed (or the data, for ML-DSA), and the bytes a digest was computed
+/// over where the caller has them.
 #[derive(Clone, Debug)]
 pub struct SignatureRecord<'a> {
     /// `None` when the caller takes the key's own algorithm (IMA does).
     pub algo: Option<SigAlgo>,
-    /// How the signature is encoded (PKCS#1 v1.5 or X9.62).
+    /// How the signature is encoded (PKCS#1 v1.5, X9.62, or raw for ML-DSA).
     pub encoding: Encoding,
-    /// The digest the signature covers, with its algorithm.
-    pub digest: Digest,
+    /// What the signature covers: a digest, or the data.
+    pub signed: Signed<'a>,
     /// The signature bytes.
     pub signature: &'a [u8],
-    /// The signed message `digest` is the hash of (module: the signed content; X.509: the
-    /// TBSCertificate; IMA v2: the file content; IMA v3: the `ima_file_id` bytes), for
-    /// backends that hash the message themselves ([`Backend::hashes_message`]: ring). `None`
-    /// where the caller does not have it; such a backend then says [`Unsupported`].
-    /// Whenever it is `Some`, `digest` is its hash.
+    /// The signed message a [`Signed::Digest`] is the hash of (module: the signed content;
+    /// X.509: the TBSCertificate; IMA v2: the file content; IMA v3: the `ima_file_id`
+    /// bytes), for backends that hash the message themselves ([`Backend::hashes_message`]:
+    /// ring). `None` where the caller does not have it; such a backend then says
+    /// [`Unsupported`]. Whenever it is `Some`, the digest is its hash.
     pub message: Option<&'a [u8]>,
+}
+
+impl<'a> SignatureRecord<'a> {
+    /// A record of a signature over `digest`, without the message.
+    pub fn over_digest(
+        algo: Option<SigAlgo>,
+        encoding: Encoding,
+        digest: Digest,
+        signature: &'a [u8],
+    ) -> Self {
+        SignatureRecord {
+            algo,
+            encoding,
+            signed: Signed::Digest(digest),
+            signature,
+            message: None,
+        }
+    }
+
+    /// The digest, when the record carries one (never for ML-DSA).
+    pub fn digest(&self) -> Option<&Digest> {
+        self.signed.digest()
+    }
 }
 
 /// Outcome of a backend's arithmetic, before kernel errno mapping.
@@ -196,6 +258,13 @@ pub trait PreparedKey: Send + Sync {
         None
     }
 
+    /// ML-DSA: pure ML-DSA verification of `signature` over `data` with the empty context
+    /// (FIPS 204 Algorithm 3 with ctx = ε, the only form the kernel verifies), once the
+    /// kernel's rules, encoding checks included ([`mldsa::check_signature`]), have passed.
+    fn verify_data(&self, _data: &[u8], _signature: &[u8]) -> Math {
+        Math::Unsupported
+    }
+
     /// RSA: the key's multi-buffer constants, when a batching backend prepared them
     /// ([`mb`]); `None` for every other backend and key.
     fn mont(&self) -> Option<&mb::MontKey> {
@@ -296,6 +365,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// so a report can say "unsupported" instead of a figure. A particular key can still be
     /// refused at [`Backend::prepare`] ([`Unsupported::Key`]).
     fn supports(&self, algo: PkeyAlgo, bits: usize, hash: HashAlgo) -> bool;
+
+    /// Whether the backend implements ML-DSA with parameter set `level` (pure, empty
+    /// context, [`PreparedKey::verify_data`]). ML-DSA takes no hash, so [`Backend::supports`]
+    /// is never asked about it.
+    fn supports_mldsa(&self, _level: MlDsa) -> bool {
+        false
+    }
 
     /// Whether the backend hashes the signed message itself instead of taking the digest
     /// (ring): its verify figure then includes the digest, and a record without a message
@@ -446,6 +522,8 @@ pub struct PublicKey {
     supported: u32,
     /// The backend [`Backend::hashes_message`].
     needs_message: bool,
+    /// ML-DSA: the backend [`Backend::supports_mldsa`] this key's parameter set.
+    supports_data: bool,
 }
 
 impl fmt::Debug for PublicKey {
@@ -469,6 +547,10 @@ impl PublicKey {
             prepared: None,
             supported: 0,
             needs_message: backend.hashes_message(),
+            supports_data: match algo {
+                PkeyAlgo::MlDsa(l) => backend.supports_mldsa(l),
+                _ => false,
+            },
         };
         let bits = key.bits();
         for h in HashAlgo::ALL {
@@ -510,6 +592,8 @@ impl PublicKey {
                 Curve::P384 => 384,
                 Curve::P521 => 521,
             },
+            // `/proc/keys` shows an ML-DSA key's encoded length in bits.
+            (_, PkeyAlgo::MlDsa(_)) => self.raw.len() * 8,
             _ => 0,
         }
     }
@@ -518,6 +602,15 @@ impl PublicKey {
     /// ([`Backend::supports`] for the key's algorithm and size).
     pub fn backend_supports(&self, hash: HashAlgo) -> bool {
         self.supported & (1 << hash.kernel_id()) != 0
+    }
+
+    /// Whether this key's backend can verify `sig` at all: its hash for a digest record,
+    /// the key's ML-DSA parameter set for a data record.
+    pub fn backend_supports_record(&self, sig: &SignatureRecord<'_>) -> bool {
+        match sig.signed {
+            Signed::Digest(d) => self.backend_supports(d.algo()),
+            Signed::Data { .. } => self.supports_data,
+        }
     }
 
     /// The kernel's `public_key_verify_signature` (crypto/asymmetric_keys/public_key.c with
@@ -541,14 +634,24 @@ impl PublicKey {
     /// decide alone (every backend then gives exactly that), `None` when the arithmetic
     /// ([`PublicKey::math`]) decides.
     pub fn rules(&self, sig: &SignatureRecord<'_>, profile: &CryptoProfile) -> Option<KResult<()>> {
-        // Signature algorithm must match the key's (ecdsa matches any ecdsa curve).
+        // Signature algorithm must match the key's (ecdsa matches any ecdsa curve; an
+        // ML-DSA name must match exactly, parameter set included).
         match (sig.algo, self.algo) {
             (None, _) | (Some(SigAlgo::Rsa), PkeyAlgo::Rsa) => {}
             (Some(SigAlgo::Ecdsa), PkeyAlgo::Ecdsa(_)) => {}
+            (Some(SigAlgo::MlDsa(a)), PkeyAlgo::MlDsa(b)) if a == b => {}
             _ => return Some(Err(Errno::EKEYREJECTED)),
         }
-        let hash = sig.digest.algo();
         let fail = |e| Some(Err(e));
+        if let PkeyAlgo::MlDsa(level) = self.algo {
+            return self.mldsa_rules(level, sig, profile);
+        }
+        // RSA and ECDSA verify a digest; a record of data has none (hash "none": no
+        // DigestInfo, no ECDSA digest).
+        let Some(digest) = sig.digest() else {
+            return fail(Errno::EINVAL);
+        };
+        let hash = digest.algo();
         match self.algo {
             PkeyAlgo::Rsa => {
                 if sig.encoding != Encoding::Pkcs1 || hash.digest_info_prefix().is_none() {
@@ -604,18 +707,61 @@ impl PublicKey {
                 }
                 None
             }
-            PkeyAlgo::MlDsa(_) => fail(Errno::EINVAL),
+            PkeyAlgo::MlDsa(_) => unreachable!("ML-DSA rules are decided above"),
         }
+    }
+
+    /// The kernel's ML-DSA rules (public_key.c's scheme check, crypto/mldsa.c's key-size
+    /// check, lib/crypto/mldsa.c's encoding checks), in its order: encoding `raw` and hash
+    /// `none` or `sha512`, else `EINVAL`; the algorithm in the emulated kernel, else
+    /// `ENOENT`; the key exactly the set's length, else `EINVAL`; the signature's length,
+    /// z range and hint encoding, else `EBADMSG`. What is left is the arithmetic, whose
+    /// "no" is `EKEYREJECTED`.
+    fn mldsa_rules(
+        &self,
+        level: MlDsa,
+        sig: &SignatureRecord<'_>,
+        profile: &CryptoProfile,
+    ) -> Option<KResult<()>> {
+        let fail = |e| Some(Err(e));
+        if sig.encoding != Encoding::Raw {
+            return fail(Errno::EINVAL);
+        }
+        match sig.signed {
+            Signed::Data { hash, .. } if matches!(hash, None | Some(HashAlgo::Sha512)) => {}
+            _ => return fail(Errno::EINVAL),
+        }
+        if !profile.has_mldsa(level) {
+            return fail(Errno::ENOENT);
+        }
+        if self.raw.len() != level.public_key_len() {
+            return fail(Errno::EINVAL);
+        }
+        if let Err(e) = mldsa::check_signature(level, sig.signature) {
+            return fail(e);
+        }
+        None
     }
 
     /// The arithmetic, by this key's backend, for a record [`PublicKey::rules`] passed, and
     /// the kernel's errno for its outcome (the module documentation has how).
     pub fn math(&self, sig: &SignatureRecord<'_>) -> Checked {
-        let hash = sig.digest.algo();
-        if !self.backend_supports(hash) {
+        if !self.backend_supports_record(sig) {
             return Err(Unsupported::Algorithm);
         }
         let prepared = self.prepared.as_deref().ok_or(Unsupported::Key)?;
+        let digest = match sig.signed {
+            Signed::Digest(d) => d,
+            Signed::Data { data, .. } => {
+                return match prepared.verify_data(data, sig.signature) {
+                    Math::Valid => Ok(Ok(())),
+                    // The encoding checks passed: what is left is a mismatch.
+                    Math::Invalid => Ok(Err(Errno::EKEYREJECTED)),
+                    Math::Unsupported => Err(Unsupported::Operation),
+                };
+            }
+        };
+        let hash = digest.algo();
         let message = sig.message;
         match self.algo {
             PkeyAlgo::Rsa => {
@@ -630,13 +776,13 @@ impl PublicKey {
                 }
                 let input = MathInput {
                     hash,
-                    digest: sig.digest.as_bytes(),
+                    digest: digest.as_bytes(),
                     message,
                     signature: sig.signature,
                 };
                 match prepared.verify(&input) {
                     Math::Valid => Ok(Ok(())),
-                    Math::Invalid => Ok(self.classify_rsa_failure(sig)),
+                    Math::Invalid => Ok(self.classify_rsa_failure(&digest, sig.signature)),
                     Math::Unsupported => Err(Unsupported::Operation),
                 }
             }
@@ -647,7 +793,7 @@ impl PublicKey {
                 let mut buf = [0u8; MAX_DIGEST_LEN];
                 let input = MathInput {
                     hash,
-                    digest: ecdsa_digest(curve, sig.digest.as_bytes(), &mut buf),
+                    digest: ecdsa_digest(curve, digest.as_bytes(), &mut buf),
                     message,
                     signature: sig.signature,
                 };
@@ -669,27 +815,29 @@ impl PublicKey {
     /// `sig` (exactly the modulus length), giving the exact errno. For batch backends that
     /// do the raw operations of many jobs together.
     pub fn finish_rsa(&self, sig: &SignatureRecord<'_>, out: &[u8]) -> KResult<()> {
-        let Some((prefix, plen)) = sig.digest.algo().digest_info_prefix() else {
+        let Some(digest) = sig.digest() else {
+            return Err(Errno::EINVAL);
+        };
+        let Some((prefix, plen)) = digest.algo().digest_info_prefix() else {
             return Err(Errno::EINVAL);
         };
         let k = self.rsa_components().map_or(0, RsaComponents::modulus_len);
         // The primitive's output is the full modulus length, leading zeros included (as
         // 6.18's rsa_enc writes it: `00 00 01 …` is EBADMSG, not a short representative).
-        rsa_raw::check_encoding(out, k, &prefix[..plen], sig.digest.as_bytes())
+        rsa_raw::check_encoding(out, k, &prefix[..plen], digest.as_bytes())
     }
 
     /// Which errno an RSA signature a valid/invalid backend called invalid gets: the
     /// portable big-integer path names it (off the hot path: only failures come here). If
     /// that path found it valid the backend and the kernel's arithmetic disagree; the
     /// backend's "invalid" stands (never turned into valid) as the mismatch errno.
-    fn classify_rsa_failure(&self, sig: &SignatureRecord<'_>) -> KResult<()> {
-        let (Some(comps), Some((prefix, plen))) = (
-            self.rsa_components(),
-            sig.digest.algo().digest_info_prefix(),
-        ) else {
+    fn classify_rsa_failure(&self, digest: &Digest, signature: &[u8]) -> KResult<()> {
+        let (Some(comps), Some((prefix, plen))) =
+            (self.rsa_components(), digest.algo().digest_info_prefix())
+        else {
             return Err(Errno::EINVAL);
         };
-        match rsa_raw::verify_pkcs1(comps, &prefix[..plen], &sig.digest, sig.signature) {
+        match rsa_raw::verify_pkcs1(comps, &prefix[..plen], digest, signature) {
             Ok(()) => Err(Errno::EKEYREJECTED),
             Err(e) => Err(e),
         }
@@ -741,13 +889,8 @@ mod tests {
     }
 
     fn check(key: &PublicKey, digest: &Digest, signature: &[u8]) -> KResult<()> {
-        let rec = SignatureRecord {
-            algo: Some(SigAlgo::Rsa),
-            encoding: Encoding::Pkcs1,
-            digest: *digest,
-            signature,
-            message: None,
-        };
+        let rec =
+            SignatureRecord::over_digest(Some(SigAlgo::Rsa), Encoding::Pkcs1, *digest, signature);
         key.verify(&rec, &CryptoProfile::full())
     }
 
@@ -850,13 +993,7 @@ mod tests {
             );
         }
         fn rec(d: Digest, s: &[u8]) -> SignatureRecord<'_> {
-            SignatureRecord {
-                algo: Some(SigAlgo::Rsa),
-                encoding: Encoding::Pkcs1,
-                digest: d,
-                signature: s,
-                message: None,
-            }
+            SignatureRecord::over_digest(Some(SigAlgo::Rsa), Encoding::Pkcs1, d, s)
         }
         let mut jobs: Vec<Job<'_>> = sigs
             .iter()

@@ -5,7 +5,7 @@
 //! live kernel, the model is told which algorithms exist, either by option or read from
 //! `/proc/crypto`.
 
-use super::Curve;
+use super::{Curve, MlDsa};
 use crate::error::Error;
 use crate::hash::HashAlgo;
 
@@ -15,6 +15,13 @@ pub struct CryptoProfile {
     pub rsa: bool,
     curves: u8,
     hashes: u32,
+    /// Bit `l as u8`: the ML-DSA parameter set `l` (`CONFIG_CRYPTO_MLDSA` registers all
+    /// three; a 6.x kernel has none).
+    mldsa: u8,
+}
+
+fn mldsa_bit(l: MlDsa) -> u8 {
+    1 << (l as u8)
 }
 
 fn curve_bit(c: Curve) -> u8 {
@@ -28,13 +35,18 @@ impl Default for CryptoProfile {
 }
 
 impl CryptoProfile {
-    /// Everything trustbench can compute: RSA, ECDSA P-256/P-384/P-521, SHA-1, SHA-2, SHA-3.
+    /// Everything trustbench can compute: RSA, ECDSA P-256/P-384/P-521, ML-DSA-44/65/87,
+    /// SHA-1, SHA-2, SHA-3.
     pub fn full() -> CryptoProfile {
         let mut p = CryptoProfile {
             rsa: true,
             curves: 0,
             hashes: 0,
+            mldsa: 0,
         };
+        for l in MlDsa::ALL {
+            p.mldsa |= mldsa_bit(l);
+        }
         for c in [Curve::P256, Curve::P384, Curve::P521] {
             p.curves |= curve_bit(c);
         }
@@ -60,7 +72,13 @@ impl CryptoProfile {
             rsa: names.contains("rsa"),
             curves: 0,
             hashes: 0,
+            mldsa: 0,
         };
+        for l in MlDsa::ALL {
+            if names.contains(l.kernel_name()) {
+                p.mldsa |= mldsa_bit(l);
+            }
+        }
         for c in [Curve::P256, Curve::P384, Curve::P521] {
             if names.contains(c.kernel_name()) && full.has_curve(c) {
                 p.curves |= curve_bit(c);
@@ -95,6 +113,7 @@ impl CryptoProfile {
             rsa: false,
             curves: 0,
             hashes: 0,
+            mldsa: 0,
         };
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match item {
@@ -105,6 +124,14 @@ impl CryptoProfile {
                 "ecdsa" => {
                     for c in [Curve::P256, Curve::P384, Curve::P521] {
                         p.curves |= curve_bit(c);
+                    }
+                }
+                "mldsa44" => p.mldsa |= mldsa_bit(MlDsa::L44),
+                "mldsa65" => p.mldsa |= mldsa_bit(MlDsa::L65),
+                "mldsa87" => p.mldsa |= mldsa_bit(MlDsa::L87),
+                "mldsa" => {
+                    for l in MlDsa::ALL {
+                        p.mldsa |= mldsa_bit(l);
                     }
                 }
                 h => match HashAlgo::from_name(h) {
@@ -129,6 +156,12 @@ impl CryptoProfile {
         self.hashes & (1 << h.kernel_id()) != 0
     }
 
+    /// Whether the emulated kernel has ML-DSA parameter set `l` (a verification without it
+    /// fails to allocate its transform: `ENOENT`).
+    pub fn has_mldsa(&self, l: MlDsa) -> bool {
+        self.mldsa & mldsa_bit(l) != 0
+    }
+
     /// Human-readable list, for reports.
     pub fn describe(&self) -> String {
         let mut v: Vec<&str> = Vec::new();
@@ -138,6 +171,11 @@ impl CryptoProfile {
         for c in [Curve::P192, Curve::P256, Curve::P384, Curve::P521] {
             if self.has_curve(c) {
                 v.push(c.kernel_name());
+            }
+        }
+        for l in MlDsa::ALL {
+            if self.has_mldsa(l) {
+                v.push(l.kernel_name());
             }
         }
         for h in HashAlgo::ALL {
@@ -161,6 +199,9 @@ mod tests {
         assert!(p.has_hash(HashAlgo::Sha256) && p.has_hash(HashAlgo::Sha1));
         assert!(!p.has_hash(HashAlgo::Sha512));
         assert!(!p.has_curve(Curve::P256));
+        assert!(MlDsa::ALL.iter().all(|&l| !p.has_mldsa(l)));
+        let p = CryptoProfile::from_proc_crypto("name : mldsa65\ndriver : mldsa65-lib\n");
+        assert!(p.has_mldsa(MlDsa::L65) && !p.has_mldsa(MlDsa::L44));
     }
 
     #[test]
@@ -168,6 +209,8 @@ mod tests {
         let p = CryptoProfile::parse("rsa,sha256,p384").unwrap();
         assert!(p.rsa && p.has_curve(Curve::P384) && !p.has_curve(Curve::P256));
         assert!(CryptoProfile::parse("rsa,whirlpool").is_err());
+        let p = CryptoProfile::parse("rsa,mldsa87").unwrap();
+        assert!(p.has_mldsa(MlDsa::L87) && !p.has_mldsa(MlDsa::L65));
         assert_eq!(CryptoProfile::parse("full").unwrap(), CryptoProfile::full());
     }
 }

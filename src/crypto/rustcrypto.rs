@@ -24,7 +24,7 @@
 //! This backend allocates per verification (the crates' big integers); only the default
 //! backend is held to the allocation-free hot path.
 
-use super::{Backend, Curve, HashAlgo, KeySource, Math, MathInput, PkeyAlgo, PreparedKey};
+use super::{Backend, Curve, HashAlgo, KeySource, Math, MathInput, MlDsa, PkeyAlgo, PreparedKey};
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use rsa::pkcs1::DecodeRsaPublicKey;
 
@@ -40,11 +40,12 @@ impl Backend for RustCrypto {
     fn library(&self) -> String {
         let v = super::locked_version;
         format!(
-            "rsa {}, p256 {}, p384 {}, ecdsa {}",
+            "rsa {}, p256 {}, p384 {}, ecdsa {}, ml-dsa {}",
             v("rsa"),
             v("p256"),
             v("p384"),
-            v("ecdsa")
+            v("ecdsa"),
+            v("ml-dsa")
         )
     }
 
@@ -53,6 +54,10 @@ impl Backend for RustCrypto {
             algo,
             PkeyAlgo::Rsa | PkeyAlgo::Ecdsa(Curve::P256) | PkeyAlgo::Ecdsa(Curve::P384)
         )
+    }
+
+    fn supports_mldsa(&self, _level: MlDsa) -> bool {
+        true
     }
 
     fn prepare(&self, key: &KeySource<'_>) -> Option<Box<dyn PreparedKey>> {
@@ -69,7 +74,10 @@ impl Backend for RustCrypto {
             PkeyAlgo::Ecdsa(Curve::P384) => Some(Box::new(P384(
                 p384::ecdsa::VerifyingKey::from_sec1_bytes(key.key).ok()?,
             ))),
-            PkeyAlgo::Ecdsa(_) | PkeyAlgo::MlDsa(_) => None,
+            PkeyAlgo::Ecdsa(_) => None,
+            PkeyAlgo::MlDsa(MlDsa::L44) => RcMlDsa::<ml_dsa::MlDsa44>::boxed(key.key),
+            PkeyAlgo::MlDsa(MlDsa::L65) => RcMlDsa::<ml_dsa::MlDsa65>::boxed(key.key),
+            PkeyAlgo::MlDsa(MlDsa::L87) => RcMlDsa::<ml_dsa::MlDsa87>::boxed(key.key),
         }
     }
 }
@@ -126,6 +134,37 @@ impl PreparedKey for P384 {
         match self.0.verify_prehash(input.digest, &sig) {
             Ok(()) => Math::Valid,
             Err(_) => Math::Invalid,
+        }
+    }
+}
+
+/// RustCrypto's pure-Rust ML-DSA (`ml-dsa`), a second implementation beside aws-lc's: the
+/// key decoded (and its matrix expanded) once. `Signature::decode` refuses exactly the
+/// malformed encodings the rules have already answered `EBADMSG`; what is left verifies
+/// with the empty context or is a mismatch.
+struct RcMlDsa<P: ml_dsa::MlDsaParams>(ml_dsa::VerifyingKey<P>);
+
+impl<P: ml_dsa::MlDsaParams> RcMlDsa<P> {
+    fn boxed(raw: &[u8]) -> Option<Box<dyn PreparedKey>>
+    where
+        RcMlDsa<P>: PreparedKey + 'static,
+    {
+        let enc = ml_dsa::EncodedVerifyingKey::<P>::try_from(raw).ok()?;
+        Some(Box::new(RcMlDsa(ml_dsa::VerifyingKey::<P>::decode(&enc))))
+    }
+}
+
+impl<P: ml_dsa::MlDsaParams + Send + Sync> PreparedKey for RcMlDsa<P>
+where
+    ml_dsa::VerifyingKey<P>: Send + Sync,
+{
+    fn verify_data(&self, data: &[u8], signature: &[u8]) -> Math {
+        let Ok(enc) = ml_dsa::EncodedSignature::<P>::try_from(signature) else {
+            return Math::Invalid;
+        };
+        match ml_dsa::Signature::<P>::decode(&enc) {
+            Some(sig) if self.0.verify_with_context(data, b"", &sig) => Math::Valid,
+            _ => Math::Invalid,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::errno::{Errno, KResult};
 use crate::hash::HashAlgo;
+use crate::kernel_profile::Rules;
 
 /// `EVM_IMA_XATTR_DIGSIG`.
 pub const TYPE_DIGSIG: u8 = 3;
@@ -55,7 +56,8 @@ pub fn classify(xattr: &[u8]) -> KResult<XattrKind> {
 /// Parses the signature header with the checks of `xattr_verify`, `integrity_digsig_verify`
 /// and `asymmetric_verify` that precede the key lookup, in the kernel's order (6.18):
 ///
-/// 1. `xattr_verify`: type 3 with version ≥ 3, or type 6 with version ≠ 3 → `EINVAL`
+/// 1. `xattr_verify`: type 3 with version ≥ 3 (from 7.1, `rules.ima_v3_regular`: ≥ 4),
+///    or type 6 with version ≠ 3 → `EINVAL`
 ///    ("invalid-signature-version"; rc keeps its initial `-EINVAL`). The kernel reads the
 ///    version byte before any length check; a 1-byte value has none, and fails step 2 with
 ///    the same `EINVAL`.
@@ -65,13 +67,14 @@ pub fn classify(xattr: &[u8]) -> KResult<XattrKind> {
 /// 3. `asymmetric_verify`: total length ≤ 9 → `EBADMSG`; length − 9 ≠ sig_size →
 ///    `EBADMSG`; hash_algo ≥ 23 (`HASH_ALGO__LAST`) → `ENOPKG`. The key lookup
 ///    (`.ima_blacklist` first) comes after these.
-pub fn parse(xattr: &[u8]) -> KResult<ImaSig<'_>> {
+pub fn parse<'a>(xattr: &'a [u8], rules: &Rules) -> KResult<ImaSig<'a>> {
     if xattr.len() < 2 {
         return Err(Errno::EINVAL);
     }
     let (xattr_type, version) = (xattr[0], xattr[1]);
     match (xattr_type, version) {
         (TYPE_DIGSIG, 2) | (TYPE_VERITY_DIGSIG, 3) => {}
+        (TYPE_DIGSIG, 3) if rules.ima_v3_regular => {}
         (TYPE_DIGSIG, 3..) | (TYPE_VERITY_DIGSIG, _) => return Err(Errno::EINVAL),
         _ => return Err(Errno::EOPNOTSUPP),
     }
@@ -164,10 +167,14 @@ pub fn v3_file_id(xattr_type: u8, file_digest: &crate::hash::Digest) -> ([u8; 66
 mod tests {
     use super::*;
 
+    use crate::kernel_profile::KernelProfile;
+
     #[test]
     fn header_rules() {
+        let parse =
+            |x: &[u8]| parse(x, &KernelProfile::V6_18.rules()).map(|s| (s.keyid, s.version));
         let good = encode(3, 2, HashAlgo::Sha256, 0xdeadbeef, &[1, 2, 3]);
-        let s = parse(&good).unwrap();
+        let s = super::parse(&good, &KernelProfile::V6_18.rules()).unwrap();
         assert_eq!((s.keyid, s.signature), (0xdeadbeef, &[1u8, 2, 3][..]));
         let mut bad = good.clone();
         bad[8] = 4;
@@ -183,6 +190,12 @@ mod tests {
         let mut v3 = good.clone();
         v3[1] = 3;
         assert_eq!(parse(&v3), Err(Errno::EINVAL));
+        // From 7.1, v3 signs regular files too; v4 is still no version.
+        let new = |x: &[u8]| super::parse(x, &KernelProfile::V7_2.rules()).map(|s| s.version);
+        assert_eq!(new(&v3), Ok(3));
+        let mut v4 = good.clone();
+        v4[1] = 4;
+        assert_eq!(new(&v4), Err(Errno::EINVAL));
         assert_eq!(classify(&[4, 4]), Ok(XattrKind::DigestOnly));
         assert_eq!(classify(&[9]), Err(Errno::EINVAL));
     }

@@ -38,16 +38,21 @@
 //! parse time and re-walked on demand rather than collected, so parsing a module signature
 //! allocates nothing.
 
-use crate::algo::{Encoding, SigAlgo};
+use crate::algo::{Encoding, MlDsa, SigAlgo};
 use crate::asn1::{self, tag, Element, Reader};
 use crate::errno::{Errno, KResult};
 use crate::hash::HashAlgo;
+use crate::kernel_profile::Rules;
 use crate::oid;
 
 /// `digestEncryptionAlgorithm` OIDs the kernel accepts (pkcs7_sig_note_pkey_algo):
 /// rsaEncryption, ecdsa-with-SHA1/SHA-2/SHA-3 (no SHA3-224: the kernel's OID registry has
-/// none), GOST 2012; anything else `ENOPKG`.
-fn signature_algo(oid: &[u8]) -> KResult<(SigAlgo, Encoding)> {
+/// none), GOST 2012, and from 7.0 id-ml-dsa-44/65/87 (`rules.mldsa`; parameters
+/// ignored); anything else `ENOPKG`.
+fn signature_algo(oid: &[u8], rules: &Rules) -> KResult<(SigAlgo, Encoding)> {
+    if let Some(l) = MlDsa::from_oid(oid).filter(|_| rules.mldsa) {
+        return Ok((SigAlgo::MlDsa(l), Encoding::Raw));
+    }
     if oid == oid::RSA_ENCRYPTION {
         return Ok((SigAlgo::Rsa, Encoding::Pkcs1));
     }
@@ -153,6 +158,11 @@ pub struct Pkcs7<'a> {
     /// The signerInfos list contents.
     signer_infos: &'a [u8],
     pub have_authattrs: bool,
+    /// The first signerInfo's algorithm is ML-DSA: the only one the signed-attributes
+    /// waiver for modules looks at (7.0 quirk: later signerInfos are not examined).
+    pub first_signer_mldsa: bool,
+    /// The emulated kernel's rules the message was parsed under (`signers` parses again).
+    rules: Rules,
 }
 
 fn small_int(e: Element<'_>) -> KResult<u8> {
@@ -244,15 +254,18 @@ struct SignerSummary {
     count: usize,
     /// Whether the first signerInfo has `[0]` authenticated attributes.
     first: bool,
+    /// Whether the first signerInfo's algorithm is ML-DSA.
+    first_mldsa: bool,
     consistent: bool,
 }
 
 impl<'a> Pkcs7<'a> {
-    /// Parses a DER message. Each certificate is handed to `cert` in document order as the
-    /// decoder meets it (the kernel parses them during message parsing, so their errors
-    /// come in that position).
+    /// Parses a DER message as the kernel with `rules` does. Each certificate is handed to
+    /// `cert` in document order as the decoder meets it (the kernel parses them during
+    /// message parsing, so their errors come in that position).
     pub fn parse_with(
         der: &'a [u8],
+        rules: &Rules,
         cert: &mut dyn FnMut(&'a [u8], CertOrigin) -> KResult<()>,
     ) -> KResult<Pkcs7<'a>> {
         if der.len() > 65535 {
@@ -275,7 +288,7 @@ impl<'a> Pkcs7<'a> {
         };
         let mut w = Reader::new(explicit.contents);
         let sd = w.expect_tag(tag::SEQUENCE)?;
-        let (msg, signers) = Pkcs7::signed_data(sd.contents, cert)?;
+        let (msg, signers) = Pkcs7::signed_data(sd.contents, rules, cert)?;
         // The ends of `[0]` and of the ContentInfo are checked after SignedData decoded.
         if !w.is_empty() || !r.is_empty() {
             return Err(Errno::EBADMSG);
@@ -286,6 +299,7 @@ impl<'a> Pkcs7<'a> {
         }
         Ok(Pkcs7 {
             have_authattrs: signers.first,
+            first_signer_mldsa: signers.first_mldsa,
             ..msg
         })
     }
@@ -293,6 +307,7 @@ impl<'a> Pkcs7<'a> {
     /// The SignedData body, in grammar order.
     fn signed_data(
         body: &'a [u8],
+        rules: &Rules,
         cert: &mut dyn FnMut(&'a [u8], CertOrigin) -> KResult<()>,
     ) -> KResult<(Pkcs7<'a>, SignerSummary)> {
         let mut r = Reader::new(body);
@@ -360,16 +375,17 @@ impl<'a> Pkcs7<'a> {
         let mut summary = SignerSummary {
             count: 0,
             first: false,
+            first_mldsa: false,
             consistent: true,
         };
         let mut sr = Reader::new(signer_infos);
         while !sr.is_empty() {
             let e = sr.expect_tag(tag::SEQUENCE)?;
-            let has = parse_signer(e.contents, version, data_type)?
-                .auth_attrs
-                .is_some();
+            let s = parse_signer(e.contents, version, data_type, rules)?;
+            let has = s.auth_attrs.is_some();
             if summary.count == 0 {
                 summary.first = has;
+                summary.first_mldsa = matches!(s.algo, SigAlgo::MlDsa(_));
             } else if has != summary.first {
                 summary.consistent = false;
             }
@@ -385,26 +401,28 @@ impl<'a> Pkcs7<'a> {
             certs,
             signer_infos,
             have_authattrs: false,
+            first_signer_mldsa: false,
+            rules: *rules,
         };
         Ok((msg, summary))
     }
 
-    /// Parses a message, ignoring certificates' contents.
-    pub fn parse(der: &'a [u8]) -> KResult<Pkcs7<'a>> {
-        Pkcs7::parse_with(der, &mut |_, _| Ok(()))
+    /// Parses a message as the kernel with `rules` does, ignoring certificates' contents.
+    pub fn parse(der: &'a [u8], rules: &Rules) -> KResult<Pkcs7<'a>> {
+        Pkcs7::parse_with(der, rules, &mut |_, _| Ok(()))
     }
 
     /// The signerInfos, in message order.
     pub fn signers(&self) -> impl Iterator<Item = KResult<SignerInfo<'a>>> + '_ {
         let mut r = Reader::new(self.signer_infos);
-        let (version, data_type) = (self.version, self.data_type);
+        let (version, data_type, rules) = (self.version, self.data_type, self.rules);
         std::iter::from_fn(move || {
             if r.is_empty() {
                 return None;
             }
             Some(
                 r.expect_tag(tag::SEQUENCE)
-                    .and_then(|e| parse_signer(e.contents, version, data_type)),
+                    .and_then(|e| parse_signer(e.contents, version, data_type, &rules)),
             )
         })
     }
@@ -422,7 +440,12 @@ impl<'a> Pkcs7<'a> {
 }
 
 /// One signerInfo, member by member in grammar order.
-fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<SignerInfo<'_>> {
+fn parse_signer<'a>(
+    body: &'a [u8],
+    msg_version: u8,
+    data_type: DataType,
+    rules: &Rules,
+) -> KResult<SignerInfo<'a>> {
     let mut r = Reader::new(body);
     let expect_skid = match small_int(r.expect_tag(tag::INTEGER)?)? {
         1 if msg_version == 1 => false,
@@ -479,7 +502,7 @@ fn parse_signer(body: &[u8], msg_version: u8, data_type: DataType) -> KResult<Si
             None
         }
     };
-    let (algo, encoding) = signature_algo(alg_oid(r.read()?)?)?;
+    let (algo, encoding) = signature_algo(alg_oid(r.read()?)?, rules)?;
     let signature = r.expect_tag(tag::OCTET_STRING)?.contents;
     let unauth = match r.optional(0xa1)? {
         Some(e) => Some(e),
@@ -607,26 +630,33 @@ fn note_attr<'a>(
 mod tests {
     use super::*;
 
+    use crate::kernel_profile::KernelProfile;
+
+    fn old() -> Rules {
+        KernelProfile::V6_18.rules()
+    }
+
     #[test]
     fn rejects_non_signed_data() {
         // ContentInfo { id-data }
         let mut v = vec![0x30, 0x0b, 0x06, 0x09];
         v.extend_from_slice(oid::DATA);
-        assert_eq!(Pkcs7::parse(&v).unwrap_err(), Errno::EINVAL);
+        assert_eq!(Pkcs7::parse(&v, &old()).unwrap_err(), Errno::EINVAL);
         // ContentInfo { signedData } without content: no signerInfo.
         let mut v = vec![0x30, 0x0b, 0x06, 0x09];
         v.extend_from_slice(oid::SIGNED_DATA);
-        assert_eq!(Pkcs7::parse(&v).unwrap_err(), Errno::EINVAL);
-        assert_eq!(Pkcs7::parse(&[0x30]).unwrap_err(), Errno::EBADMSG);
-        assert_eq!(Pkcs7::parse(&[]).unwrap_err(), Errno::EBADMSG);
+        assert_eq!(Pkcs7::parse(&v, &old()).unwrap_err(), Errno::EINVAL);
+        assert_eq!(Pkcs7::parse(&[0x30], &old()).unwrap_err(), Errno::EBADMSG);
+        assert_eq!(Pkcs7::parse(&[], &old()).unwrap_err(), Errno::EBADMSG);
         assert_eq!(
-            Pkcs7::parse(&vec![0u8; 70000]).unwrap_err(),
+            Pkcs7::parse(&vec![0u8; 70000], &old()).unwrap_err(),
             Errno::EMSGSIZE
         );
     }
 
     #[test]
     fn signature_algorithms() {
+        let signature_algo = |o: &[u8]| super::signature_algo(o, &old());
         assert!(signature_algo(oid::RSA_ENCRYPTION).is_ok());
         assert_eq!(
             signature_algo(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02])
@@ -645,6 +675,15 @@ mod tests {
             signature_algo(oid::GOST2012_PKEY256),
             Ok((SigAlgo::Ecrdsa, Encoding::Raw))
         );
+        // ML-DSA is an unknown algorithm before 7.0, and known with its set from 7.0.
+        let new = KernelProfile::V7_2.rules();
+        for l in MlDsa::ALL {
+            assert_eq!(signature_algo(l.oid()), Err(Errno::ENOPKG));
+            assert_eq!(
+                super::signature_algo(l.oid(), &new),
+                Ok((SigAlgo::MlDsa(l), Encoding::Raw))
+            );
+        }
     }
 
     #[test]

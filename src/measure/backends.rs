@@ -142,6 +142,9 @@ pub struct BackendsReport {
     pub calibration_ms: u64,
     /// The IMA appraisal rule applied.
     pub ima_rule: String,
+    /// The kernel whose rules the verdicts follow.
+    #[serde(default)]
+    pub kernel_profile: crate::kernel_profile::KernelProfile,
     /// Where IMA labels were read from.
     pub ima_source: String,
     /// The backend whose verdict picks each class's sample (a signature it verifies) and
@@ -305,7 +308,11 @@ fn label(store: &Store, inp: &VerifyInputs) -> Option<String> {
         },
         PkeyAlgo::MlDsa(l) => l.name().into(),
     };
-    Some(format!("{a}/{}", inp.digest.algo()))
+    Some(match inp.hash() {
+        Some(h) => format!("{a}/{h}"),
+        // ML-DSA: the parameter set is the whole class.
+        None => a,
+    })
 }
 
 /// Median of `v` (0 for none).
@@ -388,7 +395,7 @@ fn samples(stores: &[&Store], items: &[Item], source: ImaSourceMode) -> Vec<Samp
             .asymmetric(inp.key)
             .is_some_and(|k| k.public.verify(&inp.record(), reference.profile()).is_ok());
         let (Some(class), Some(label), true) = (
-            class_of(reference, inp.key, inp.digest.algo()),
+            class_of(reference, inp.key, inp.hash()),
             label(reference, &inp),
             verified,
         ) else {
@@ -518,11 +525,12 @@ pub fn compare(
     observer.phase(Phase::Calibrate { items: total });
     let spread = source.spread(total, CLASS_SAMPLES)?;
     let stores: Vec<&Store> = built.iter().map(|b| &b.1).collect();
+    let kernel_profile = stores[0].kernel();
     let samples = samples(&stores, &spread, config.ima_source);
     let mut io = calibrate::sample(stores[0], &spread, IO_SAMPLES, config.ima_source);
     io.verify.clear();
     for s in &samples {
-        if let Some(h) = s.inputs[0].as_ref().map(|i| i.digest.algo()) {
+        if let Some(h) = s.inputs[0].as_ref().and_then(|i| i.hash()) {
             if !io.hashes.contains(&h) {
                 io.hashes.push(h);
             }
@@ -607,7 +615,9 @@ pub fn compare(
                 let Some(inp) = sample.inputs[b].as_ref() else {
                     continue;
                 };
-                let hash = inp.digest.algo().name().to_string();
+                let Some(hash) = inp.hash().map(|h| h.name().to_string()) else {
+                    continue;
+                };
                 let has_it = c
                     .digest_ns_per_byte
                     .get(&hash)
@@ -629,7 +639,9 @@ pub fn compare(
                     let (Some(&ns), Some(inp)) = (c.verify_ns[si].last(), &sample.inputs[0]) else {
                         continue;
                     };
-                    let hash = inp.digest.algo().name();
+                    let Some(hash) = inp.hash().map(|h| h.name()) else {
+                        continue;
+                    };
                     let own = c
                         .digest_ns_per_byte
                         .get(hash)
@@ -802,6 +814,7 @@ pub fn compare(
         rounds,
         calibration_ms: budget.as_millis() as u64,
         ima_rule: config.ima_rule.name().into(),
+        kernel_profile,
         ima_source: config.ima_source.name().into(),
         reference: names[0].clone(),
         backends,
@@ -848,11 +861,12 @@ fn own_digest_ns_per_byte(
     let key = store.asymmetric(inp.key)?;
     let prepared = key.public.prepared()?;
     let message = inp.message.as_deref()?;
-    let hash = inp.digest.algo();
+    let signed = inp.digest.as_ref()?;
+    let hash = signed.algo();
     let mut buf = [0u8; crate::hash::MAX_DIGEST_LEN];
     let digest = match key.public.algo() {
-        PkeyAlgo::Rsa => inp.digest.as_bytes(),
-        PkeyAlgo::Ecdsa(c) => crypto::ecdsa_digest(c, inp.digest.as_bytes(), &mut buf),
+        PkeyAlgo::Rsa => signed.as_bytes(),
+        PkeyAlgo::Ecdsa(c) => crypto::ecdsa_digest(c, signed.as_bytes(), &mut buf),
         PkeyAlgo::MlDsa(_) => return None,
     };
     let big = vec![0x5au8; DIGEST_PROBE_BYTES.max(message.len() * 2)];
@@ -977,6 +991,7 @@ pub(crate) mod tests {
             rounds: 3,
             calibration_ms: 50,
             ima_rule: "imasig".into(),
+            kernel_profile: Default::default(),
             ima_source: "auto".into(),
             reference: "aws-lc".into(),
             backends: vec![backend("aws-lc", 5000.0), backend("ring", 4000.0)],

@@ -333,6 +333,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         },
         threads,
         ima_rule: config.ima_rule.name().into(),
+        kernel_profile: store.kernel(),
         ima_source: config.ima_source.name().into(),
         link,
         ceiling,

@@ -17,14 +17,22 @@ use std::time::{Duration, Instant};
 /// A verification cost class: key algorithm and size, and hash.
 pub type VerifyClass = String;
 
-/// The class name of a key + hash, e.g. `rsa2048/sha256`, `ecdsa-nist-p384/sha512`.
-pub fn class_of(store: &Store, key: crate::trust::Serial, hash: HashAlgo) -> Option<VerifyClass> {
+/// The class name of a key + hash, e.g. `rsa2048/sha256`, `ecdsa-nist-p384/sha512`; an
+/// ML-DSA key's class is its parameter set alone (`mldsa65`: it hashes the signed data
+/// itself, whatever digest the item also had). `None` for a digest algorithm without a
+/// hash (nothing was verified).
+pub fn class_of(
+    store: &Store,
+    key: crate::trust::Serial,
+    hash: Option<HashAlgo>,
+) -> Option<VerifyClass> {
     let k = store.asymmetric(key)?;
-    let a = match k.public.algo() {
-        crate::crypto::PkeyAlgo::Rsa => format!("rsa{}", k.public.bits()),
-        other => other.kernel_name().to_string(),
-    };
-    Some(format!("{a}/{hash}"))
+    match (k.public.algo(), hash) {
+        (crate::crypto::PkeyAlgo::MlDsa(l), _) => Some(l.kernel_name().to_string()),
+        (crate::crypto::PkeyAlgo::Rsa, Some(h)) => Some(format!("rsa{}/{h}", k.public.bits())),
+        (other, Some(h)) => Some(format!("{}/{h}", other.kernel_name())),
+        (_, None) => None,
+    }
 }
 
 /// Raw costs per operation, nanoseconds, each measured with `threads` threads at once.
@@ -243,10 +251,10 @@ pub fn sample(
                 .asymmetric(i.key)
                 .is_some_and(|k| k.public.verify(&i.record(), store.profile()).is_ok())
             {
-                if !s.hashes.contains(&i.digest.algo()) {
-                    s.hashes.push(i.digest.algo());
+                if let Some(h) = i.hash().filter(|h| !s.hashes.contains(h)) {
+                    s.hashes.push(h);
                 }
-                if let Some(c) = class_of(store, i.key, i.digest.algo()) {
+                if let Some(c) = class_of(store, i.key, i.hash()) {
                     s.verify.entry(c).or_insert(i);
                 }
             }

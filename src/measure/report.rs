@@ -12,6 +12,7 @@ use crate::engine::{Item, Outcome, PassResult};
 use crate::errno::Errno;
 use crate::error::{Error, Result};
 use crate::hash::HashAlgo;
+use crate::kernel_profile::KernelProfile;
 use crate::timing::Stage;
 use crate::trust::{Serial, Store};
 use crate::verify::VerdictClass;
@@ -309,7 +310,7 @@ pub struct PassAccumulator {
     timed_bytes: u64,
     /// (signer, hash) → its verification class, an index into `classes` (None: the key is
     /// not an asymmetric key of the store).
-    class_index: HashMap<(Serial, HashAlgo), Option<usize>>,
+    class_index: HashMap<(Serial, Option<HashAlgo>), Option<usize>>,
     /// Verification class → items (for the scaling curve's dominant class).
     classes: Vec<(VerifyClass, u64)>,
 }
@@ -418,10 +419,9 @@ impl PassAccumulator {
                 Some((_, n)) => *n += 1,
                 None => self.verdicts.push((verdict, 1)),
             }
-            let class = match (o.verdict.signer, o.verdict.digest) {
-                (Some(signer), Some(d)) => self.class_of(store, signer, d.algo()),
-                _ => None,
-            };
+            let class = o.verdict.signer.and_then(|signer| {
+                self.class_of(store, signer, o.verdict.digest.map(|d| d.algo()))
+            });
             let name = class.map(|c| self.classes[c].0.as_str());
             self.work.add(item, o, name);
             if let Some(c) = class {
@@ -452,7 +452,7 @@ impl PassAccumulator {
     }
 
     /// The verification class of `signer` with `hash`, resolved once per pair.
-    fn class_of(&mut self, store: &Store, signer: Serial, hash: HashAlgo) -> Option<usize> {
+    fn class_of(&mut self, store: &Store, signer: Serial, hash: Option<HashAlgo>) -> Option<usize> {
         if let Some(c) = self.class_index.get(&(signer, hash)) {
             return *c;
         }
@@ -492,10 +492,9 @@ impl PassAccumulator {
         for (item, o) in items.iter().zip(&r.outcomes) {
             self.timed += 1;
             self.timed_bytes += o.bytes;
-            let class = match (o.verdict.signer, o.verdict.digest) {
-                (Some(signer), Some(d)) => self.class_of(store, signer, d.algo()),
-                _ => None,
-            };
+            let class = o.verdict.signer.and_then(|signer| {
+                self.class_of(store, signer, o.verdict.digest.map(|d| d.algo()))
+            });
             let name = class.map(|c| self.classes[c].0.as_str());
             self.work.add(item, o, name);
         }
@@ -701,6 +700,10 @@ pub struct RunReport {
     /// `imasig`, the only rule then.
     #[serde(default = "default_ima_rule")]
     pub ima_rule: String,
+    /// The kernel whose rules the verdicts follow (`--kernel-profile`: `6.18`, `7.2`,
+    /// `7.2+waiver`); reports written before profiles existed followed 6.18.
+    #[serde(default)]
+    pub kernel_profile: KernelProfile,
     /// Where IMA labels were read from: `auto`, `xattr` or `sidecar` (older reports:
     /// `auto`'s predecessor, read as `auto`).
     #[serde(default = "default_ima_source")]
@@ -753,6 +756,7 @@ pub fn git_commit() -> Option<String> {
 /// the passes (the one check for run reports and verdicts-only merges).
 pub(crate) struct Joinable<'a> {
     pub spec_hash: &'a Option<String>,
+    pub kernel_profile: KernelProfile,
     pub ima_rule: &'a str,
     pub ima_source: &'a str,
     pub passes: Vec<&'a str>,
@@ -762,6 +766,7 @@ impl<'a> Joinable<'a> {
     fn of_run(r: &'a RunReport) -> Joinable<'a> {
         Joinable {
             spec_hash: &r.corpus.spec_hash,
+            kernel_profile: r.kernel_profile,
             ima_rule: &r.ima_rule,
             ima_source: &r.ima_source,
             passes: r.passes.iter().map(|p| p.name.as_str()).collect(),
@@ -774,6 +779,12 @@ impl<'a> Joinable<'a> {
             return Err(Error::usage(
                 "reports come from different corpora (spec hash differs)",
             ));
+        }
+        if self.kernel_profile != other.kernel_profile {
+            return Err(Error::usage(format!(
+                "reports follow different kernels (profile {} vs {})",
+                self.kernel_profile, other.kernel_profile
+            )));
         }
         if (self.ima_rule, self.ima_source) != (other.ima_rule, other.ima_source) {
             return Err(Error::usage(format!(
@@ -1007,6 +1018,7 @@ pub(crate) mod tests {
             },
             threads: 2,
             ima_rule: "imasig".into(),
+            kernel_profile: KernelProfile::default(),
             ima_source: "auto".into(),
             link: None,
             ceiling: Ceiling::default(),

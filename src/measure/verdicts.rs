@@ -36,6 +36,9 @@ pub struct VerdictsReport {
     /// The corpus: `items` and `bytes` add up over the reports.
     pub corpus: CorpusInfo,
     pub ima_rule: String,
+    /// The kernel whose rules the verdicts follow.
+    #[serde(default)]
+    pub kernel_profile: crate::kernel_profile::KernelProfile,
     pub ima_source: String,
     /// One entry per pass, in the order the runs made them.
     pub passes: Vec<PassVerdicts>,
@@ -87,6 +90,7 @@ impl VerdictsReport {
             git_commits: r.git_commit.iter().cloned().collect(),
             corpus: r.corpus.clone(),
             ima_rule: r.ima_rule.clone(),
+            kernel_profile: r.kernel_profile,
             ima_source: r.ima_source.clone(),
             passes: r
                 .passes
@@ -113,6 +117,7 @@ impl VerdictsReport {
         fn joinable(v: &VerdictsReport) -> Joinable<'_> {
             Joinable {
                 spec_hash: &v.corpus.spec_hash,
+                kernel_profile: v.kernel_profile,
                 ima_rule: &v.ima_rule,
                 ima_source: &v.ima_source,
                 passes: v.passes.iter().map(|p| p.name.as_str()).collect(),

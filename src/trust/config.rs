@@ -8,6 +8,7 @@
 
 use super::key::Serial;
 use crate::hash::unhex;
+use crate::kernel_profile::KernelProfile;
 
 /// The `ca_keys=` boot parameter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,6 +46,8 @@ pub struct KernelConfig {
     /// IMA_BLACKLIST_KEYRING: `.ima_blacklist` exists and is consulted first.
     pub ima_blacklist: bool,
     pub ca_keys: CaKeys,
+    /// The kernel release (and ML-DSA Kconfig) whose rules the model follows.
+    pub kernel: KernelProfile,
 }
 
 impl Default for KernelConfig {
@@ -59,6 +62,7 @@ impl Default for KernelConfig {
             ima_permit_secondary: false,
             ima_blacklist: false,
             ca_keys: CaKeys::Unset,
+            kernel: KernelProfile::default(),
         }
     }
 }

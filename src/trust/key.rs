@@ -5,7 +5,7 @@
 //! judged without re-parsing), the CA / keyCertSign / digitalSignature flags, the
 //! description, and the public key already parsed into a backend handle.
 
-use crate::crypto::{Encoding, PublicKey, SigAlgo, SignatureRecord};
+use crate::crypto::{Encoding, PublicKey, SigAlgo, SignatureRecord, Signed};
 use crate::hash::{hex, Digest, HashAlgo};
 
 /// A kernel key serial number (positive, unique per store).
@@ -45,13 +45,16 @@ impl AuthIds {
 pub struct CertSignature {
     pub algo: SigAlgo,
     pub encoding: Encoding,
-    pub hash: HashAlgo,
+    /// The signature's hash; `None` ("none") for ML-DSA, which signs the TBS itself.
+    pub hash: Option<HashAlgo>,
     pub signature: Box<[u8]>,
-    /// Digest of the whole TBSCertificate with `hash`; also the `tbs:` blacklist key.
-    pub tbs_digest: Digest,
-    /// The TBSCertificate DER itself, kept only when the store's backend hashes messages
-    /// itself ([`crate::crypto::Backend::hashes_message`]): the others need only the digest,
-    /// and a keyring of a million keys should not hold a million TBS copies for nothing.
+    /// What the signature covers: the digest of the whole TBSCertificate with `hash`
+    /// (RSA, ECDSA), or, for ML-DSA, the TBSCertificate DER itself (in `tbs`).
+    pub tbs_digest: Option<Digest>,
+    /// The TBSCertificate DER itself, kept when the signature covers it (ML-DSA) or the
+    /// store's backend hashes messages itself ([`crate::crypto::Backend::hashes_message`]):
+    /// the others need only the digest, and a keyring of a million keys should not hold a
+    /// million TBS copies for nothing.
     pub tbs: Option<Box<[u8]>>,
     pub auth_ids: AuthIds,
 }
@@ -59,12 +62,19 @@ pub struct CertSignature {
 impl CertSignature {
     /// The record a restriction or chain step verifies this certificate's signature with.
     pub fn record(&self) -> SignatureRecord<'_> {
+        let signed = match (self.tbs_digest, self.tbs.as_deref()) {
+            (Some(d), _) => Signed::Digest(d),
+            (None, tbs) => Signed::Data {
+                hash: self.hash,
+                data: tbs.unwrap_or_default(),
+            },
+        };
         SignatureRecord {
             algo: Some(self.algo),
             encoding: self.encoding,
-            digest: self.tbs_digest,
+            signed,
             signature: &self.signature,
-            message: self.tbs.as_deref(),
+            message: self.tbs_digest.and(self.tbs.as_deref()),
         }
     }
 }

@@ -14,6 +14,7 @@ use super::x509::{self, ParseEnv};
 use crate::crypto::{Backend, CryptoProfile};
 use crate::errno::{Errno, KResult};
 use crate::hash::Digest;
+use crate::kernel_profile::{KernelProfile, Rules};
 use std::sync::Arc;
 
 /// What an object is.
@@ -165,6 +166,16 @@ impl Store {
 
     pub fn profile(&self) -> &CryptoProfile {
         &self.profile
+    }
+
+    /// The emulated kernel's rules (its release's row of the profile table).
+    pub fn rules(&self) -> Rules {
+        self.config.kernel.rules()
+    }
+
+    /// The emulated kernel: release and ML-DSA Kconfig.
+    pub fn kernel(&self) -> KernelProfile {
+        self.config.kernel
     }
 
     pub fn backend(&self) -> &Arc<dyn Backend> {
@@ -389,6 +400,7 @@ impl Store {
             der,
             &ParseEnv {
                 profile: &profile,
+                rules: self.rules(),
                 backend: &*backend,
                 tbs_blacklisted: &bl,
             },

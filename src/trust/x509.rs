@@ -13,15 +13,19 @@
 use super::key::{AsymmetricKey, AuthIds, CertSignature, KeyFlags, KeyIds};
 use crate::asn1::{self, tag, Element, Reader};
 use crate::crypto::{
-    Backend, CryptoProfile, Curve, Encoding, KeySource, PkeyAlgo, PublicKey, SigAlgo,
+    Backend, CryptoProfile, Curve, KeySource, MlDsa, PkeyAlgo, PublicKey, SigAlgo,
 };
 use crate::errno::{Errno, KResult};
 use crate::hash::{hex, Digest, HashAlgo};
+use crate::kernel_profile::{Rules, TbsHash};
 use crate::oid;
 
 /// What the parser needs from the rest of the system.
 pub struct ParseEnv<'a> {
     pub profile: &'a CryptoProfile,
+    /// The emulated kernel's rules: which algorithms the parser knows, how the `tbs:`
+    /// blacklist hash is made.
+    pub rules: Rules,
     pub backend: &'a dyn Backend,
     /// The `tbs:` blacklist: whether this TBS digest is listed.
     pub tbs_blacklisted: &'a dyn Fn(&Digest) -> bool,
@@ -42,9 +46,19 @@ pub struct ParsedCert {
 /// The kernel refuses blobs larger than this (`EMSGSIZE`).
 pub const MAX_BLOB: usize = 65535;
 
-/// Certificate signature algorithms the kernel knows (by OID contents); anything else
-/// fails the whole parse with `ENOPKG` (RSA-PSS, Ed25519, md5WithRSA, …).
-pub fn cert_sig_algo(oid: &[u8]) -> KResult<(SigAlgo, HashAlgo)> {
+/// Certificate signature algorithms the kernel knows (by OID contents), with the hash the
+/// signature is made over (`None` for ML-DSA, 7.0+, which signs the TBS itself); anything
+/// else fails the whole parse with `ENOPKG` (RSA-PSS, Ed25519, md5WithRSA, and ML-DSA
+/// before 7.0).
+pub fn cert_sig_algo(oid: &[u8], rules: &Rules) -> KResult<(SigAlgo, Option<HashAlgo>)> {
+    if let Some(l) = MlDsa::from_oid(oid).filter(|_| rules.mldsa) {
+        return Ok((SigAlgo::MlDsa(l), None));
+    }
+    cert_sig_hash_algo(oid).map(|(a, h)| (a, Some(h)))
+}
+
+/// The RSA and ECDSA signature OIDs every kernel knows.
+fn cert_sig_hash_algo(oid: &[u8]) -> KResult<(SigAlgo, HashAlgo)> {
     use oid::{ECDSA_SHA2, NIST_SIGALGS, PKCS1};
     use HashAlgo::*;
     let last = *oid.last().ok_or(Errno::ENOPKG)?;
@@ -140,7 +154,7 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
     t.optional(0xa0)?;
     let raw_serial = t.expect_tag(tag::INTEGER)?.contents;
     let (inner_oid, _) = algorithm_identifier(t.read()?)?;
-    let (sig_algo, hash) = cert_sig_algo(inner_oid)?;
+    let (sig_algo, hash) = cert_sig_algo(inner_oid, &env.rules)?;
     let issuer = t.expect_tag(tag::SEQUENCE)?.contents;
     walk_name(issuer)?;
     let validity = t.expect_tag(tag::SEQUENCE)?;
@@ -167,7 +181,12 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
             let p = params.filter(|p| p.tag == tag::OID).ok_or(Errno::EBADMSG)?;
             PkeyAlgo::Ecdsa(Curve::from_oid(p.contents).ok_or(Errno::ENOPKG)?)
         }
-        _ => return Err(Errno::ENOPKG),
+        // ML-DSA (7.0+): parameters are not looked at, nor is the key's length (a wrong
+        // one fails when the key is used, `EINVAL`).
+        o => match MlDsa::from_oid(o).filter(|_| env.rules.mldsa) {
+            Some(l) => PkeyAlgo::MlDsa(l),
+            None => return Err(Errno::ENOPKG),
+        },
     };
     let key_bits = match key_bits.split_first() {
         Some((0, rest)) => rest,
@@ -232,27 +251,8 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
         subject: subject.into(),
     };
 
-    // Signature parameters: digest the TBS with the certificate's own hash, unless the
-    // emulated kernel lacks that hash ("unsupported sig").
-    let mut blacklisted = false;
-    let mut auth = None;
-    if env.profile.has_hash(hash) {
-        let tbs_digest = hash.digest(tbs.encoded)?;
-        blacklisted = (env.tbs_blacklisted)(&tbs_digest);
-        auth = Some(CertSignature {
-            algo: sig_algo,
-            encoding: match sig_algo {
-                SigAlgo::Rsa => Encoding::Pkcs1,
-                SigAlgo::Ecdsa => Encoding::X962,
-                SigAlgo::Ecrdsa | SigAlgo::MlDsa(_) => Encoding::Raw,
-            },
-            hash,
-            signature: signature.into(),
-            tbs_digest,
-            tbs: env.backend.hashes_message().then(|| tbs.encoded.into()),
-            auth_ids: auth_ids.clone(),
-        });
-    }
+    let (blacklisted, auth) =
+        signature_params(env, tbs.encoded, sig_algo, hash, signature, &auth_ids)?;
 
     let mut key = AsymmetricKey {
         description: String::new(),
@@ -275,6 +275,51 @@ pub fn parse(der: &[u8], env: &ParseEnv<'_>) -> KResult<ParsedCert> {
         valid_from,
         valid_to,
     })
+}
+
+/// x509_get_sig_params: the `tbs:` blacklist lookup and what the certificate's signature
+/// covers. 6.x digests the TBS with the certificate's own hash, unless the emulated kernel
+/// lacks it ("unsupported sig": no signature record and no blacklist check), and looks
+/// that digest up. 7.0+ looks up SHA-256 of the TBS for every certificate first (one
+/// digest when the signature hash is SHA-256 too); ML-DSA then keeps the TBS itself.
+fn signature_params(
+    env: &ParseEnv<'_>,
+    tbs: &[u8],
+    algo: SigAlgo,
+    hash: Option<HashAlgo>,
+    signature: &[u8],
+    auth_ids: &AuthIds,
+) -> KResult<(bool, Option<CertSignature>)> {
+    let looked_up = match env.rules.tbs_hash {
+        // The kernel's library SHA-256, whatever the crypto API has.
+        TbsHash::Sha256 => Some(HashAlgo::Sha256.digest(tbs)?),
+        TbsHash::SignatureHash => match hash.filter(|&h| env.profile.has_hash(h)) {
+            Some(h) => Some(h.digest(tbs)?),
+            None => None,
+        },
+    };
+    let blacklisted = looked_up.as_ref().is_some_and(|d| (env.tbs_blacklisted)(d));
+    let tbs_digest = match hash {
+        None => None,
+        Some(h) if !env.profile.has_hash(h) => return Ok((blacklisted, None)),
+        Some(h) => match looked_up.filter(|d| d.algo() == h) {
+            Some(d) => Some(d),
+            None => Some(h.digest(tbs)?),
+        },
+    };
+    let keep_tbs = tbs_digest.is_none() || env.backend.hashes_message();
+    Ok((
+        blacklisted,
+        Some(CertSignature {
+            algo,
+            encoding: algo.encoding(),
+            hash,
+            signature: signature.into(),
+            tbs_digest,
+            tbs: keep_tbs.then(|| tbs.into()),
+            auth_ids: auth_ids.clone(),
+        }),
+    ))
 }
 
 /// Extension payloads the kernel decodes by hand.

@@ -63,13 +63,12 @@ struct Pending {
 
 impl Pending {
     fn record(&self) -> SignatureRecord<'_> {
-        SignatureRecord {
-            algo: self.algo,
-            encoding: self.encoding,
-            digest: self.digest,
-            signature: &self.signature[..self.len],
-            message: None,
-        }
+        SignatureRecord::over_digest(
+            self.algo,
+            self.encoding,
+            self.digest,
+            &self.signature[..self.len],
+        )
     }
 
     fn is(&self, item: usize, key: Serial, rec: &SignatureRecord<'_>) -> bool {
@@ -77,7 +76,7 @@ impl Pending {
             && self.key == key
             && self.algo == rec.algo
             && self.encoding == rec.encoding
-            && self.digest == rec.digest
+            && rec.digest() == Some(&self.digest)
             && self.signature[..self.len] == *rec.signature
     }
 }
@@ -162,8 +161,12 @@ impl Checks {
         rec: &SignatureRecord<'_>,
         profile: &CryptoProfile,
     ) -> Option<KResult<()>> {
+        // Only digest records batch (the lanes are RSA); ML-DSA is checked at once.
+        let Some(&digest) = rec.digest() else {
+            return None;
+        };
         let batchable = public.prepared().is_some_and(|p| p.mont().is_some())
-            && public.backend_supports(rec.digest.algo())
+            && public.backend_supports(digest.algo())
             && rec.signature.len() <= MAX_SIGNATURE;
         if !batchable {
             return None;
@@ -176,7 +179,7 @@ impl Checks {
             key,
             algo: rec.algo,
             encoding: rec.encoding,
-            digest: rec.digest,
+            digest,
             signature: [0; MAX_SIGNATURE],
             len: rec.signature.len(),
             outcome: None,

@@ -49,6 +49,7 @@ use super::{digsig, fsverity, reason_for, ImaSource, ItemKind, Verdict};
 use crate::errno::{Errno, KResult};
 use crate::formats::imasig;
 use crate::hash::{Digest, HashAlgo};
+use crate::kernel_profile::Rules;
 use crate::timing::{mark, Stage};
 use crate::trust::blacklist::HashKind;
 use crate::trust::store::Store;
@@ -194,9 +195,9 @@ pub enum Label<'a> {
 /// (`None`: no label):
 ///
 /// * shorter than 2 bytes → the boot default;
-/// * type 3 (v2 signature) / type 6 (v3): the header's algorithm when the version is 2 /
-///   3, the value is longer than the 9-byte header and the algorithm is < 23; else the
-///   boot default;
+/// * type 3 (v2 signature; from 7.1 also v3) / type 6 (v3): the header's algorithm when
+///   the version is one of those, the value is longer than the 9-byte header and the
+///   algorithm is < 23; else the boot default;
 /// * type 4: byte 1 when it is < 23, else the boot default;
 /// * type 1 (legacy): md5 for a 21-byte value whose bytes 17..21 are zero (old kernels
 ///   padded a 16-byte md5 to 20) and for a 17-byte value; sha1 for any other 21-byte
@@ -206,17 +207,17 @@ pub enum Label<'a> {
 /// An algorithm number that `HashAlgo` knows but trustbench cannot compute (md4, rmd160,
 /// …) is returned as it is; hashing with it then fails (`ENOPKG`), as with a crypto
 /// profile that lacks it.
-pub fn ima_get_hash_algo(label: Option<&[u8]>) -> HashAlgo {
-    named_algo(label).unwrap_or(BOOT_DEFAULT_HASH)
+pub fn ima_get_hash_algo(label: Option<&[u8]>, rules: &Rules) -> HashAlgo {
+    named_algo(label, rules).unwrap_or(BOOT_DEFAULT_HASH)
 }
 
 /// The algorithm the label itself names for [`ima_get_hash_algo`] (`None`: the boot default
 /// applies).
-fn named_algo(label: Option<&[u8]>) -> Option<HashAlgo> {
+fn named_algo(label: Option<&[u8]>, rules: &Rules) -> Option<HashAlgo> {
     let v = label.filter(|v| v.len() >= 2)?;
     let named = |id: u8| HashAlgo::from_kernel_id(id).ok();
     match v[0] {
-        imasig::TYPE_DIGSIG | imasig::TYPE_VERITY_DIGSIG if header_names(v) => named(v[2]),
+        imasig::TYPE_DIGSIG | imasig::TYPE_VERITY_DIGSIG if header_names(v, rules) => named(v[2]),
         imasig::TYPE_DIGEST_NG if v[1] < HASH_ALGO_LAST => named(v[1]),
         imasig::TYPE_DIGEST => match v.len() {
             21 if v[17..21] == [0, 0, 0, 0] => Some(HashAlgo::Md5),
@@ -352,7 +353,7 @@ fn labelled(
     policy: ImaPolicy,
     checks: &mut Checks,
 ) -> Verdict {
-    let named = named_algo(Some(value));
+    let named = named_algo(Some(value), &store.rules());
     let algo = named.unwrap_or(BOOT_DEFAULT_HASH);
     if named.is_some() && !store.profile().has_hash(algo) {
         return fail(
@@ -368,7 +369,8 @@ fn labelled(
     let is_hash = t == imasig::TYPE_DIGEST || t == imasig::TYPE_DIGEST_NG;
     // Does xattr_verify use the digest? A hash under the hash rule; a signature whose
     // header named the algorithm (else its header checks fail before any digest is used).
-    let uses = (is_hash && policy.rule == ImaRule::Hash) || (is_sig && header_names(value));
+    let uses = (is_hash && policy.rule == ImaRule::Hash)
+        || (is_sig && header_names(value, &store.rules()));
     let verity = t == imasig::TYPE_VERITY_DIGSIG;
     let collected = if uses || policy.checks_blacklist() {
         match collect(store, content, algo, verity, policy) {
@@ -394,9 +396,12 @@ fn labelled(
 
 /// Whether a signature header names its algorithm for `ima_get_hash_algo` (the right
 /// version for its type, longer than the header, algorithm < 23).
-fn header_names(v: &[u8]) -> bool {
-    let want = if v[0] == imasig::TYPE_DIGSIG { 2 } else { 3 };
-    v.len() > imasig::HEADER_LEN && v[1] == want && v[2] < HASH_ALGO_LAST
+fn header_names(v: &[u8], rules: &Rules) -> bool {
+    let version_ok = match v[0] {
+        imasig::TYPE_DIGSIG => v[1] == 2 || (rules.ima_v3_regular && v[1] == 3),
+        _ => v[1] == 3,
+    };
+    v.len() > imasig::HEADER_LEN && version_ok && v[2] < HASH_ALGO_LAST
 }
 
 /// `xattr_verify` for types 1 and 4.
@@ -441,7 +446,7 @@ fn signature(
     policy: ImaPolicy,
     checks: &mut Checks,
 ) -> Verdict {
-    let sig = match imasig::parse(value) {
+    let sig = match imasig::parse(value, &store.rules()) {
         Ok(s) => s,
         Err(e) => return fail(e, header_reason(value, e), collected),
     };
@@ -457,15 +462,9 @@ fn signature(
             }
         }
     };
-    let digest = match digsig::signed_digest(&sig, &collected) {
-        Ok(d) => d,
-        Err(e) => return fail(e, reason_for(e), Some(collected)),
-    };
-    let mut file_id = [0u8; 66];
-    let message = digsig::signed_message(&sig, &collected, content, &mut file_id);
-    match digsig::verify_digest(store, &sig, &digest, Some(message), checks) {
-        Ok(signer) => Verdict::valid(ItemKind::Ima, signer, Some(digest)),
-        Err((e, signer)) => fail(e, reason_for(e), Some(digest)).with_signer(signer),
+    match digsig::verify(store, &sig, &collected, content, checks) {
+        Ok((signer, digest)) => Verdict::valid(ItemKind::Ima, signer, Some(digest)),
+        Err((e, signer, digest)) => fail(e, reason_for(e), Some(digest)).with_signer(signer),
     }
 }
 
@@ -474,7 +473,7 @@ fn signature(
 fn header_reason(value: &[u8], e: Errno) -> &'static str {
     match e {
         Errno::EINVAL if value.len() >= 2 => {
-            "invalid-signature-version: type 3 signatures are v2, type 6 signatures v3"
+            "invalid-signature-version: type 3 signatures are v2 (v3 from 7.1), type 6 signatures v3"
         }
         Errno::EINVAL => "invalid-signature: security.ima is shorter than 2 bytes",
         Errno::EOPNOTSUPP => "unsupported signature version (only v2 and v3 are verified)",
@@ -487,6 +486,11 @@ fn header_reason(value: &[u8], e: Errno) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel_profile::KernelProfile;
+
+    fn ima_get_hash_algo6(label: Option<&[u8]>) -> HashAlgo {
+        ima_get_hash_algo(label, &KernelProfile::V6_18.rules())
+    }
 
     #[test]
     fn ima_get_hash_algo_follows_the_kernel() {
@@ -498,36 +502,40 @@ mod tests {
             x[2] = a;
             x
         };
-        assert_eq!(ima_get_hash_algo(None), Sha256);
-        assert_eq!(ima_get_hash_algo(Some(&[])), Sha256);
-        assert_eq!(ima_get_hash_algo(Some(&[4])), Sha256);
+        assert_eq!(ima_get_hash_algo6(None), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&[])), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&[4])), Sha256);
         // Type 4: byte 1 when < 23.
-        assert_eq!(ima_get_hash_algo(Some(&[4, 2])), Sha1);
-        assert_eq!(ima_get_hash_algo(Some(&[4, 6, 0, 0])), Sha512);
-        assert_eq!(ima_get_hash_algo(Some(&[4, 23])), Sha256);
-        assert_eq!(ima_get_hash_algo(Some(&[4, 255])), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&[4, 2])), Sha1);
+        assert_eq!(ima_get_hash_algo6(Some(&[4, 6, 0, 0])), Sha512);
+        assert_eq!(ima_get_hash_algo6(Some(&[4, 23])), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&[4, 255])), Sha256);
         // Type 1: by total length.
         let mut t1 = vec![1u8; 21];
-        assert_eq!(ima_get_hash_algo(Some(&t1)), Sha1);
+        assert_eq!(ima_get_hash_algo6(Some(&t1)), Sha1);
         t1[17..].fill(0);
-        assert_eq!(ima_get_hash_algo(Some(&t1)), Md5);
+        assert_eq!(ima_get_hash_algo6(Some(&t1)), Md5);
         t1[16] = 0;
-        assert_eq!(ima_get_hash_algo(Some(&t1)), Md5);
+        assert_eq!(ima_get_hash_algo6(Some(&t1)), Md5);
         t1[17] = 1;
-        assert_eq!(ima_get_hash_algo(Some(&t1)), Sha1);
-        assert_eq!(ima_get_hash_algo(Some(&[1u8; 17])), Md5);
-        assert_eq!(ima_get_hash_algo(Some(&[1u8; 33])), Sha256);
-        assert_eq!(ima_get_hash_algo(Some(&[1u8; 20])), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&t1)), Sha1);
+        assert_eq!(ima_get_hash_algo6(Some(&[1u8; 17])), Md5);
+        assert_eq!(ima_get_hash_algo6(Some(&[1u8; 33])), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&[1u8; 20])), Sha256);
         // Signatures: the header's algorithm only for the right version and length.
-        assert_eq!(ima_get_hash_algo(Some(&sig(3, 2, 6, 10))), Sha512);
-        assert_eq!(ima_get_hash_algo(Some(&sig(3, 2, 6, 9))), Sha256);
-        assert_eq!(ima_get_hash_algo(Some(&sig(3, 3, 6, 10))), Sha256);
-        assert_eq!(ima_get_hash_algo(Some(&sig(3, 2, 23, 10))), Sha256);
-        assert_eq!(ima_get_hash_algo(Some(&sig(6, 3, 6, 10))), Sha512);
-        assert_eq!(ima_get_hash_algo(Some(&sig(6, 2, 6, 10))), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&sig(3, 2, 6, 10))), Sha512);
+        assert_eq!(ima_get_hash_algo6(Some(&sig(3, 2, 6, 9))), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&sig(3, 3, 6, 10))), Sha256);
+        // 7.2 honours version 3 for type 3 (regular-file v3 signatures).
+        let new = KernelProfile::V7_2.rules();
+        assert_eq!(ima_get_hash_algo(Some(&sig(3, 3, 6, 10)), &new), Sha512);
+        assert_eq!(ima_get_hash_algo(Some(&sig(3, 4, 6, 10)), &new), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&sig(3, 2, 23, 10))), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&sig(6, 3, 6, 10))), Sha512);
+        assert_eq!(ima_get_hash_algo6(Some(&sig(6, 2, 6, 10))), Sha256);
         // Other types.
-        assert_eq!(ima_get_hash_algo(Some(&sig(2, 2, 6, 10))), Sha256);
-        assert_eq!(ima_get_hash_algo(Some(&sig(5, 2, 6, 10))), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&sig(2, 2, 6, 10))), Sha256);
+        assert_eq!(ima_get_hash_algo6(Some(&sig(5, 2, 6, 10))), Sha256);
     }
 
     #[test]

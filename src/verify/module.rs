@@ -85,7 +85,7 @@
 
 use super::checks::Checks;
 use super::{reason_for, ItemKind, Verdict};
-use crate::crypto::SignatureRecord;
+use crate::crypto::{SigAlgo, SignatureRecord, Signed};
 use crate::errno::{Errno, KResult};
 use crate::formats::modsig;
 use crate::formats::pkcs7::{CertOrigin, DataType, Pkcs7, SignerInfo};
@@ -177,6 +177,9 @@ pub struct CertCache {
     /// The kernel's per-certificate state for the current message, one per embedded
     /// certificate (reused between messages).
     marks: Vec<Marks>,
+    /// The current signerInfo's signed attributes re-tagged as a SET, what a signature
+    /// with attributes covers (reused between messages).
+    attrs: Vec<u8>,
 }
 
 /// What the kernel records on each `x509_certificate` of a message while verifying it. It
@@ -329,13 +332,15 @@ pub fn verify_pkcs7_detached(
         parsed,
         embedded,
         marks,
+        attrs,
         ..
     } = certs;
     embedded.clear();
     // Certificates are parsed while the message is (pkcs7_extract_cert), so their errors
     // come in document order, before the detached-content check. Those met in the CRL
     // fields are parsed too, but not kept.
-    let msg = Pkcs7::parse_with(der, &mut |c, origin| {
+    let rules = store.rules();
+    let msg = Pkcs7::parse_with(der, &rules, &mut |c, origin| {
         let cert = CertCache::get(parsed, store, c)?;
         if origin == CertOrigin::Certificates {
             embedded.push(cert);
@@ -346,8 +351,10 @@ pub fn verify_pkcs7_detached(
     if msg.embedded_content.is_some() {
         return Err((Errno::EBADMSG, None));
     }
-    // pkcs7_verify's usage gate for VERIFYING_MODULE_SIGNATURE.
-    if msg.data_type != DataType::Data || msg.have_authattrs {
+    // pkcs7_verify's usage gate for VERIFYING_MODULE_SIGNATURE: no signed attributes,
+    // unless the ML-DSA waiver (7.0 Kconfig) is on and the *first* signerInfo is ML-DSA.
+    let waived = store.kernel().waive_mldsa_authattrs && msg.first_signer_mldsa;
+    if msg.data_type != DataType::Data || (msg.have_authattrs && !waived) {
         return Err((Errno::EKEYREJECTED, None));
     }
     marks.clear();
@@ -366,6 +373,7 @@ pub fn verify_pkcs7_detached(
         },
         unsupported: Unsupported::default(),
         checks,
+        attrs,
     };
 
     // pkcs7_verify: internal consistency of each signerInfo.
@@ -382,7 +390,7 @@ pub fn verify_pkcs7_detached(
         match r {
             Ok(d) => {
                 if digest_out.is_none() {
-                    *digest_out = Some(d);
+                    *digest_out = d;
                 }
                 actual = Ok(());
             }
@@ -414,6 +422,21 @@ struct Message<'s, 'm, 'a> {
     unsupported: Unsupported,
     /// How checks against trusted keys are done.
     checks: &'m mut Checks,
+    /// Scratch for the signed attributes re-tagged as a SET ([`Message::covers`]).
+    attrs: &'m mut Vec<u8>,
+}
+
+/// What a signerInfo's signature covers (pkcs7_digest), once worked out.
+#[derive(Clone, Copy, Debug)]
+enum Covers {
+    /// ML-DSA without signed attributes: the content itself; nothing is hashed.
+    Content,
+    /// A digest: of the content without signed attributes, of the re-tagged attributes
+    /// with them.
+    Digest(Digest),
+    /// ML-DSA with signed attributes: the re-tagged attributes themselves (in
+    /// [`Message::attrs`]), under the digestAlgorithm's name (which must be sha512).
+    Attrs,
 }
 
 impl Message<'_, '_, '_> {
@@ -425,12 +448,49 @@ impl Message<'_, '_, '_> {
         self.certs.iter().position(|c| &*c.key.ids.id == id0)
     }
 
+    /// pkcs7_digest: what `s`'s signature covers, and the content digest when one was
+    /// made. ML-DSA without attributes covers the content itself and hashes nothing (its
+    /// digestAlgorithm is then ignored: the kernel names the hash "none"). With attributes
+    /// the content digest must equal messageDigest (length `EBADMSG`, value
+    /// `EKEYREJECTED`); the attributes, re-tagged as a SET, are then hashed (RSA, ECDSA)
+    /// or covered as they are (ML-DSA).
+    fn covers(&mut self, s: &SignerInfo<'_>) -> KResult<(Option<Digest>, Covers)> {
+        let takes_data = matches!(s.algo, SigAlgo::MlDsa(_));
+        let Some(attrs) = s.auth_attrs else {
+            if takes_data {
+                return Ok((None, Covers::Content));
+            }
+            let d = self.digests.get(self.store, s.digest)?;
+            return Ok((Some(d), Covers::Digest(d)));
+        };
+        let d = self.digests.get(self.store, s.digest)?;
+        if attrs.message_digest.len() != d.as_bytes().len() {
+            return Err(Errno::EBADMSG);
+        }
+        if attrs.message_digest != d.as_bytes() {
+            return Err(Errno::EKEYREJECTED);
+        }
+        self.attrs.clear();
+        self.attrs.extend_from_slice(attrs.encoded);
+        if let Some(t) = self.attrs.first_mut() {
+            *t = crate::asn1::tag::SET;
+        }
+        if takes_data {
+            return Ok((Some(d), Covers::Attrs));
+        }
+        mark(Stage::Digest);
+        let ad = s.digest.digest(self.attrs);
+        mark(Stage::Parse);
+        Ok((Some(d), Covers::Digest(ad?)))
+    }
+
     /// pkcs7_verify_one: the digest; for a signer certificate embedded in the message, the
     /// signingTime rule, the signerInfo signature and the embedded chain. Returns the
-    /// digest (or the first failure) and whether the chain met a blacklisted certificate.
-    fn verify_one(&mut self, s: &SignerInfo<'_>) -> (KResult<Digest>, bool) {
-        let d = match self.digests.get(self.store, s.digest) {
-            Ok(d) => d,
+    /// content digest when one was made (or the first failure) and whether the chain met a
+    /// blacklisted certificate.
+    fn verify_one(&mut self, s: &SignerInfo<'_>) -> (KResult<Option<Digest>>, bool) {
+        let (d, covers) = match self.covers(s) {
+            Ok(c) => c,
             Err(e) => return (Err(e), false),
         };
         let Some(x) = self.find_key(s) else {
@@ -442,11 +502,8 @@ impl Message<'_, '_, '_> {
                 return (Err(Errno::EKEYREJECTED), false);
             }
         }
-        if let Err(e) = cert
-            .key
-            .public
-            .verify(&record(s, d, self.digests.content), self.store.profile())
-        {
+        let rec = record(s, covers, self.digests.content, self.attrs);
+        if let Err(e) = cert.key.public.verify(&rec, self.store.profile()) {
             return (Err(e), false);
         }
         match self.verify_chain(x) {
@@ -553,7 +610,7 @@ impl Message<'_, '_, '_> {
             return Err((Errno::ENOPKG, None));
         }
         let (store, certs) = (self.store, self.certs);
-        let d = self.digests.get(store, s.digest).map_err(|e| (e, None))?;
+        let (_, covers) = self.covers(s).map_err(|e| (e, None))?;
         let signer = self.find_key(s);
         // `last` is the certificate walked before the current one: the one whose signature
         // the current certificate's key made.
@@ -575,9 +632,12 @@ impl Message<'_, '_, '_> {
                 store.find_asymmetric_key(keyring, Some(&ids.id), ids.skid.as_deref(), None)
             {
                 let res = match last {
-                    None => {
-                        verify_with(self.checks, store, key, &record(s, d, self.digests.content))
-                    }
+                    None => verify_with(
+                        self.checks,
+                        store,
+                        key,
+                        &record(s, covers, self.digests.content, self.attrs),
+                    ),
                     Some(child) => match &certs[child].key.auth {
                         Some(sig) => verify_with(self.checks, store, key, &sig.record()),
                         None => Err(Errno::EINVAL),
@@ -620,9 +680,14 @@ impl Message<'_, '_, '_> {
         let mut spill = Vec::new();
         let id0 = s.sid.auth_id0(&mut buf, &mut spill);
         match store.find_asymmetric_key(keyring, Some(id0), None, None) {
-            Ok(key) => verify_with(self.checks, store, key, &record(s, d, self.digests.content))
-                .map(|_| key)
-                .map_err(|e| (rejected(e), Some(key))),
+            Ok(key) => verify_with(
+                self.checks,
+                store,
+                key,
+                &record(s, covers, self.digests.content, self.attrs),
+            )
+            .map(|_| key)
+            .map_err(|e| (rejected(e), Some(key))),
             Err(e) => Err((e, None)),
         }
     }
@@ -643,16 +708,43 @@ impl Message<'_, '_, '_> {
     }
 }
 
-/// The record of a signerInfo's signature: `d` is the digest of the detached `content`
-/// (module signatures carry no authenticated attributes, so the content is the signed
-/// message itself).
-fn record<'r>(s: &'r SignerInfo<'_>, d: Digest, content: &'r [u8]) -> SignatureRecord<'r> {
+/// The record of a signerInfo's signature covering what `covers` says: the detached
+/// `content`, or `attrs` (the signed attributes re-tagged as a SET), or a digest of
+/// whichever of the two it was made over (that message kept for backends that hash).
+fn record<'r>(
+    s: &'r SignerInfo<'_>,
+    covers: Covers,
+    content: &'r [u8],
+    attrs: &'r [u8],
+) -> SignatureRecord<'r> {
+    let message = if s.auth_attrs.is_some() {
+        attrs
+    } else {
+        content
+    };
+    let (signed, message) = match covers {
+        Covers::Content => (
+            Signed::Data {
+                hash: None,
+                data: content,
+            },
+            None,
+        ),
+        Covers::Attrs => (
+            Signed::Data {
+                hash: Some(s.digest),
+                data: attrs,
+            },
+            None,
+        ),
+        Covers::Digest(d) => (Signed::Digest(d), Some(message)),
+    };
     SignatureRecord {
         algo: Some(s.algo),
         encoding: s.encoding,
-        digest: d,
+        signed,
         signature: s.signature,
-        message: Some(content),
+        message,
     }
 }
 

@@ -246,6 +246,10 @@ impl PreparedKey for MbKey {
         self.single.rsa_public(signature, out)
     }
 
+    fn verify_data(&self, data: &[u8], signature: &[u8]) -> Math {
+        self.single.verify_data(data, signature)
+    }
+
     fn mont(&self) -> Option<&MontKey> {
         self.mont.as_ref()
     }
@@ -266,6 +270,10 @@ impl Backend for Mb {
 
     fn supports(&self, algo: PkeyAlgo, bits: usize, hash: HashAlgo) -> bool {
         AwsLc.supports(algo, bits, hash)
+    }
+
+    fn supports_mldsa(&self, level: crate::algo::MlDsa) -> bool {
+        AwsLc.supports_mldsa(level)
     }
 
     fn prepare(&self, source: &KeySource<'_>) -> Option<Box<dyn PreparedKey>> {
@@ -334,7 +342,7 @@ impl Backend for Mb {
 fn lane_key<'k>(key: &'k PublicKey, sig: &SignatureRecord<'_>) -> Option<&'k MontKey> {
     key.prepared()
         .and_then(|p| p.mont())
-        .filter(|_| key.backend_supports(sig.digest.algo()))
+        .filter(|_| sig.digest().is_some() && key.backend_supports_record(sig))
 }
 
 /// Indices of jobs waiting for lanes, of one size class.
