@@ -680,7 +680,13 @@ fn make_module(
     Ok((content, errno, form))
 }
 
-type FileOut = (Vec<u8>, Option<Vec<u8>>, Option<Errno>, Option<String>, Form);
+type FileOut = (
+    Vec<u8>,
+    Option<Vec<u8>>,
+    Option<Errno>,
+    Option<String>,
+    Form,
+);
 
 /// One IMA file: content and its `.sig` in the `ima_version` format, with the bad class
 /// applied, its expected errno (as Linux 7.2 decides) and its form. `path` (where it goes)
@@ -706,7 +712,13 @@ fn make_file(
     }
     if let Some(c) = class.filter(|c| c.is_ima_hash()) {
         let label = hash_label(c, &content, path)?;
-        return Ok((content, Some(label), Some(Errno::EINVAL), None, Form::UNSIGNED));
+        return Ok((
+            content,
+            Some(label),
+            Some(Errno::EINVAL),
+            None,
+            Form::UNSIGNED,
+        ));
     }
     let digest = hash_of(hash, &content, path)?;
     let mut sig = if ima_version == 3 {

@@ -245,8 +245,14 @@ mod tests {
     #[test]
     fn ml_dsa_keys_are_seed_only_pkcs8_and_reproducible() {
         let a = generate_pkcs8(KeyAlgo::MlDsa(MlDsa::L44), 3, "k").unwrap();
-        assert_eq!(a, generate_pkcs8(KeyAlgo::MlDsa(MlDsa::L44), 3, "k").unwrap());
-        assert_ne!(a, generate_pkcs8(KeyAlgo::MlDsa(MlDsa::L44), 4, "k").unwrap());
+        assert_eq!(
+            a,
+            generate_pkcs8(KeyAlgo::MlDsa(MlDsa::L44), 3, "k").unwrap()
+        );
+        assert_ne!(
+            a,
+            generate_pkcs8(KeyAlgo::MlDsa(MlDsa::L44), 4, "k").unwrap()
+        );
         assert_eq!(a.len(), ML_DSA_PKCS8_LEN);
         let xi = ml_dsa_seed(MlDsa::L44, &a).unwrap();
         assert_eq!(ml_dsa_pkcs8(MlDsa::L44, &xi), a);
@@ -254,7 +260,9 @@ mod tests {
         assert_eq!(ml_dsa_seed(MlDsa::L65, &a), None);
         assert_eq!(ml_dsa_seed(MlDsa::L44, &a[1..]), None);
         // The OID inside is the parameter set's.
-        assert!(a.windows(crate::oid::ML_DSA_44.len()).any(|w| w == crate::oid::ML_DSA_44));
+        assert!(a
+            .windows(crate::oid::ML_DSA_44.len())
+            .any(|w| w == crate::oid::ML_DSA_44));
     }
 
     #[test]

@@ -433,13 +433,19 @@ files/f000001.bin\tima\ttampered\tinvalid\tE#300
     #[test]
     fn errors_name_the_line() {
         for (line, want) in [
-            ("a\tmodule\tgood\tvalid", "expected 5 fields (6 with the form)"),
+            (
+                "a\tmodule\tgood\tvalid",
+                "expected 5 fields (6 with the form)",
+            ),
             (
                 "a\tmodule\tgood\tvalid\t-\tx\ty",
                 "expected 5 fields (6 with the form)",
             ),
             ("a\tmodule\tgood\tvalid\t-\tx", "unknown form 'x'"),
-            ("a\tmodule\tgood\tvalid\t-\tmldsa66", "unknown form 'mldsa66'"),
+            (
+                "a\tmodule\tgood\tvalid\t-\tmldsa66",
+                "unknown form 'mldsa66'",
+            ),
             ("a\tima\tgood\tvalid\t-\tv3:", "unknown form 'v3:'"),
             ("a\tkmod\tgood\tvalid\t-", "unknown kind 'kmod'"),
             (

@@ -245,8 +245,14 @@ pub struct Tbs<'a> {
 fn cert_signature_alg(algo: KeyAlgo) -> (Vec<u8>, HashAlgo) {
     match algo {
         KeyAlgo::Rsa(_) => (der::alg_null(oid::SHA256_WITH_RSA), HashAlgo::Sha256),
-        KeyAlgo::P256 => (der::alg(&[oid::ECDSA_SHA2, &[2]].concat()), HashAlgo::Sha256),
-        KeyAlgo::P384 => (der::alg(&[oid::ECDSA_SHA2, &[3]].concat()), HashAlgo::Sha384),
+        KeyAlgo::P256 => (
+            der::alg(&[oid::ECDSA_SHA2, &[2]].concat()),
+            HashAlgo::Sha256,
+        ),
+        KeyAlgo::P384 => (
+            der::alg(&[oid::ECDSA_SHA2, &[3]].concat()),
+            HashAlgo::Sha384,
+        ),
         // Pure ML-DSA over the TBS bytes: no hash (the value is unused).
         KeyAlgo::MlDsa(l) => (der::alg(l.oid()), HashAlgo::Sha512),
     }
@@ -322,13 +328,7 @@ mod tests {
     use super::*;
     use crate::algo::MlDsa;
 
-    fn cert(
-        name: &str,
-        role: Role,
-        serial: u64,
-        algo: KeyAlgo,
-        issuer: Option<&Issued>,
-    ) -> Issued {
+    fn cert(name: &str, role: Role, serial: u64, algo: KeyAlgo, issuer: Option<&Issued>) -> Issued {
         let pkcs8 = key(7, name, algo).unwrap();
         issue(CertRequest {
             name,
@@ -388,7 +388,12 @@ mod tests {
         let hand = by_hand(&sub, Role::Ca, 0x1003, Some(&ca));
         assert_eq!(tbs(&hand), tbs(&sub.der));
         let (_, xca) = x509_parser::parse_x509_certificate(&ca.der).unwrap();
-        let pk = xca.tbs_certificate.subject_pki.subject_public_key.data.to_vec();
+        let pk = xca
+            .tbs_certificate
+            .subject_pki
+            .subject_public_key
+            .data
+            .to_vec();
         for der in [&hand, &sub.der] {
             let (_, x) = x509_parser::parse_x509_certificate(der).unwrap();
             aws_lc_rs::signature::UnparsedPublicKey::new(
@@ -411,7 +416,13 @@ mod tests {
         // (no rcgen issuer), still the fields rcgen would write for it.
         let rsa_ca = cert("rca", Role::Ca, 0x1002, KeyAlgo::Rsa(2048), Some(&root));
         assert!(rsa_ca.rc.is_none());
-        let rsa_leaf = cert("rleaf", Role::Signer, 0x1003, KeyAlgo::Rsa(2048), Some(&rsa_ca));
+        let rsa_leaf = cert(
+            "rleaf",
+            Role::Signer,
+            0x1003,
+            KeyAlgo::Rsa(2048),
+            Some(&rsa_ca),
+        );
         assert_eq!(
             by_hand(&rsa_leaf, Role::Signer, 0x1003, Some(&rsa_ca)),
             rsa_leaf.der
@@ -426,8 +437,14 @@ mod tests {
         );
         assert_eq!(x.tbs_certificate.issuer.as_raw(), &rroot.subject_der[..]);
         let spki = &x.tbs_certificate.subject_pki;
-        assert_eq!(spki.algorithm.algorithm.to_id_string(), "2.16.840.1.101.3.4.3.17");
+        assert_eq!(
+            spki.algorithm.algorithm.to_id_string(),
+            "2.16.840.1.101.3.4.3.17"
+        );
         assert!(spki.algorithm.parameters.is_none());
-        assert_eq!(spki.subject_public_key.data.len(), MlDsa::L44.public_key_len());
+        assert_eq!(
+            spki.subject_public_key.data.len(),
+            MlDsa::L44.public_key_len()
+        );
     }
 }

@@ -31,24 +31,24 @@ pub struct SigningKey {
 enum KeyKind {
     Rsa(RsaKeyPair),
     Ecdsa(Curve, EcdsaKeyPair),
-    /// Boxed: an expanded ML-DSA-87 key is tens of kilobytes.
-    MlDsa(Box<MlDsaKey>),
+    MlDsa(MlDsaKey),
 }
 
 /// An ML-DSA signing key of one parameter set (the crate types them by parameter set).
+/// Boxed: an expanded key is 40 to 105 KB (its matrix Â included).
 enum MlDsaKey {
-    L44(ml_dsa::SigningKey<ml_dsa::MlDsa44>),
-    L65(ml_dsa::SigningKey<ml_dsa::MlDsa65>),
-    L87(ml_dsa::SigningKey<ml_dsa::MlDsa87>),
+    L44(Box<ml_dsa::SigningKey<ml_dsa::MlDsa44>>),
+    L65(Box<ml_dsa::SigningKey<ml_dsa::MlDsa65>>),
+    L87(Box<ml_dsa::SigningKey<ml_dsa::MlDsa87>>),
 }
 
 impl MlDsaKey {
     fn from_seed(level: MlDsa, xi: [u8; 32]) -> MlDsaKey {
         let seed = ml_dsa::Seed::from(xi);
         match level {
-            MlDsa::L44 => MlDsaKey::L44(ml_dsa::SigningKey::from_seed(&seed)),
-            MlDsa::L65 => MlDsaKey::L65(ml_dsa::SigningKey::from_seed(&seed)),
-            MlDsa::L87 => MlDsaKey::L87(ml_dsa::SigningKey::from_seed(&seed)),
+            MlDsa::L44 => MlDsaKey::L44(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
+            MlDsa::L65 => MlDsaKey::L65(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
+            MlDsa::L87 => MlDsaKey::L87(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
         }
     }
 
@@ -113,10 +113,9 @@ impl SigningKey {
                     .map_err(|e| err(format!("EC key: {e}")))?
             }
             KeyAlgo::MlDsa(level) => {
-                let xi = keys::ml_dsa_seed(level, pkcs8).ok_or_else(|| {
-                    err(format!("not a seed-only {} PKCS#8 key", level.name()))
-                })?;
-                KeyKind::MlDsa(Box::new(MlDsaKey::from_seed(level, xi)))
+                let xi = keys::ml_dsa_seed(level, pkcs8)
+                    .ok_or_else(|| err(format!("not a seed-only {} PKCS#8 key", level.name())))?;
+                KeyKind::MlDsa(MlDsaKey::from_seed(level, xi))
             }
         };
         Ok(SigningKey {
