@@ -7,7 +7,7 @@
 
 use super::bad::BadClass;
 use super::keys::{self, KeyAlgo};
-use super::manifest::{self, Expected};
+use super::manifest::{self, Expected, Form};
 use super::pki::{self, CertRequest, Issued, Role};
 use super::sign::{self, Pkcs7Quirks, SignerIdKind};
 use super::spec::{pick, Spec};
@@ -447,6 +447,9 @@ pub fn generate(
         indicatif::ProgressBar::hidden()
     };
     let bytes = AtomicU64::new(0);
+    let forms = spec.records_forms();
+    let attrs_percent = u64::from(spec.modules.mldsa_authattrs_percent);
+    let ima_version = spec.files.ima_version;
 
     let modules: Result<Vec<Expected>, Error> = (0..spec.modules.count)
         .into_par_iter()
@@ -461,14 +464,25 @@ pub fn generate(
             let body_len = size.saturating_sub(600).max(64) as usize;
             let mut content = vec![0u8; body_len];
             r.fill_bytes(&mut content);
+            // Drawn after everything else (and only when asked for), so corpora without
+            // the knob keep every byte they always had.
+            let authattrs = attrs_percent > 0 && r.next_u64() % 100 < attrs_percent;
             let rel = format!("modules/m{i:06}.ko");
             let path = dir.join(&rel);
             let signer_i = key_i * n_issuers + iss_i;
-            let (file, errno) = make_module(&h, signer_i, content, hash, skid, class, &path)?;
+            let m = ModuleChoice {
+                signer_i,
+                hash,
+                skid,
+                class,
+                authattrs,
+            };
+            let (file, errno, form) = make_module(&h, m, content, &path)?;
             write(&path, &file)?;
             bytes.fetch_add(file.len() as u64, Ordering::Relaxed);
             bar.inc(1);
-            Ok(Expected::new(rel, ItemKind::Module, class, errno))
+            let e = Expected::new(rel, ItemKind::Module, class, errno);
+            Ok(if forms { e.with_form(form) } else { e })
         })
         .collect();
     let modules = modules?;
@@ -485,7 +499,8 @@ pub fn generate(
             r.fill_bytes(&mut content);
             let rel = format!("files/f{i:06}.bin");
             let path = dir.join(&rel);
-            let (content, sig, errno, bl) = make_file(&h, key_i, content, hash, class, &path)?;
+            let (content, sig, errno, bl, form) =
+                make_file(&h, key_i, content, hash, class, ima_version, &path)?;
             write(&path, &content)?;
             if let Some(sig) = &sig {
                 write(&crate::verify::ima::sidecar_path(&path), sig)?;
@@ -495,7 +510,8 @@ pub fn generate(
             }
             bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
             bar.inc(1);
-            Ok((Expected::new(rel, ItemKind::Ima, class, errno), bl))
+            let e = Expected::new(rel, ItemKind::Ima, class, errno);
+            Ok((if forms { e.with_form(form) } else { e }, bl))
         })
         .collect();
     let files = files?;
@@ -512,7 +528,12 @@ pub fn generate(
     }
     write(&dir.join("keyring.script"), script.as_bytes())?;
     write(&dir.join("keyring.expected"), expected.as_bytes())?;
-    let mut manifest = format!("{}\n", manifest::HEADER);
+    let header = if forms {
+        manifest::HEADER_WITH_FORM
+    } else {
+        manifest::HEADER
+    };
+    let mut manifest = format!("{header}\n");
     let mut bad = 0;
     for e in modules.iter().chain(files.iter().map(|f| &f.0)) {
         bad += e.class.is_some() as usize;
@@ -565,47 +586,67 @@ fn prepare_dir(dir: &Path) -> Result<(), Error> {
     create_dir(dir)
 }
 
-/// One module: content ‖ PKCS#7 ‖ trailer, with the bad class applied. `path` (where it
-/// goes) names it in errors.
+/// What one module's random draws chose.
+#[derive(Clone, Copy)]
+struct ModuleChoice {
+    /// Index into the module signing certificates.
+    signer_i: usize,
+    /// The module hash (sign-file `-hash`, the digestAlgorithm).
+    hash: HashAlgo,
+    /// Signer id by SKID (sign-file `-k`) rather than issuer+serial.
+    skid: bool,
+    /// The bad class, if any.
+    class: Option<BadClass>,
+    /// `modules.mldsa_authattrs_percent` picked signed attributes (applies to ML-DSA
+    /// signers only).
+    authattrs: bool,
+}
+
+/// One module: content ‖ PKCS#7 ‖ trailer, with the bad class applied, its expected errno
+/// (as Linux 7.2 without the ML-DSA authattrs waiver decides) and its form. `path` (where
+/// it goes) names it in errors.
 fn make_module(
     h: &Hierarchy,
-    signer_i: usize,
+    m: ModuleChoice,
     mut content: Vec<u8>,
-    hash: HashAlgo,
-    skid: bool,
-    class: Option<BadClass>,
     path: &Path,
-) -> Result<(Vec<u8>, Option<Errno>), Error> {
+) -> Result<(Vec<u8>, Option<Errno>, Form), Error> {
+    let (hash, class) = (m.hash, m.class);
     let signer = match class {
         Some(BadClass::UnknownSigner) => &h.unknown,
         Some(BadClass::Revoked) => &h.revoked_mod,
         Some(BadClass::BlacklistedCert) => &h.blacklisted_mod,
-        _ => &h.module_certs[signer_i % h.module_certs.len()],
+        _ => &h.module_certs[m.signer_i % h.module_certs.len()],
     };
     if class == Some(BadClass::MissingSignature) {
-        return Ok((content, Some(Errno::ENODATA)));
+        return Ok((content, Some(Errno::ENODATA), Form::UNSIGNED));
     }
+    let ml_dsa = signer.key.ml_dsa().is_some();
+    let authattrs = class == Some(BadClass::SignedAttributes) || (ml_dsa && m.authattrs);
     let digest = hash_of(hash, &content, path)?;
     let quirks = Pkcs7Quirks {
-        declared_hash: (class == Some(BadClass::WrongHash)).then_some(
-            if hash == HashAlgo::Sha512 {
-                HashAlgo::Sha256
-            } else {
-                HashAlgo::Sha512
-            },
-        ),
-        signed_attributes: class == Some(BadClass::SignedAttributes),
+        declared_hash: (class == Some(BadClass::WrongHash)).then_some(other_hash(hash)),
+        signed_attributes: authattrs,
     };
-    let id = if skid {
+    let id = if m.skid {
         SignerIdKind::Skid
     } else {
         SignerIdKind::IssuerSerial
     };
-    let p7 = sign::pkcs7(&signer.key, &signer.signer, id, &digest, quirks)?;
+    let p7 = sign::pkcs7(&signer.key, &signer.signer, id, &content, &digest, quirks)?;
     let content_len = content.len();
     sign::append_module_signature(&mut content, &p7);
     let n = content.len();
+    let form = Form::module(signer.algo.pkey_algo(), authattrs);
     let errno = match class {
+        // A module signature with signed attributes is refused ("has authattrs") before
+        // any signerInfo is verified or trusted.
+        None | Some(BadClass::Tampered) | Some(BadClass::WrongHash) if authattrs => {
+            if class == Some(BadClass::Tampered) {
+                content[content_len / 2] ^= 0x01;
+            }
+            Some(Errno::EKEYREJECTED)
+        }
         None => None,
         Some(BadClass::Tampered) => {
             content[content_len / 2] ^= 0x01;
@@ -613,6 +654,9 @@ fn make_module(
         }
         Some(BadClass::UnknownSigner) | Some(BadClass::BlacklistedCert) => Some(Errno::ENOKEY),
         Some(BadClass::Revoked) => Some(Errno::EKEYREVOKED),
+        // ML-DSA without attributes signs the content itself: the kernel overwrites the
+        // hash with "none", so a declared digestAlgorithm it knows changes nothing.
+        Some(BadClass::WrongHash) if ml_dsa => None,
         Some(BadClass::WrongHash) | Some(BadClass::SignedAttributes) => Some(Errno::EKEYREJECTED),
         Some(BadClass::TruncatedTrailer) => {
             content.truncate(n - 5);
@@ -633,19 +677,27 @@ fn make_module(
         }
         Some(other) => return Err(not_applicable(other, "modules", path)),
     };
-    Ok((content, errno))
+    Ok((content, errno, form))
 }
 
-type FileOut = (Vec<u8>, Option<Vec<u8>>, Option<Errno>, Option<String>);
+type FileOut = (
+    Vec<u8>,
+    Option<Vec<u8>>,
+    Option<Errno>,
+    Option<String>,
+    Form,
+);
 
-/// One IMA file: content and its `.sig`, with the bad class applied. `path` (where it
-/// goes) names it in errors.
+/// One IMA file: content and its `.sig` in the `ima_version` format, with the bad class
+/// applied, its expected errno (as Linux 7.2 decides) and its form. `path` (where it goes)
+/// names it in errors.
 fn make_file(
     h: &Hierarchy,
     key_i: usize,
     mut content: Vec<u8>,
     hash: HashAlgo,
     class: Option<BadClass>,
+    ima_version: u8,
     path: &Path,
 ) -> Result<FileOut, Error> {
     let signer = match class {
@@ -656,17 +708,44 @@ fn make_file(
         _ => &h.ima_certs[key_i],
     };
     if class == Some(BadClass::MissingSignature) {
-        return Ok((content, None, Some(Errno::ENODATA), None));
+        return Ok((content, None, Some(Errno::ENODATA), None, Form::UNSIGNED));
     }
     if let Some(c) = class.filter(|c| c.is_ima_hash()) {
         let label = hash_label(c, &content, path)?;
-        return Ok((content, Some(label), Some(Errno::EINVAL), None));
+        return Ok((
+            content,
+            Some(label),
+            Some(Errno::EINVAL),
+            None,
+            Form::UNSIGNED,
+        ));
     }
     let digest = hash_of(hash, &content, path)?;
-    let mut sig = sign::ima_v2(&signer.key, &signer.signer.skid, &digest)?;
+    let mut sig = if ima_version == 3 {
+        sign::ima_v3(&signer.key, &signer.signer.skid, &digest)?
+    } else {
+        sign::ima_v2(&signer.key, &signer.signer.skid, &digest)?
+    };
+    let form = Form::ima(signer.algo.pkey_algo(), ima_version);
     let is_rsa = matches!(signer.algo, KeyAlgo::Rsa(_));
+    // The v2 path finds no encoding for an ML-DSA key: ENOPKG once the key is found,
+    // before anything is verified (the header checks and the blacklist come first).
+    let v2_ml_dsa = ima_version == 2 && signer.algo.ml_dsa().is_some();
     let mut bl = None;
     let errno = match class {
+        None | Some(BadClass::Tampered) | Some(BadClass::WrongHash) if v2_ml_dsa => {
+            if class == Some(BadClass::Tampered) {
+                let n = content.len();
+                match content.get_mut(n / 2) {
+                    Some(b) => *b ^= 0x01,
+                    None => content.push(0),
+                }
+            }
+            if class == Some(BadClass::WrongHash) {
+                sig[2] = other_hash(hash).kernel_id();
+            }
+            Some(Errno::ENOPKG)
+        }
         None => None,
         Some(BadClass::Tampered) => {
             let n = content.len();
@@ -685,12 +764,7 @@ fn make_file(
         Some(BadClass::WrongHash) => {
             // Header names another hash than the one signed: RSA finds the wrong
             // DigestInfo (EBADMSG); ECDSA simply does not verify (EKEYREJECTED).
-            sig[2] = if hash == HashAlgo::Sha512 {
-                HashAlgo::Sha256
-            } else {
-                HashAlgo::Sha512
-            }
-            .kernel_id();
+            sig[2] = other_hash(hash).kernel_id();
             Some(if is_rsa {
                 Errno::EBADMSG
             } else {
@@ -705,7 +779,16 @@ fn make_file(
         Some(other) => return Err(not_applicable(other, "files", path)),
     };
     let _ = &h.root;
-    Ok((content, Some(sig), errno, bl))
+    Ok((content, Some(sig), errno, bl, form))
+}
+
+/// The hash a wrong-hash-algo item declares instead of `hash`.
+fn other_hash(hash: HashAlgo) -> HashAlgo {
+    if hash == HashAlgo::Sha512 {
+        HashAlgo::Sha256
+    } else {
+        HashAlgo::Sha512
+    }
 }
 
 /// The hash label (not a signature) of a hash class, in the `.sig` sidecar as evmctl

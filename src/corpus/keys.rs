@@ -1,6 +1,8 @@
 //! Deterministic key generation: the same seed and label always give the same key, so a
-//! corpus is reproducible byte for byte (ECDSA signatures excepted: they are randomised).
+//! corpus is reproducible byte for byte (ECDSA signatures excepted: they are randomised;
+//! ML-DSA ones are not: the generator signs with FIPS 204's deterministic variant).
 
+use crate::algo::MlDsa;
 use crate::crypto::Curve;
 use crate::error::Error;
 use rand_chacha::ChaCha20Rng;
@@ -10,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A key algorithm a spec can ask for: the RSA sizes and curves the kernel's signature
-/// paths see in practice.
+/// paths see in practice, and the three ML-DSA parameter sets Linux 7.0+ verifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum KeyAlgo {
@@ -20,6 +22,8 @@ pub enum KeyAlgo {
     P256,
     /// ECDSA on NIST P-384.
     P384,
+    /// ML-DSA (FIPS 204) with this parameter set: spec name `ml-dsa-65` (or `mldsa65`).
+    MlDsa(MlDsa),
 }
 
 /// Why a string is not a [`KeyAlgo`]. Its message names the string and what is accepted;
@@ -41,13 +45,17 @@ impl FromStr for KeyAlgo {
         match s {
             "p256" | "ecdsa-p256" => Ok(KeyAlgo::P256),
             "p384" | "ecdsa-p384" => Ok(KeyAlgo::P384),
+            "ml-dsa-44" | "mldsa44" => Ok(KeyAlgo::MlDsa(MlDsa::L44)),
+            "ml-dsa-65" | "mldsa65" => Ok(KeyAlgo::MlDsa(MlDsa::L65)),
+            "ml-dsa-87" | "mldsa87" => Ok(KeyAlgo::MlDsa(MlDsa::L87)),
             _ => {
                 let bits = s
                     .strip_prefix("rsa")
                     .and_then(|b| b.trim_start_matches('-').parse::<u32>().ok())
                     .ok_or_else(|| {
                         ParseKeyAlgoError(format!(
-                            "unknown key algorithm '{s}' (rsa2048, rsa3072, rsa4096, p256, p384)"
+                            "unknown key algorithm '{s}' (rsa2048, rsa3072, rsa4096, p256, p384, \
+                             ml-dsa-44, ml-dsa-65, ml-dsa-87)"
                         ))
                     })?;
                 if !(1024..=8192).contains(&bits) || bits % 8 != 0 {
@@ -80,19 +88,74 @@ impl fmt::Display for KeyAlgo {
             KeyAlgo::Rsa(b) => write!(f, "rsa{b}"),
             KeyAlgo::P256 => f.write_str("p256"),
             KeyAlgo::P384 => f.write_str("p384"),
+            // `ML-DSA-65` → `ml-dsa-65`: the spec spelling.
+            KeyAlgo::MlDsa(l) => f.write_str(&l.name().to_ascii_lowercase()),
         }
     }
 }
 
 impl KeyAlgo {
-    /// The curve of an ECDSA key; `None` for RSA.
+    /// The curve of an ECDSA key; `None` for RSA and ML-DSA.
     pub fn curve(self) -> Option<Curve> {
         match self {
-            KeyAlgo::Rsa(_) => None,
+            KeyAlgo::Rsa(_) | KeyAlgo::MlDsa(_) => None,
             KeyAlgo::P256 => Some(Curve::P256),
             KeyAlgo::P384 => Some(Curve::P384),
         }
     }
+
+    /// The kernel's name for the key's algorithm (`public_key.pkey_algo`), which the
+    /// manifest records per item so expectations can follow a kernel profile.
+    pub fn pkey_algo(self) -> crate::algo::PkeyAlgo {
+        use crate::algo::PkeyAlgo;
+        match self {
+            KeyAlgo::Rsa(_) => PkeyAlgo::Rsa,
+            KeyAlgo::P256 => PkeyAlgo::Ecdsa(Curve::P256),
+            KeyAlgo::P384 => PkeyAlgo::Ecdsa(Curve::P384),
+            KeyAlgo::MlDsa(l) => PkeyAlgo::MlDsa(l),
+        }
+    }
+
+    /// The ML-DSA parameter set; `None` for RSA and ECDSA. Certificates with an ML-DSA
+    /// subject or issuer are written by hand (rcgen cannot), and ML-DSA signs data, not
+    /// digests, so callers branch on this.
+    pub fn ml_dsa(self) -> Option<MlDsa> {
+        match self {
+            KeyAlgo::MlDsa(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// Bytes of an ML-DSA private key in our PKCS#8 form (RFC 9881 seed-only): `SEQUENCE {
+/// INTEGER 0, SEQUENCE { id-ml-dsa-NN }, OCTET STRING { [0] IMPLICIT OCTET STRING ξ } }`.
+const ML_DSA_PKCS8_LEN: usize = 54;
+
+/// The RFC 9881 seed-only PKCS#8 of an ML-DSA key: the 32-byte seed ξ is the whole key
+/// (FIPS 204 KeyGen_internal expands it), so this is what a seeded corpus stores and what
+/// [`ml_dsa_seed`] reads back.
+pub fn ml_dsa_pkcs8(level: MlDsa, xi: &[u8; 32]) -> Vec<u8> {
+    use super::der;
+    der::seq(&[
+        &der::small_int(0),
+        &der::alg(level.oid()),
+        &der::tlv(0x04, &der::tlv(0x80, xi)),
+    ])
+}
+
+/// The seed ξ of an ML-DSA key in the [`ml_dsa_pkcs8`] form for `level`; `None` for any
+/// other bytes (another parameter set, the expanded or both forms, which we never write).
+pub fn ml_dsa_seed(level: MlDsa, pkcs8: &[u8]) -> Option<[u8; 32]> {
+    if pkcs8.len() != ML_DSA_PKCS8_LEN {
+        return None;
+    }
+    let (head, xi) = pkcs8.split_at(ML_DSA_PKCS8_LEN - 32);
+    let want = ml_dsa_pkcs8(level, &[0; 32]);
+    (head == &want[..ML_DSA_PKCS8_LEN - 32]).then(|| {
+        let mut s = [0u8; 32];
+        s.copy_from_slice(xi);
+        s
+    })
 }
 
 /// A ChaCha20 stream derived from the corpus seed and a label.
@@ -141,6 +204,12 @@ pub fn generate_pkcs8(algo: KeyAlgo, seed: u64, label: &str) -> Result<Vec<u8>, 
                 .as_bytes()
                 .to_vec())
         }
+        KeyAlgo::MlDsa(level) => {
+            use rand_core::RngCore;
+            let mut xi = [0u8; 32];
+            r.fill_bytes(&mut xi);
+            Ok(ml_dsa_pkcs8(level, &xi))
+        }
     }
 }
 
@@ -160,10 +229,40 @@ mod tests {
         }
         assert_eq!("ecdsa-p384".parse::<KeyAlgo>(), Ok(KeyAlgo::P384));
         assert_eq!("rsa-3072".parse::<KeyAlgo>(), Ok(KeyAlgo::Rsa(3072)));
+        for l in MlDsa::ALL {
+            let k = KeyAlgo::MlDsa(l);
+            assert_eq!(k.to_string().parse::<KeyAlgo>(), Ok(k));
+            assert_eq!(l.kernel_name().parse::<KeyAlgo>(), Ok(k));
+        }
+        assert_eq!(KeyAlgo::MlDsa(MlDsa::L65).to_string(), "ml-dsa-65");
+        assert!("ml-dsa-66".parse::<KeyAlgo>().is_err());
         let e = "dsa1024".parse::<KeyAlgo>().unwrap_err();
         assert!(e.to_string().contains("'dsa1024'"), "{e}");
         let e = "rsa512".parse::<KeyAlgo>().unwrap_err();
         assert!(e.to_string().contains("512"), "{e}");
+    }
+
+    #[test]
+    fn ml_dsa_keys_are_seed_only_pkcs8_and_reproducible() {
+        let a = generate_pkcs8(KeyAlgo::MlDsa(MlDsa::L44), 3, "k").unwrap();
+        assert_eq!(
+            a,
+            generate_pkcs8(KeyAlgo::MlDsa(MlDsa::L44), 3, "k").unwrap()
+        );
+        assert_ne!(
+            a,
+            generate_pkcs8(KeyAlgo::MlDsa(MlDsa::L44), 4, "k").unwrap()
+        );
+        assert_eq!(a.len(), ML_DSA_PKCS8_LEN);
+        let xi = ml_dsa_seed(MlDsa::L44, &a).unwrap();
+        assert_eq!(ml_dsa_pkcs8(MlDsa::L44, &xi), a);
+        // The parameter set is part of the key: a 44 key is not read as a 65 one.
+        assert_eq!(ml_dsa_seed(MlDsa::L65, &a), None);
+        assert_eq!(ml_dsa_seed(MlDsa::L44, &a[1..]), None);
+        // The OID inside is the parameter set's.
+        assert!(a
+            .windows(crate::oid::ML_DSA_44.len())
+            .any(|w| w == crate::oid::ML_DSA_44));
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! `manifest.tsv`: the expected verdict of every item of a generated corpus, one row per
-//! item (`path kind class verdict errno`, tab-separated, after a header line).
+//! item (`path kind class verdict errno`, tab-separated, after a header line), and for
+//! corpora with ML-DSA keys or IMA v3 signatures a sixth column, `form`: how the item is
+//! signed ([`Form`]), since whether such an item verifies depends on the kernel (ML-DSA
+//! module signatures from 7.0, IMA v3 for files from 7.1, ML-DSA IMA from 7.2, the
+//! signed-attributes waiver). Their `verdict`/`errno` are what Linux 7.2 without the waiver
+//! decides; a profile-aware checker derives other kernels' expectations from the form.
 //!
 //! Reading a manifest needs no generator: `run --corpus DIR` checks any generated corpus
 //! against it, whichever build made the corpus.
@@ -10,14 +15,104 @@
 //! serves both rules and manifests written before the rule existed stay readable.
 
 use super::bad::BadClass;
+use crate::algo::{Curve, MlDsa, PkeyAlgo};
 use crate::errno::Errno;
 use crate::error::Error;
 use crate::verify::ima::ImaRule;
 use crate::verify::{ItemKind, Verdict, VerdictClass};
 use std::fmt;
 
-/// The first line of every manifest.
+/// The first line of a manifest without forms (every RSA/ECDSA, IMA v2 corpus: the format
+/// such corpora always had).
 pub const HEADER: &str = "path\tkind\tclass\tverdict\terrno";
+
+/// The first line of a manifest whose rows carry their [`Form`].
+pub const HEADER_WITH_FORM: &str = "path\tkind\tclass\tverdict\terrno\tform";
+
+/// How an item is signed, as far as a kernel's verdict depends on it: the signer's key
+/// algorithm, whether a module signature carries signed attributes, and the IMA signature
+/// format version. Written as `-` (no signature: missing, or a hash label), `mldsa65` or
+/// `mldsa65+authattrs` for a module, `v3:mldsa65` for an IMA file (the kernel's
+/// algorithm names: `rsa`, `ecdsa-nist-p384`, `mldsa44`...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Form {
+    /// The signing key's algorithm; `None` when the item carries no signature.
+    pub algo: Option<PkeyAlgo>,
+    /// A module signature with signed (authenticated) attributes.
+    pub authattrs: bool,
+    /// The IMA signature's version byte (2 or 3); `None` for modules.
+    pub ima_version: Option<u8>,
+}
+
+impl Form {
+    /// No signature at all.
+    pub const UNSIGNED: Form = Form {
+        algo: None,
+        authattrs: false,
+        ima_version: None,
+    };
+
+    /// A module signature by an `algo` key, with or without signed attributes.
+    pub fn module(algo: PkeyAlgo, authattrs: bool) -> Form {
+        Form {
+            algo: Some(algo),
+            authattrs,
+            ima_version: None,
+        }
+    }
+
+    /// An IMA signature of `version` by an `algo` key.
+    pub fn ima(algo: PkeyAlgo, version: u8) -> Form {
+        Form {
+            algo: Some(algo),
+            authattrs: false,
+            ima_version: Some(version),
+        }
+    }
+
+    /// Parses the `form` column; `None` for anything [`Form`]'s `Display` does not write.
+    pub fn parse(s: &str) -> Option<Form> {
+        if s == "-" {
+            return Some(Form::UNSIGNED);
+        }
+        if let Some(rest) = s.strip_prefix('v') {
+            let (v, name) = rest.split_once(':')?;
+            let version = v.parse::<u8>().ok()?;
+            return Some(Form::ima(pkey_algo_named(name)?, version));
+        }
+        let (name, authattrs) = match s.strip_suffix("+authattrs") {
+            Some(n) => (n, true),
+            None => (s, false),
+        };
+        Some(Form::module(pkey_algo_named(name)?, authattrs))
+    }
+}
+
+/// The key algorithm the kernel names `name` (`rsa`, `ecdsa-nist-p256`, `mldsa65`).
+fn pkey_algo_named(name: &str) -> Option<PkeyAlgo> {
+    let curves = [Curve::P192, Curve::P256, Curve::P384, Curve::P521].map(PkeyAlgo::Ecdsa);
+    std::iter::once(PkeyAlgo::Rsa)
+        .chain(curves)
+        .chain(MlDsa::ALL.map(PkeyAlgo::MlDsa))
+        .find(|a| a.kernel_name() == name)
+}
+
+impl fmt::Display for Form {
+    /// The `form` column.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(algo) = self.algo else {
+            return f.write_str("-");
+        };
+        if let Some(v) = self.ima_version {
+            write!(f, "v{v}:")?;
+        }
+        f.write_str(algo.kernel_name())?;
+        if self.authattrs {
+            f.write_str("+authattrs")?;
+        }
+        Ok(())
+    }
+}
 
 /// One manifest row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +127,9 @@ pub struct Expected {
     pub verdict: VerdictClass,
     /// `None` when valid (written `-`).
     pub errno: Option<Errno>,
+    /// How the item is signed, in manifests with the `form` column ([`HEADER_WITH_FORM`]);
+    /// `None` in the five-column format.
+    pub form: Option<Form>,
 }
 
 /// The verdict class an errno gives, as the verifiers decide it: none is valid, ENODATA
@@ -60,7 +158,14 @@ impl Expected {
             class,
             verdict,
             errno,
+            form: None,
         }
+    }
+
+    /// The row with its [`Form`] recorded (written as the sixth column).
+    pub fn with_form(mut self, form: Form) -> Self {
+        self.form = Some(form);
+        self
     }
 
     /// Whether `v` is this row's verdict: the same class and the same errno.
@@ -109,8 +214,12 @@ impl fmt::Display for Expected {
             self.verdict.name()
         )?;
         match self.errno {
-            None => f.write_str("-"),
-            Some(e) => write!(f, "{e}"),
+            None => f.write_str("-")?,
+            Some(e) => write!(f, "{e}")?,
+        }
+        match self.form {
+            None => Ok(()),
+            Some(form) => write!(f, "\t{form}"),
         }
     }
 }
@@ -136,12 +245,23 @@ pub fn parse_manifest_line(number: usize, line: &str) -> Result<Option<Expected>
         line: number,
         message,
     };
-    // Five fields, split without collecting them: a manifest is read again every pass.
+    // Five fields (six with the form), split without collecting them: a manifest is read
+    // again every pass.
     let mut f = line.split('\t');
-    let (Some(path), Some(kind), Some(class), Some(verdict), Some(errno), None) =
-        (f.next(), f.next(), f.next(), f.next(), f.next(), f.next())
-    else {
-        return Err(err("expected 5 fields".into()));
+    let (Some(path), Some(kind), Some(class), Some(verdict), Some(errno), form, None) = (
+        f.next(),
+        f.next(),
+        f.next(),
+        f.next(),
+        f.next(),
+        f.next(),
+        f.next(),
+    ) else {
+        return Err(err("expected 5 fields (6 with the form)".into()));
+    };
+    let form = match form {
+        None => None,
+        Some(s) => Some(Form::parse(s).ok_or_else(|| err(format!("unknown form '{s}'")))?),
     };
     let kind = [ItemKind::Module, ItemKind::Ima]
         .into_iter()
@@ -169,6 +289,7 @@ pub fn parse_manifest_line(number: usize, line: &str) -> Result<Option<Expected>
         class,
         verdict,
         errno,
+        form,
     }))
 }
 
@@ -204,6 +325,40 @@ files/f000001.bin\tima\ttampered\tinvalid\tE#300
                 assert_eq!(parse_manifest_line(2, &r.tsv_line()).ok(), Some(Some(r)));
             }
         }
+    }
+
+    #[test]
+    fn forms_round_trip_in_the_sixth_column() {
+        let forms = [
+            Form::UNSIGNED,
+            Form::module(PkeyAlgo::MlDsa(MlDsa::L65), false),
+            Form::module(PkeyAlgo::MlDsa(MlDsa::L87), true),
+            Form::module(PkeyAlgo::Ecdsa(Curve::P384), false),
+            Form::ima(PkeyAlgo::MlDsa(MlDsa::L44), 3),
+            Form::ima(PkeyAlgo::Rsa, 2),
+        ];
+        let names: Vec<String> = forms.iter().map(Form::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "-",
+                "mldsa65",
+                "mldsa87+authattrs",
+                "ecdsa-nist-p384",
+                "v3:mldsa44",
+                "v2:rsa"
+            ]
+        );
+        for form in forms {
+            assert_eq!(Form::parse(&form.to_string()), Some(form));
+            let r = Expected::new("m.ko".into(), ItemKind::Module, None, Some(Errno::ENOPKG))
+                .with_form(form);
+            let line = r.tsv_line();
+            assert_eq!(line.split('\t').count(), 6, "{line}");
+            assert_eq!(parse_manifest_line(2, &line).ok(), Some(Some(r)));
+        }
+        assert_eq!(HEADER_WITH_FORM.split('\t').count(), 6);
+        assert!(HEADER_WITH_FORM.starts_with(HEADER));
     }
 
     #[test]
@@ -278,8 +433,20 @@ files/f000001.bin\tima\ttampered\tinvalid\tE#300
     #[test]
     fn errors_name_the_line() {
         for (line, want) in [
-            ("a\tmodule\tgood\tvalid", "expected 5 fields"),
-            ("a\tmodule\tgood\tvalid\t-\tx", "expected 5 fields"),
+            (
+                "a\tmodule\tgood\tvalid",
+                "expected 5 fields (6 with the form)",
+            ),
+            (
+                "a\tmodule\tgood\tvalid\t-\tx\ty",
+                "expected 5 fields (6 with the form)",
+            ),
+            ("a\tmodule\tgood\tvalid\t-\tx", "unknown form 'x'"),
+            (
+                "a\tmodule\tgood\tvalid\t-\tmldsa66",
+                "unknown form 'mldsa66'",
+            ),
+            ("a\tima\tgood\tvalid\t-\tv3:", "unknown form 'v3:'"),
             ("a\tkmod\tgood\tvalid\t-", "unknown kind 'kmod'"),
             (
                 "a\tima\tbroken\tinvalid\tEINVAL",

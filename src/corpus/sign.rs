@@ -1,11 +1,17 @@
 //! Signing as the real tools do: module signatures exactly as `scripts/sign-file` writes
 //! them (detached SignedData, no certificates, no signed attributes, issuer+serial or SKID
-//! signer id), IMA v2 signatures as `evmctl ima_sign --sigfile` writes them.
+//! signer id; for ML-DSA also the signed-attributes form sign-file 7.0 writes when built
+//! against OpenSSL 3.x), IMA v2 signatures as `evmctl ima_sign --sigfile` writes them and
+//! IMA v3 signatures over `ima_file_id`.
 //!
-//! Keys are aws-lc-rs key pairs; the content is digested once and the digest is signed.
+//! RSA and ECDSA keys are aws-lc-rs key pairs; the content is digested once and the digest
+//! is signed. ML-DSA keys are RustCrypto `ml-dsa` keys that sign the data itself (pure
+//! ML-DSA, empty context, as the kernel verifies) with FIPS 204's deterministic variant,
+//! so a seeded corpus is reproducible byte for byte.
 
 use super::der;
-use super::keys::KeyAlgo;
+use super::keys::{self, KeyAlgo};
+use crate::algo::MlDsa;
 use crate::crypto::Curve;
 use crate::error::Error;
 use crate::formats::{imasig, modsig};
@@ -25,6 +31,54 @@ pub struct SigningKey {
 enum KeyKind {
     Rsa(RsaKeyPair),
     Ecdsa(Curve, EcdsaKeyPair),
+    MlDsa(MlDsaKey),
+}
+
+/// An ML-DSA signing key of one parameter set (the crate types them by parameter set).
+/// Boxed: an expanded key is 40 to 105 KB (its matrix Â included).
+enum MlDsaKey {
+    L44(Box<ml_dsa::SigningKey<ml_dsa::MlDsa44>>),
+    L65(Box<ml_dsa::SigningKey<ml_dsa::MlDsa65>>),
+    L87(Box<ml_dsa::SigningKey<ml_dsa::MlDsa87>>),
+}
+
+impl MlDsaKey {
+    fn from_seed(level: MlDsa, xi: [u8; 32]) -> MlDsaKey {
+        let seed = ml_dsa::Seed::from(xi);
+        match level {
+            MlDsa::L44 => MlDsaKey::L44(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
+            MlDsa::L65 => MlDsaKey::L65(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
+            MlDsa::L87 => MlDsaKey::L87(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
+        }
+    }
+
+    fn level(&self) -> MlDsa {
+        match self {
+            MlDsaKey::L44(_) => MlDsa::L44,
+            MlDsaKey::L65(_) => MlDsa::L65,
+            MlDsaKey::L87(_) => MlDsa::L87,
+        }
+    }
+
+    /// The FIPS 204 pkEncode of the public key (ρ ‖ t1).
+    fn public_key(&self) -> Vec<u8> {
+        use ml_dsa::Keypair;
+        match self {
+            MlDsaKey::L44(k) => k.verifying_key().encode().to_vec(),
+            MlDsaKey::L65(k) => k.verifying_key().encode().to_vec(),
+            MlDsaKey::L87(k) => k.verifying_key().encode().to_vec(),
+        }
+    }
+
+    /// Pure ML-DSA over `msg`, empty context, deterministic (rnd = 0³²).
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, ml_dsa::Error> {
+        use ml_dsa::Signer;
+        Ok(match self {
+            MlDsaKey::L44(k) => k.try_sign(msg)?.encode().to_vec(),
+            MlDsaKey::L65(k) => k.try_sign(msg)?.encode().to_vec(),
+            MlDsaKey::L87(k) => k.try_sign(msg)?.encode().to_vec(),
+        })
+    }
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -32,6 +86,7 @@ impl std::fmt::Debug for SigningKey {
         match &self.kind {
             KeyKind::Rsa(k) => write!(f, "{}: Rsa({} bits)", self.name, k.public_modulus_len() * 8),
             KeyKind::Ecdsa(c, _) => write!(f, "{}: Ecdsa({c:?})", self.name),
+            KeyKind::MlDsa(k) => write!(f, "{}: {}", self.name, k.level().name()),
         }
     }
 }
@@ -57,6 +112,11 @@ impl SigningKey {
                     .map(|k| KeyKind::Ecdsa(c, k))
                     .map_err(|e| err(format!("EC key: {e}")))?
             }
+            KeyAlgo::MlDsa(level) => {
+                let xi = keys::ml_dsa_seed(level, pkcs8)
+                    .ok_or_else(|| err(format!("not a seed-only {} PKCS#8 key", level.name())))?;
+                KeyKind::MlDsa(MlDsaKey::from_seed(level, xi))
+            }
         };
         Ok(SigningKey {
             name: name.to_string(),
@@ -76,8 +136,43 @@ impl SigningKey {
         }
     }
 
+    /// The ML-DSA parameter set of an ML-DSA key; `None` for RSA and ECDSA.
+    pub fn ml_dsa(&self) -> Option<MlDsa> {
+        match &self.kind {
+            KeyKind::MlDsa(k) => Some(k.level()),
+            _ => None,
+        }
+    }
+
+    /// The raw public key of an ML-DSA key (its SubjectPublicKeyInfo BIT STRING after the
+    /// unused-bits byte); `None` for RSA and ECDSA, whose SPKI rcgen's key pair gives.
+    pub fn ml_dsa_public_key(&self) -> Option<Vec<u8>> {
+        match &self.kind {
+            KeyKind::MlDsa(k) => Some(k.public_key()),
+            _ => None,
+        }
+    }
+
+    /// Signs a message as the kernel verifies it for this key: ML-DSA over the message
+    /// itself (`hash` unused), RSA/ECDSA over its `hash` digest ([`Self::sign_digest`]).
+    /// Certificates (the TBS), IMA v3 (`ima_file_id`) and signed attributes use it.
+    pub fn sign_message(&self, msg: &[u8], hash: HashAlgo) -> Result<Vec<u8>, Error> {
+        match &self.kind {
+            KeyKind::MlDsa(k) => k
+                .sign(msg)
+                .map_err(|e| self.err(format!("{} signing failed: {e}", k.level().name()))),
+            _ => {
+                let d = hash
+                    .digest(msg)
+                    .map_err(|e| self.err(format!("{hash} of the message: {e}")))?;
+                self.sign_digest(&d)
+            }
+        }
+    }
+
     /// Signs a digest: RSASSA-PKCS1-v1_5 with the digest's DigestInfo, or ECDSA over the
-    /// digest (brought to the curve's length, as verification reads it).
+    /// digest (brought to the curve's length, as verification reads it). ML-DSA keys sign
+    /// data, never a digest: refused ([`Self::sign_message`]).
     pub fn sign_digest(&self, digest: &Digest) -> Result<Vec<u8>, Error> {
         let alg = digest
             .algo()
@@ -117,13 +212,20 @@ impl SigningKey {
                     .map(|s| s.as_ref().to_vec())
                     .map_err(|e| self.err(format!("ECDSA signing failed: {e}")))
             }
+            KeyKind::MlDsa(k) => Err(self.err(format!(
+                "{} signs data, not a {} digest",
+                k.level().name(),
+                digest.algo()
+            ))),
         }
     }
 
     /// The signerInfo's signature AlgorithmIdentifier: rsaEncryption with NULL, as
-    /// sign-file writes it, or ecdsa-with-`hash` without parameters.
+    /// sign-file writes it, ecdsa-with-`hash` without parameters, or id-ml-dsa-NN without
+    /// parameters (RFC 9882).
     fn signature_alg(&self, hash: HashAlgo) -> Vec<u8> {
-        match self.kind {
+        match &self.kind {
+            KeyKind::MlDsa(k) => der::alg(k.level().oid()),
             KeyKind::Rsa(_) => der::alg_null(oid::RSA_ENCRYPTION),
             KeyKind::Ecdsa(..) => {
                 let last = match hash {
@@ -163,21 +265,33 @@ pub struct SignerRef {
     pub skid: Vec<u8>,
 }
 
-/// Options that make a SignedData deliberately wrong (bad-item classes).
+/// Options of a SignedData: the signed-attributes form, and what makes one deliberately
+/// wrong (bad-item classes).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pkcs7Quirks {
     /// Declare this digest algorithm while signing the real digest.
     pub declared_hash: Option<HashAlgo>,
     /// Add authenticated attributes (contentType, messageDigest), which module signatures
-    /// must not carry.
+    /// must not carry (the kernel refuses them, "has authattrs", unless its ML-DSA waiver
+    /// is configured). For an ML-DSA key this is what sign-file 7.0 writes when built
+    /// against OpenSSL 3.x (it drops CMS_NOATTR for ML-DSA): the attributes OpenSSL
+    /// writes under sign-file's flags (no signingTime: CMS_NO_SIGNING_TIME; no
+    /// SMIMECapabilities: CMS_NOSMIMECAP).
     pub signed_attributes: bool,
 }
 
-/// Builds the detached SignedData for `digest` (sign-file's output).
+/// Builds the detached SignedData over `content`, whose `digest` the caller computed with
+/// the module's hash (sign-file's output).
+///
+/// What is signed: without attributes, the digest (RSA/ECDSA) or the content itself
+/// (ML-DSA, which the kernel verifies over the raw content [0, C)); with attributes, the
+/// DER of the attributes as a SET (tag 0x31, the `[0]` element re-tagged): its digest for
+/// RSA/ECDSA, the bytes themselves for ML-DSA.
 pub fn pkcs7(
     key: &SigningKey,
     signer: &SignerRef,
     id: SignerIdKind,
+    content: &[u8],
     digest: &Digest,
     quirks: Pkcs7Quirks,
 ) -> Result<Vec<u8>, Error> {
@@ -198,10 +312,10 @@ pub fn pkcs7(
             ]),
         ]
         .concat();
-        let signed = hash
-            .digest(&der::tlv(0x31, &set_body))
-            .map_err(|e| key.err(format!("{hash} of the attributes: {e}")))?;
-        (der::tlv(0xa0, &set_body), key.sign_digest(&signed)?)
+        let signature = key.sign_message(&der::tlv(0x31, &set_body), hash)?;
+        (der::tlv(0xa0, &set_body), signature)
+    } else if key.ml_dsa().is_some() {
+        (Vec::new(), key.sign_message(content, hash)?)
     } else {
         (Vec::new(), key.sign_digest(digest)?)
     };
@@ -251,12 +365,37 @@ pub fn ima_keyid(skid: &[u8]) -> Option<u32> {
 }
 
 /// An IMA v2 xattr value (evmctl's `.sig` file): keyid = last 4 bytes of the SKID.
+///
+/// An ML-DSA key signs the digest bytes themselves (the v2 message): the kernel never
+/// verifies that, since its v2 path has no encoding for ML-DSA keys (`ENOPKG`), which is
+/// the negative case such items exist for.
 pub fn ima_v2(key: &SigningKey, skid: &[u8], digest: &Digest) -> Result<Vec<u8>, Error> {
-    let s = key.sign_digest(digest)?;
+    let s = if key.ml_dsa().is_some() {
+        key.sign_message(digest.as_bytes(), digest.algo())?
+    } else {
+        key.sign_digest(digest)?
+    };
     let keyid = ima_keyid(skid).ok_or_else(|| key.err("SKID shorter than 4 bytes".into()))?;
     Ok(imasig::encode(
         imasig::TYPE_DIGSIG,
         2,
+        digest.algo(),
+        keyid,
+        &s,
+    ))
+}
+
+/// An IMA v3 xattr value (type 3, version 3): the signature covers `ima_file_id`'s used
+/// prefix `[3][hash algo][digest]` (2 + L bytes): directly for ML-DSA (the kernel's
+/// hashless path, Linux 7.2), its `digest.algo()` digest for RSA/ECDSA (7.1). The keyid is
+/// the SKID's last four bytes, as for v2.
+pub fn ima_v3(key: &SigningKey, skid: &[u8], digest: &Digest) -> Result<Vec<u8>, Error> {
+    let (id, n) = imasig::v3_file_id(imasig::TYPE_DIGSIG, digest);
+    let s = key.sign_message(&id[..n], digest.algo())?;
+    let keyid = ima_keyid(skid).ok_or_else(|| key.err("SKID shorter than 4 bytes".into()))?;
+    Ok(imasig::encode(
+        imasig::TYPE_DIGSIG,
+        3,
         digest.algo(),
         keyid,
         &s,

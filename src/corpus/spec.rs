@@ -92,6 +92,21 @@ pub struct ModulesSpec {
     pub skid_percent: u32,
     /// Which CA issued the signing key: weights over `root`, `secondary`, `machine`.
     pub issuers: BTreeMap<String, u32>,
+    /// Percentage (0..=100) of ML-DSA-signed modules whose signature carries signed
+    /// attributes (contentType, messageDigest), as sign-file 7.0 writes it when built
+    /// against OpenSSL 3.x; the rest have none (OpenSSL >= 4). Modules signed by RSA/ECDSA
+    /// keys are not affected. Not recorded in `spec.toml` when 0, so older specs hash and
+    /// record as before.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub mldsa_authattrs_percent: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+fn is_v2(v: &u8) -> bool {
+    *v == 2
 }
 
 impl Default for ModulesSpec {
@@ -108,6 +123,7 @@ impl Default for ModulesSpec {
                 ("machine".to_string(), 10),
             ]
             .into(),
+            mldsa_authattrs_percent: 0,
         }
     }
 }
@@ -127,6 +143,12 @@ pub struct FilesSpec {
     /// Also set `security.ima` where the filesystem allows it (the `.sig` sidecar is
     /// always written).
     pub xattr: bool,
+    /// The IMA signature format: 2 (signs the file digest; RSA/ECDSA only in the kernel, an
+    /// ML-DSA signer gives the kernel's `ENOPKG` negative case) or 3 (signs `ima_file_id`:
+    /// hashed for RSA/ECDSA, Linux 7.1+; directly for ML-DSA, 7.2+). Not recorded in
+    /// `spec.toml` when 2.
+    #[serde(skip_serializing_if = "is_v2")]
+    pub ima_version: u8,
 }
 
 impl Default for FilesSpec {
@@ -137,6 +159,7 @@ impl Default for FilesSpec {
             max_size: 4 << 20,
             hashes: [("sha256".to_string(), 90), ("sha512".to_string(), 10)].into(),
             xattr: false,
+            ima_version: 2,
         }
     }
 }
@@ -211,6 +234,17 @@ impl Spec {
                 "keys: module_signers and ima_signers need at least one key".into(),
             ));
         }
+        if self.modules.mldsa_authattrs_percent > 100 {
+            return Err(err(
+                "modules.mldsa_authattrs_percent must be within 0..=100".into(),
+            ));
+        }
+        if !matches!(self.files.ima_version, 2 | 3) {
+            return Err(err(format!(
+                "files.ima_version: {} (use 2 or 3)",
+                self.files.ima_version
+            )));
+        }
         if !(0.0..=100.0).contains(&self.bad.percent) {
             return Err(err("bad.percent must be within 0..=100".into()));
         }
@@ -245,6 +279,42 @@ impl Spec {
                 .collect(),
             file_classes: classes.into_iter().filter(|c| c.for_files()).collect(),
         })
+    }
+}
+
+impl Spec {
+    /// The same corpus signed with `algo` throughout: every key of the hierarchy (root,
+    /// secondary and machine CAs, each module and IMA signer, the extra `.ima`
+    /// certificates' pool) becomes `algo`, and the corpus is named `NAME-ALGO`
+    /// (`pq-migration-ml-dsa-65`). Everything else, the seed included, is kept, so the
+    /// corpora `trustbench pq` compares have the same modules and files (sizes, hashes,
+    /// signer choice, bad classes, order); only keys, certificates and signatures differ.
+    /// The bad-class keys (unknown, revoked, blacklisted, colliding signers) stay RSA.
+    pub fn signed_with(&self, algo: KeyAlgo) -> Spec {
+        let mut s = self.clone();
+        s.name = format!("{}-{algo}", self.name);
+        let k = &mut s.keys;
+        k.root = algo;
+        k.secondary_ca = algo;
+        k.machine_ca = algo;
+        k.module_signers.iter_mut().for_each(|a| *a = algo);
+        k.ima_signers.iter_mut().for_each(|a| *a = algo);
+        k.extra_key_algo = algo;
+        s
+    }
+
+    /// Whether the manifest records each item's [`super::manifest::Form`]: when any key of
+    /// the hierarchy is ML-DSA or files are signed in the v3 format, since those verdicts
+    /// depend on the kernel version. Other corpora keep the five-column manifest they
+    /// always had.
+    pub fn records_forms(&self) -> bool {
+        let k = &self.keys;
+        let ml_dsa = [k.root, k.secondary_ca, k.machine_ca, k.extra_key_algo]
+            .iter()
+            .chain(&k.module_signers)
+            .chain(&k.ima_signers)
+            .any(|a| a.ml_dsa().is_some());
+        ml_dsa || self.files.ima_version == 3
     }
 }
 
@@ -388,6 +458,14 @@ mod tests {
             ),
             ("[bad]\npercent = 101", "bad.percent must be within 0..=100"),
             (
+                "[modules]\nmldsa_authattrs_percent = 101",
+                "modules.mldsa_authattrs_percent must be within 0..=100",
+            ),
+            (
+                "[files]\nima_version = 1",
+                "files.ima_version: 1 (use 2 or 3)",
+            ),
+            (
                 "[bad]\nclasses = [\"gremlins\"]",
                 "bad.classes: unknown bad class 'gremlins'",
             ),
@@ -403,6 +481,34 @@ mod tests {
             let m = problem(edit);
             assert!(m.contains(want), "{edit}: {m}");
         }
+    }
+
+    #[test]
+    fn signed_with_replaces_every_hierarchy_key_and_names_the_corpus() {
+        use crate::algo::MlDsa;
+        let s = Spec::parse("name = \"pq\"\n[keys]\nima_extra_certs = 2", ORIGIN).unwrap();
+        let m = KeyAlgo::MlDsa(MlDsa::L65);
+        let t = s.signed_with(m);
+        assert_eq!(t.name, "pq-ml-dsa-65");
+        let k = &t.keys;
+        for a in [k.root, k.secondary_ca, k.machine_ca, k.extra_key_algo] {
+            assert_eq!(a, m);
+        }
+        assert_eq!(k.module_signers, vec![m; s.keys.module_signers.len()]);
+        assert_eq!(k.ima_signers, vec![m; s.keys.ima_signers.len()]);
+        assert_eq!((t.seed, k.ima_extra_certs), (s.seed, 2));
+        assert!(t.records_forms() && !s.records_forms());
+        assert!(!s.signed_with(KeyAlgo::P384).records_forms());
+        // The new fields stay out of spec.toml at their defaults, and round-trip otherwise.
+        let text = toml::to_string(&s).unwrap();
+        assert!(!text.contains("ima_version") && !text.contains("mldsa_authattrs"));
+        let mut v = t.clone();
+        v.files.ima_version = 3;
+        v.modules.mldsa_authattrs_percent = 40;
+        let back = Spec::parse(&toml::to_string(&v).unwrap(), ORIGIN).unwrap();
+        assert_eq!(back.files.ima_version, 3);
+        assert_eq!(back.modules.mldsa_authattrs_percent, 40);
+        assert!(back.records_forms());
     }
 
     #[test]
