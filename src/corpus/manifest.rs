@@ -18,6 +18,7 @@ use super::bad::BadClass;
 use crate::algo::{Curve, MlDsa, PkeyAlgo};
 use crate::errno::Errno;
 use crate::error::Error;
+use crate::kernel_profile::KernelProfile;
 use crate::verify::ima::ImaRule;
 use crate::verify::{ItemKind, Verdict, VerdictClass};
 use std::fmt;
@@ -159,6 +160,18 @@ impl Expected {
             verdict,
             errno,
             form: None,
+        }
+    }
+
+    /// Whether the row's verdict is the one a kernel with `profile` reaches. Rows without a
+    /// form (RSA and ECDSA corpora with v2 IMA signatures) hold under every profile. The
+    /// generator writes rows with a form as Linux 7.2 without the signed-attributes waiver
+    /// decides: a 6.18 kernel cannot even load their ML-DSA certificates, and the waiver
+    /// changes the rows with signed attributes (which it may accept, with sha512).
+    pub fn predicted_under(&self, profile: KernelProfile) -> bool {
+        match self.form {
+            None => true,
+            Some(f) => profile.rules().mldsa && !(profile.waive_mldsa_authattrs && f.authattrs),
         }
     }
 

@@ -202,7 +202,12 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let mut runs: Vec<Vec<PassReport>> = config.passes.iter().map(|_| Vec::new()).collect();
     let mut figures: BTreeMap<Probe, Vec<f64>> = BTreeMap::new();
     let mut dominant = None;
-    let mut check = ManifestComparison::new(config.ima_rule);
+    let kernel = engine
+        .store
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .kernel();
+    let mut check = ManifestComparison::new(config.ima_rule, kernel);
     for repeat in 0..repeats {
         // Every repeat starts where the first pass starts: an empty cache.
         engine.cache.clear();

@@ -13,6 +13,7 @@ use super::report::{ManifestCheck, MISMATCH_LIST_CAP};
 use crate::corpus::manifest::Expected;
 use crate::engine::Outcome;
 use crate::errno::Errno;
+use crate::kernel_profile::KernelProfile;
 use crate::verify::ima::ImaRule;
 use crate::verify::Verdict;
 
@@ -21,16 +22,19 @@ use crate::verify::Verdict;
 #[derive(Default)]
 pub(crate) struct ManifestComparison {
     rule: ImaRule,
+    kernel: KernelProfile,
     mismatch_count: usize,
     backend_unsupported: usize,
+    not_predicted: usize,
     listed: Vec<(Expected, Verdict)>,
 }
 
 impl ManifestComparison {
-    /// A comparison expecting the verdicts of `rule`.
-    pub fn new(rule: ImaRule) -> ManifestComparison {
+    /// A comparison expecting the verdicts of `rule` from a kernel with `kernel`'s rules.
+    pub fn new(rule: ImaRule, kernel: KernelProfile) -> ManifestComparison {
         ManifestComparison {
             rule,
+            kernel,
             ..Default::default()
         }
     }
@@ -40,6 +44,8 @@ impl ManifestComparison {
         for (e, o) in expected.iter().zip(outcomes) {
             if o.verdict.backend_unsupported {
                 self.backend_unsupported += 1;
+            } else if !e.predicted_under(self.kernel) {
+                self.not_predicted += 1;
             } else if !e.matches_under(self.rule, &o.verdict) {
                 self.mismatch_count += 1;
                 if self.listed.len() < MISMATCH_LIST_CAP {
@@ -60,6 +66,7 @@ impl ManifestComparison {
                 .collect(),
             mismatch_count: self.mismatch_count,
             backend_unsupported: self.backend_unsupported,
+            not_predicted: self.not_predicted,
         }
     }
 }

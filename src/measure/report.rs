@@ -663,6 +663,11 @@ pub struct ManifestCheck {
     /// backend's, so it is neither an agreement nor a mismatch. Counted in `checked`.
     #[serde(default)]
     pub backend_unsupported: usize,
+    /// Items not compared because the manifest's verdicts are not the run's kernel
+    /// profile's ([`crate::corpus::manifest::Expected::predicted_under`]: an ML-DSA corpus
+    /// run under `--kernel-profile 6.18`). Counted in `checked`.
+    #[serde(default)]
+    pub not_predicted: usize,
 }
 
 impl ManifestCheck {
@@ -915,6 +920,7 @@ impl RunReport {
                     mc.checked += m.checked;
                     mc.mismatch_count += m.count();
                     mc.backend_unsupported += m.backend_unsupported;
+                    mc.not_predicted += m.not_predicted;
                     let room = MISMATCH_LIST_CAP.saturating_sub(mc.mismatches.len());
                     mc.mismatches.extend(m.mismatches.into_iter().take(room));
                 }
@@ -1032,6 +1038,7 @@ pub(crate) mod tests {
                     .collect(),
                 mismatch_count,
                 backend_unsupported: 0,
+                not_predicted: 0,
             }),
             scaling: Vec::new(),
             warm_over_cold: None,

@@ -507,6 +507,14 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
                 mc.backend_unsupported, r.versions.backend
             )?;
         }
+        if mc.not_predicted > 0 {
+            writeln!(
+                s,
+                "\n{} items not compared: the manifest gives Linux 7.2's verdicts for them, \
+                 and this run follows kernel profile {} (run with --kernel-profile 7.2)\n",
+                mc.not_predicted, r.kernel_profile
+            )?;
+        }
         for m in mc.mismatches.iter().take(MISMATCHES_SHOWN) {
             writeln!(s, "- {m}")?;
         }
