@@ -10,6 +10,8 @@ mod exports;
 mod gen;
 mod keyring;
 mod merge;
+#[cfg(feature = "generator")]
+mod pq;
 mod run;
 mod setup;
 mod verify;
@@ -136,6 +138,17 @@ pub enum Cmd {
     ///
     /// Example: trustbench capacity --from results/runs/big-machine.json --cores 16,32 --deadline 2
     Capacity(capacity::CapacityArgs),
+    /// What moving module signing and IMA appraisal from RSA-4096 or P-384 to ML-DSA
+    /// costs on this machine: one distribution's module set (and IMA v3 files) signed
+    /// each way, measured interleaved under Linux 7.2's rules: verify time for the set on
+    /// 1 and N cores, per-module p50/p99, bytes added on disk, IMA v3 throughput, each as
+    /// a ratio to RSA-4096, with a Markdown table, an SVG chart and an HTML page.
+    ///
+    /// Example: trustbench pq
+    ///
+    /// Example: trustbench pq --modules 400 --files 200 --rounds 3
+    #[cfg(feature = "generator")]
+    Pq(pq::PqArgs),
 }
 
 /// Runs a parsed command line.
@@ -154,6 +167,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, trustbench::Error> {
         Cmd::Run(a) => run::run(a),
         Cmd::Backends(a) => backends::run(a),
         Cmd::Capacity(a) => capacity::run(a),
+        #[cfg(feature = "generator")]
+        Cmd::Pq(a) => pq::run(a),
         #[cfg(feature = "generator")]
         Cmd::Gen(a) => gen::run(a),
         Cmd::Certs(c) => certs::run(c),

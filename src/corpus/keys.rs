@@ -116,6 +116,16 @@ impl KeyAlgo {
         }
     }
 
+    /// The name reports give the algorithm: `RSA-4096`, `P-384`, `ML-DSA-65`.
+    pub fn label(self) -> String {
+        match self {
+            KeyAlgo::Rsa(bits) => format!("RSA-{bits}"),
+            KeyAlgo::P256 => "P-256".into(),
+            KeyAlgo::P384 => "P-384".into(),
+            KeyAlgo::MlDsa(l) => l.name().into(),
+        }
+    }
+
     /// The ML-DSA parameter set; `None` for RSA and ECDSA. Certificates with an ML-DSA
     /// subject or issuer are written by hand (rcgen cannot), and ML-DSA signs data, not
     /// digests, so callers branch on this.

@@ -69,6 +69,12 @@ pub struct Ceiling {
     /// digested). Measured by `trustbench backends`; empty (and not written) otherwise.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub verify_digest_ns_per_byte: BTreeMap<String, f64>,
+    /// For a class whose algorithm takes the signed data (ML-DSA: SHAKE256 over the whole
+    /// module inside the verification), the cost per byte of that data: an item costs the
+    /// class's `verify_ns` (then the fixed part) plus its data bytes at this rate. Empty
+    /// (and not written) for corpora without such classes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub verify_data_ns_per_byte: BTreeMap<VerifyClass, f64>,
     /// The path lookups of one cache probe, per item kind (`module`, `ima`): what an item
     /// answered from the cache costs the filesystem at least.
     #[serde(default)]
@@ -288,6 +294,11 @@ pub enum Probe {
     /// The multi-buffer lanes' batch-amortised verification of a class, where this CPU has
     /// them and the run's backend is another.
     Lanes(VerifyClass),
+    /// A verification of a class whose algorithm takes the data (ML-DSA), over a 1 MiB
+    /// message instead of the sample's: with [`Probe::Verify`] it gives the cost per byte
+    /// of the data (the signature does not verify over it, at the same cost: ML-DSA always
+    /// computes the whole check).
+    VerifyData(VerifyClass),
     /// Digest of a 1 MiB block.
     Digest(HashAlgo),
     /// open + read + close of each sampled small file (and IMA sidecar).
@@ -442,10 +453,13 @@ impl Calibrator {
     /// Every probe these samples allow, in a fixed order.
     pub fn probes(&self) -> Vec<Probe> {
         let mut p = Vec::new();
-        for (class, _, lanes) in &self.verify {
+        for (class, inp, lanes) in &self.verify {
             p.push(Probe::Verify(class.clone()));
             if lanes.is_some() {
                 p.push(Probe::Lanes(class.clone()));
+            }
+            if inp.digest.is_none() {
+                p.push(Probe::VerifyData(class.clone()));
             }
         }
         p.extend(self.hashes.iter().map(|h| Probe::Digest(*h)));
@@ -500,6 +514,24 @@ impl Calibrator {
                         budget,
                     ),
                 }
+            }
+            Probe::VerifyData(class) => {
+                let (_, inp, _) = self.verify.iter().find(|v| &v.0 == class)?;
+                let mut rec = inp.record();
+                let crate::crypto::Signed::Data { hash, .. } = rec.signed else {
+                    return None;
+                };
+                rec.signed = crate::crypto::Signed::Data {
+                    hash,
+                    data: &self.block,
+                };
+                verify_ns(
+                    store,
+                    &store.asymmetric(inp.key)?.public,
+                    &rec,
+                    pool,
+                    budget,
+                )
             }
             Probe::Digest(h) => {
                 concurrent_ns_per_op(pool, budget, &|| {
@@ -594,8 +626,18 @@ impl Calibrator {
             threads,
             ..Default::default()
         };
-        for (class, _, _) in &self.verify {
+        for (class, inp, _) in &self.verify {
             let own = fig(&Probe::Verify(class.clone()));
+            // Data classes: the per-byte cost from the sample's and the 1 MiB message's
+            // figures, and the fixed part of a verification left in `verify_ns`.
+            if let (Some(o), Some(big)) = (own, fig(&Probe::VerifyData(class.clone()))) {
+                let small = inp.message.as_ref().map_or(0, Vec::len) as f64;
+                let per_byte = ((big - o) / (self.block.len() as f64 - small).max(1.0)).max(0.0);
+                c.verify_data_ns_per_byte.insert(class.clone(), per_byte);
+                c.verify_ns
+                    .insert(class.clone(), (o - per_byte * small).max(0.0));
+                continue;
+            }
             let lanes = fig(&Probe::Lanes(class.clone()));
             match (own, lanes) {
                 (Some(o), Some(l)) if l < o => {
@@ -758,6 +800,8 @@ pub struct Work {
     /// Per hash, the bytes digested.
     digested: Vec<(HashAlgo, Digested)>,
     verifies: Vec<(VerifyClass, f64)>,
+    /// Per data class (ML-DSA), the bytes its verifications took (a module's content).
+    data_bytes: Vec<(VerifyClass, f64)>,
     /// Items answered from the cache, by kind (module, IMA).
     probes: [f64; 2],
 }
@@ -802,19 +846,20 @@ impl Work {
         if packed {
             self.compressed_bytes += bytes;
         }
-        let Some(d) = o.verdict.digest else {
-            return;
-        };
         let reached_verify = o.stage_ns[crate::timing::Stage::Verify as usize] > 0;
         let verified = match (reached_verify, o.verdict.signer, class) {
             (true, Some(_), Some(c)) => {
-                match self.verifies.iter_mut().find(|(k, _)| k == c) {
-                    Some((_, n)) => *n += 1.0,
-                    None => self.verifies.push((c.to_string(), 1.0)),
-                }
+                add_to(&mut self.verifies, c, 1.0);
                 true
             }
             _ => false,
+        };
+        let Some(d) = o.verdict.digest else {
+            // Verified with no digest: the algorithm took the module's content itself.
+            if let (true, Some(c)) = (verified, class) {
+                add_to(&mut self.data_bytes, c, bytes);
+            }
+            return;
         };
         let algo = d.algo();
         let slot = match self.digested.iter().position(|e| e.0 == algo) {
@@ -851,10 +896,10 @@ impl Work {
             }
         }
         for (c, n) in &other.verifies {
-            match self.verifies.iter_mut().find(|e| e.0 == *c) {
-                Some(e) => e.1 += n,
-                None => self.verifies.push((c.clone(), *n)),
-            }
+            add_to(&mut self.verifies, c, *n);
+        }
+        for (c, n) in &other.data_bytes {
+            add_to(&mut self.data_bytes, c, *n);
         }
         self.probes[0] += other.probes[0];
         self.probes[1] += other.probes[1];
@@ -866,6 +911,7 @@ impl Work {
         all.iter()
             .filter(|p| match p {
                 Probe::Verify(c) | Probe::Lanes(c) => self.verifies.iter().any(|v| v.0 == *c),
+                Probe::VerifyData(c) => self.data_bytes.iter().any(|v| v.0 == *c),
                 Probe::Digest(h) => self.digested.iter().any(|d| d.0 == *h),
                 Probe::OpenRead => self.opens > 0.0,
                 Probe::LargeRead => self.read_bytes > 0.0,
@@ -908,6 +954,17 @@ impl Ceiling {
         for (c, n) in &work.verifies {
             ns += n * self.verify_ns.get(c).copied().unwrap_or(0.0);
         }
+        for (c, bytes) in &work.data_bytes {
+            ns += bytes * self.verify_data_ns_per_byte.get(c).copied().unwrap_or(0.0);
+        }
         ns
+    }
+}
+
+/// Adds `n` to `key`'s count in `v` (a short list: a corpus has a few classes).
+fn add_to(v: &mut Vec<(VerifyClass, f64)>, key: &str, n: f64) {
+    match v.iter_mut().find(|(k, _)| k == key) {
+        Some((_, m)) => *m += n,
+        None => v.push((key.to_string(), n)),
     }
 }

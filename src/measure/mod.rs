@@ -15,6 +15,7 @@ pub mod link;
 mod manifest;
 mod observe;
 pub mod plot;
+pub mod pq;
 mod profile;
 pub mod report;
 pub mod scheduler;

@@ -89,6 +89,117 @@ pub fn line_chart(chart: &Chart) -> Result<String> {
     Ok(svg)
 }
 
+/// A grouped bar chart on a log axis: one group per entry of `groups`, one bar per series
+/// in each, for figures that differ by orders of magnitude or are ratios (where 0.5 and 2
+/// should look equally far from 1).
+#[derive(Clone, Debug)]
+pub struct Bars {
+    pub title: String,
+    pub y_label: String,
+    /// The groups' names, along the x axis.
+    pub groups: Vec<String>,
+    /// Per series: its legend name and one value per group (non-finite or ≤ 0: no bar).
+    pub series: Vec<(String, Vec<f64>)>,
+    /// A value to draw a horizontal line at (1 for ratios).
+    pub reference: Option<f64>,
+}
+
+/// `bars` as an SVG document. Errors: no positive finite value to draw.
+pub fn grouped_bars(bars: &Bars) -> Result<String> {
+    let values = || {
+        bars.series
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .chain(bars.reference)
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    if values().next().is_none() {
+        return Err(Error::usage(format!(
+            "chart '{}': nothing to plot (no positive value)",
+            bars.title
+        )));
+    }
+    let lo = values().fold(f64::INFINITY, f64::min) / 2.0;
+    // Room at the top for the legend.
+    let hi = values().fold(0.0, f64::max) * 6.0;
+    let k = bars.series.len().max(1);
+    // One slot per (group, series) and an empty slot between groups; slot s centred on s.
+    let slots = bars.groups.len() * (k + 1) - 1;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw_bars(&root, bars, slots, k, (lo, hi)).map_err(|e| Error::Report {
+            message: format!("chart '{}': {e}", bars.title),
+        })?;
+    }
+    Ok(svg)
+}
+
+fn draw_bars(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    bars: &Bars,
+    slots: usize,
+    k: usize,
+    (lo, hi): (f64, f64),
+) -> DrawResult<()> {
+    root.fill(&WHITE)?;
+    let mut c = ChartBuilder::on(root)
+        .caption(&bars.title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5..slots as f64 - 0.5, (lo..hi).log_scale())?;
+    let label_at = |v: &f64| {
+        let r = v.round();
+        if (v - r).abs() > 1e-6 || r < 0.0 {
+            return String::new();
+        }
+        let s = r as usize;
+        if s % (k + 1) == (k - 1) / 2 {
+            bars.groups.get(s / (k + 1)).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    c.configure_mesh()
+        .disable_x_mesh()
+        .x_labels(slots)
+        .x_label_formatter(&label_at)
+        .y_desc(&bars.y_label)
+        .y_label_formatter(&|v| compact(*v))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    if let Some(r) = bars.reference {
+        c.draw_series(LineSeries::new(
+            [(-0.5, r), (slots as f64 - 0.5, r)],
+            BLACK.stroke_width(1),
+        ))?;
+    }
+    for (si, (name, values)) in bars.series.iter().enumerate() {
+        let (r, g, b) = PALETTE[si % PALETTE.len()];
+        let color = RGBColor(r, g, b);
+        let rects: Vec<Rectangle<(f64, f64)>> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite() && **v > 0.0)
+            .map(|(gi, &v)| {
+                let x = (gi * (k + 1) + si) as f64;
+                Rectangle::new([(x - 0.42, lo), (x + 0.42, v)], color.filled())
+            })
+            .collect();
+        c.draw_series(rects)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()?;
+    root.present()
+}
+
 /// The axis range covering `values`: from zero (or the minimum, if negative) to the
 /// maximum plus 8%; a degenerate range is widened so the axis has a length.
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -111,6 +222,15 @@ fn tick(v: f64) -> String {
     } else {
         let s = format!("{v:.3}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A log axis tick: 12k and 3.4M for large values, [`tick`]'s digits below.
+fn compact(v: f64) -> String {
+    match v.abs() {
+        a if a >= 1e6 => format!("{:.1}M", v / 1e6),
+        a if a >= 1e4 => format!("{:.0}k", v / 1e3),
+        _ => tick(v),
     }
 }
 
@@ -228,6 +348,30 @@ mod tests {
         };
         let e = line_chart(&chart(vec![bad])).unwrap_err();
         assert!(e.to_string().contains("not finite"), "{e}");
+    }
+
+    #[test]
+    fn grouped_bars_draw_a_bar_per_positive_value() {
+        let bars = Bars {
+            title: "ratios".into(),
+            y_label: "× base".into(),
+            groups: vec!["time".into(), "bytes".into()],
+            series: vec![
+                ("base".into(), vec![1.0, 1.0]),
+                ("new <x>".into(), vec![2.5, f64::NAN]),
+            ],
+            reference: Some(1.0),
+        };
+        let svg = grouped_bars(&bars).unwrap();
+        assert!(svg.contains("new &lt;x&gt;") && svg.contains("time"));
+        // Three bars and two legend keys (a non-finite value draws none).
+        assert_eq!(svg.matches("<rect").count() - 1, 5, "{svg}");
+        let empty = Bars {
+            series: vec![("x".into(), vec![f64::NAN])],
+            reference: None,
+            ..bars
+        };
+        assert!(grouped_bars(&empty).is_err());
     }
 
     #[test]

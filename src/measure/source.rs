@@ -92,19 +92,25 @@ pub(crate) type ChunkFn<'a> = dyn FnMut(&[Item], &[Expected]) -> Result<()> + 'a
 /// Where a run's items come from, already restricted to one shard.
 pub(crate) enum Source {
     /// A generated corpus: `manifest.tsv`, streamed on every pass.
-    Manifest { dir: PathBuf, shard: Option<Shard> },
+    Manifest {
+        dir: PathBuf,
+        shard: Option<Shard>,
+        /// Only rows of this kind (`run --kind`, `pq`'s module and file passes).
+        kind: Option<ItemKind>,
+    },
     /// Any directory tree, walked once; only the shard's items are kept.
     Tree(Vec<Item>),
 }
 
 impl Source {
-    /// The items of `dir`: the manifest of a generated corpus, else every file of the tree
-    /// (of `kind` only, when given).
+    /// The items of `dir`: the manifest of a generated corpus, else every file of the tree;
+    /// of `kind` only, when given.
     pub fn open(dir: &Path, kind: Option<ItemKind>, shard: Option<Shard>) -> Result<Source> {
         if is_generated(dir) {
             return Ok(Source::Manifest {
                 dir: dir.to_path_buf(),
                 shard,
+                kind,
             });
         }
         let items = engine::discover(dir)
@@ -135,7 +141,7 @@ impl Source {
                 }
                 Ok(())
             }
-            Source::Manifest { dir, shard } => {
+            Source::Manifest { dir, shard, kind } => {
                 use std::io::BufRead;
                 let path = dir.join("manifest.tsv");
                 let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
@@ -146,7 +152,9 @@ impl Source {
                     let Some(e) = parse_manifest_row(i + 1, &line)? else {
                         continue;
                     };
-                    if !shard.is_none_or(|s| s.contains(&e.path)) {
+                    if !shard.is_none_or(|s| s.contains(&e.path))
+                        || !kind.is_none_or(|k| e.kind == k)
+                    {
                         continue;
                     }
                     // The manifest's kind must be the one rule's (`ItemKind::of_path`), or

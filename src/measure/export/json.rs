@@ -71,6 +71,14 @@ impl Exporter<SweepReport> for Json {
     }
 }
 
+impl Exporter<crate::measure::pq::PqReport> for Json {
+    fn export(&self, report: &crate::measure::pq::PqReport) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(report).map_err(|e| Error::Report {
+            message: e.to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

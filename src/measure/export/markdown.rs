@@ -647,3 +647,55 @@ mod tests {
         assert_eq!(Markdown.export(&r).unwrap(), md.into_bytes());
     }
 }
+
+impl Exporter<crate::measure::pq::PqReport> for Markdown {
+    fn export(&self, report: &crate::measure::pq::PqReport) -> Result<Vec<u8>> {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = pq_into(&mut s, report);
+        Ok(s.into_bytes())
+    }
+}
+
+/// A Markdown table from a header and rows.
+fn md_table(s: &mut String, head: &[String], rows: &[Vec<String>]) -> std::fmt::Result {
+    writeln!(s, "| {} |", head.join(" | "))?;
+    writeln!(s, "|{}", "---|".repeat(head.len()))?;
+    for r in rows {
+        writeln!(s, "| {} |", r.join(" | "))?;
+    }
+    Ok(())
+}
+
+fn pq_into(s: &mut String, r: &crate::measure::pq::PqReport) -> std::fmt::Result {
+    let t = &r.testbed;
+    write!(
+        s,
+        "# trustbench pq: the cost of moving to ML-DSA\n\nKernel profile {}; testbed {} ({}, {} logical CPUs, kernel {}, backend {} ({})); {} rounds, interleaved; intervals are 95% bootstrap intervals of the median.\n\n## Figures\n\n",
+        r.kernel_profile,
+        t.id,
+        t.cpu_model,
+        t.logical_cpus,
+        t.kernel,
+        t.backend,
+        t.backend_crate,
+        r.rounds
+    )?;
+    let (head, rows) = r.figures_table();
+    md_table(s, &head, &rows)?;
+    write!(s, "\n## Relative to {}\n\n", r.baseline)?;
+    let (head, rows) = r.ratios_table();
+    md_table(s, &head, &rows)?;
+    if r.findings() > 0 {
+        writeln!(
+            s,
+            "\n**{} items were not valid or disagreed with the manifest: these figures are not the cost of verifying good signatures.**",
+            r.findings()
+        )?;
+    }
+    writeln!(s, "\n## What was measured\n")?;
+    for n in &r.notes {
+        writeln!(s, "- {n}")?;
+    }
+    Ok(())
+}

@@ -24,3 +24,9 @@ impl Exporter<CapacityReport> for Svg {
         plot::line_chart(&report.chart()).map(String::into_bytes)
     }
 }
+
+impl Exporter<crate::measure::pq::PqReport> for Svg {
+    fn export(&self, report: &crate::measure::pq::PqReport) -> Result<Vec<u8>> {
+        plot::grouped_bars(&report.chart()).map(String::into_bytes)
+    }
+}

@@ -40,17 +40,6 @@ fn drawn<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
     })
 }
 
-/// A rate for an axis: 950, 12k, 3.4M.
-fn rate_label(v: f64) -> String {
-    match v.abs() {
-        a if a >= 1e6 => format!("{:.1}M", v / 1e6),
-        a if a >= 1e4 => format!("{:.0}k", v / 1e3),
-        a if a >= 1e3 => format!("{:.1}k", v / 1e3),
-        a if a >= 1.0 => format!("{v:.0}"),
-        _ => format!("{v:.2}"),
-    }
-}
-
 /// A number of microseconds for an axis, as many digits as its size needs: 4500, 12,
 /// 3.5, 0.25, 4.0e-3.
 fn us_label(v: f64) -> String {
@@ -264,93 +253,40 @@ pub fn latency_distribution(passes: &[PassReport]) -> Result<Option<String>> {
 /// per backend that has a figure for it; a log axis, since classes differ by orders of
 /// magnitude (RSA against ECDSA).
 pub fn backend_verify_rates(r: &BackendsReport) -> Result<Option<String>> {
-    let figures = || {
-        r.rows
-            .iter()
-            .flat_map(|row| row.cells.iter().filter_map(|c| c.verify_per_s))
-            .filter(|v| v.is_finite() && *v > 0.0)
-    };
-    if figures().next().is_none() {
+    let any = r
+        .rows
+        .iter()
+        .flat_map(|row| row.cells.iter().filter_map(|c| c.verify_per_s))
+        .any(|v| v.is_finite() && v > 0.0);
+    if !any {
         return Ok(None);
     }
-    let lo = figures().fold(f64::INFINITY, f64::min);
-    let hi = figures().fold(0.0, f64::max);
-    let k = r.backends.len().max(1);
-    // One slot per (class, backend) and an empty slot between classes.
-    let slots = r.rows.len() * (k + 1) - 1;
-    let labels: Vec<String> = r.rows.iter().map(|row| row.label.clone()).collect();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
-        drawn(root.fill(&WHITE))?;
-        let mut chart = drawn(
-            ChartBuilder::on(&root)
-                .margin(14)
-                .caption(
-                    "Verify per thread, by signature class and backend",
-                    (FONT, 22),
-                )
-                .x_label_area_size(48)
-                .y_label_area_size(70)
-                .build_cartesian_2d(
-                    // Slot s is centred on x = s.
-                    -0.5..slots as f64 - 0.5,
-                    // Room at the top for the legend.
-                    ((lo / 2.0)..(hi * 6.0)).log_scale(),
-                ),
-        )?;
-        drawn(
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(slots)
-                // The class under its group's middle bar.
-                .x_label_formatter(&|v| match slot(*v, slots) {
-                    Some(s) if s % (k + 1) == (k - 1) / 2 => {
-                        labels.get(s / (k + 1)).cloned().unwrap_or_default()
-                    }
-                    _ => String::new(),
-                })
-                .y_desc("verifications/s per thread (log scale)")
-                .y_label_formatter(&|v| rate_label(*v))
-                .label_style((FONT, 16))
-                .draw(),
-        )?;
-        for (bi, b) in r.backends.iter().enumerate() {
-            let c = colour(bi);
-            let bars: Vec<Rectangle<(f64, f64)>> = r
+    let series = r
+        .backends
+        .iter()
+        .map(|b| {
+            let values = r
                 .rows
                 .iter()
-                .enumerate()
-                .filter_map(|(ri, row)| {
-                    let v = row
-                        .cells
+                .map(|row| {
+                    row.cells
                         .iter()
-                        .find(|cell| cell.backend == b.name)?
-                        .verify_per_s?;
-                    let x = (ri * (k + 1) + bi) as f64;
-                    Some(Rectangle::new(
-                        [(x - 0.42, lo / 2.0), (x + 0.42, v)],
-                        c.filled(),
-                    ))
+                        .find(|cell| cell.backend == b.name)
+                        .and_then(|cell| cell.verify_per_s)
+                        .unwrap_or(f64::NAN)
                 })
                 .collect();
-            drawn(chart.draw_series(bars))?
-                .label(b.name.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
-        }
-        drawn(
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font((FONT, 16))
-                .draw(),
-        )?;
-        drawn(root.present())?;
-    }
-    Ok(Some(svg))
+            (b.name.clone(), values)
+        })
+        .collect();
+    let bars = crate::measure::plot::Bars {
+        title: "Verify per thread, by signature class and backend".into(),
+        y_label: "verifications/s per thread (log scale)".into(),
+        groups: r.rows.iter().map(|row| row.label.clone()).collect(),
+        series,
+        reference: None,
+    };
+    crate::measure::plot::grouped_bars(&bars).map(Some)
 }
 
 #[cfg(test)]

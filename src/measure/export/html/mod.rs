@@ -12,6 +12,7 @@ mod backends;
 mod capacity;
 mod charts;
 mod page;
+mod pq;
 mod run;
 mod sweep;
 mod verdicts;
@@ -67,6 +68,12 @@ impl Exporter<crate::measure::sweep::SweepReport> for Html {
 impl Exporter<crate::measure::verdicts::VerdictsReport> for Html {
     fn export(&self, report: &crate::measure::verdicts::VerdictsReport) -> Result<Vec<u8>> {
         verdicts::page(report).map(String::into_bytes)
+    }
+}
+
+impl Exporter<crate::measure::pq::PqReport> for Html {
+    fn export(&self, report: &crate::measure::pq::PqReport) -> Result<Vec<u8>> {
+        pq::page(report).map(String::into_bytes)
     }
 }
 
