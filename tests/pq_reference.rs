@@ -4,9 +4,8 @@
 //! backends are built on, aws-lc-rs and RustCrypto `ml-dsa` (the latter when the
 //! `rustcrypto` or `generator` feature compiles it in). "We verify theirs; they verify ours."
 //!
-//! This file does not use trustbench's own ML-DSA verifier (see the INTEGRATION block at the
-//! end): it pins what the reference tools and the underlying libraries agree on, so the
-//! verifier can later be held to it.
+//! The first tests pin what the reference tools and the underlying libraries agree on; the
+//! last ones hold trustbench's own verifier (`PublicKey::check`, every backend) to it.
 //!
 //! * `one_seed_one_key_everywhere`: FIPS 204 KeyGen_internal from one seed gives the same
 //!   public key in both Python tools, aws-lc-rs and ml-dsa.
@@ -25,6 +24,15 @@
 //!   TBS span `tbs` writes, which equals x509-parser's; SKID/AKID, basicConstraints and
 //!   keyUsage are what the kernel's keyring restrictions look for.
 //!
+//! * `kat_files_through_every_backend`: every KAT vector through every backend of
+//!   `backends::all()` via `PublicKey::check` (`CryptoProfile::full()`): a backend that
+//!   implements ML-DSA gives exactly the vector's `kernel_expected` / `kernel_errno`; one that
+//!   does not gives `Unsupported::Algorithm`, or the same errno when the kernel decides it
+//!   before the arithmetic (key length `EINVAL`, malformed signature `EBADMSG`). Unpinned
+//!   ACVP rejections: `EBADMSG` exactly when RustCrypto's sigDecode refuses the signature.
+//! * `python_signatures_through_every_backend`, `rust_signatures_through_every_backend`:
+//!   fresh signatures from both Python tools and both Rust signers, all three sets.
+//!
 //! Needs the reference tools (`bash scripts/pq-venv.sh`; found automatically): when they are
 //! unavailable the tests fail under `CI=true` and skip loudly otherwise.
 
@@ -39,6 +47,11 @@ use aws_lc_rs::signature::{
 };
 use pq::{Signer, SETS};
 use std::path::Path;
+use trustbench::crypto::{
+    backends, Checked, CryptoProfile, Encoding, KeySource, MlDsa, PkeyAlgo, PublicKey, SigAlgo,
+    SignatureRecord, Signed, Unsupported,
+};
+use trustbench::errno::{Errno, KResult};
 
 /// aws-lc-rs's verification and signing algorithms for a pqref.py set name.
 fn aws_algs(
@@ -523,22 +536,222 @@ fn mldsa_certificates_verify() {
     }
 }
 
-// INTEGRATION: once trustbench's own ML-DSA verifier lands (src/crypto/mldsa.rs and the
-// backends' ML-DSA arms), the integrator should add here:
-//  * kat_files_verify_under_rust: build each vector's key with
-//    `trustbench::crypto::PublicKey` for `PkeyAlgo::MlDsa(set)` and run it through every
-//    `trustbench::crypto::backends::all()` backend via `PublicKey::check` (empty context,
-//    the kernel's `Signed` message form): the verdict must be `kernel_expected`, and where
-//    `kernel_errno` is set the errno must be exactly it (EKEYREJECTED for mismatches and
-//    context signatures, EBADMSG for wrong-length signatures, EINVAL for wrong-length
-//    keys); for ACVP rejections without a pinned errno, EBADMSG or EKEYREJECTED, and the
-//    same one from every backend.
-//  * python_signatures_verify_everywhere / rust_signatures_verify_under_python: the same
-//    signatures through every backend (valid → Ok, other message / context → EKEYREJECTED).
-//  * mldsa_certificates_verify: feed the CA and leaf DER to `trust::x509` (the kernel's
-//    parse: self-signed ML-DSA CA verified at parse) and admit the leaf through the
-//    restrict_link_by_signature path: found by AKID, verified over the raw TBS span; a
-//    leaf under the wrong-set CA key → EKEYREJECTED (signature OID vs key algorithm).
-//  * the errno split for malformed signatures (z out of range, bad hint packing →
-//    EBADMSG) needs crafted signatures: flip bits in z / the hint bytes of a KAT signature
-//    and compare with RustCrypto's `Signature::decode` (None = malformed).
+// ---------------------------------------------------------------------------------------------
+// trustbench's own verifier: every backend through `PublicKey::check`
+// ---------------------------------------------------------------------------------------------
+
+/// The parameter set of a pqref.py set name.
+fn level(set: &str) -> MlDsa {
+    match set {
+        "ml-dsa-44" => MlDsa::L44,
+        "ml-dsa-65" => MlDsa::L65,
+        "ml-dsa-87" => MlDsa::L87,
+        other => panic!("not a set: {other}"),
+    }
+}
+
+/// `PublicKey::check` of a pure ML-DSA signature over `msg` (the kernel's record: raw
+/// encoding, hash "none", the data itself) under `CryptoProfile::full()`, by every usable
+/// backend: (backend name, whether it implements this set, outcome).
+fn backend_checks(
+    set: &str,
+    pk: &[u8],
+    msg: &[u8],
+    sig: &[u8],
+) -> Vec<(&'static str, bool, Checked)> {
+    let l = level(set);
+    let profile = CryptoProfile::full();
+    backends::all()
+        .iter()
+        .map(|b| {
+            let key = PublicKey::new(
+                &KeySource {
+                    algo: PkeyAlgo::MlDsa(l),
+                    key: pk,
+                    cert: None,
+                },
+                &**b,
+            );
+            let rec = SignatureRecord {
+                algo: Some(SigAlgo::MlDsa(l)),
+                encoding: Encoding::Raw,
+                signed: Signed::Data {
+                    hash: None,
+                    data: msg,
+                },
+                signature: sig,
+                message: None,
+            };
+            (b.name(), b.supports_mldsa(l), key.check(&rec, &profile))
+        })
+        .collect()
+}
+
+/// Whether the kernel decides `e` before any arithmetic (so that a backend without ML-DSA
+/// gives it too): a key of the wrong length (`EINVAL`) or a malformed signature (`EBADMSG`).
+fn decided_before_arithmetic(e: Errno) -> bool {
+    matches!(e, Errno::EINVAL | Errno::EBADMSG)
+}
+
+/// Every backend against the kernel's answer `want` (`Ok(())` or the errno): a backend
+/// implementing ML-DSA gives exactly `want`; one that does not gives the same errno when
+/// the kernel's rules decide it before the arithmetic (every backend shares those rules)
+/// and `Unsupported::Algorithm` otherwise (never a verdict of its own).
+fn assert_backends(what: &str, checks: &[(&str, bool, Checked)], want: KResult<()>) {
+    let mut implementing = 0;
+    for (name, supports, got) in checks {
+        let expect: Checked = match want {
+            _ if *supports => Ok(want),
+            Err(e) if decided_before_arithmetic(e) => Ok(want),
+            _ => Err(Unsupported::Algorithm),
+        };
+        assert_eq!(*got, expect, "{what}: backend {name}");
+        implementing += usize::from(*supports);
+    }
+    assert!(
+        implementing >= 2,
+        "{what}: fewer than two backends implement ML-DSA ({checks:?})"
+    );
+}
+
+/// Whether RustCrypto's sigDecode (with its z bound and hint checks) accepts `sig`: the
+/// independent opinion on "malformed" (`EBADMSG`) for vectors that pin no errno.
+#[cfg(any(feature = "rustcrypto", feature = "generator"))]
+fn rustcrypto_decodes(set: &str, sig: &[u8]) -> bool {
+    use ml_dsa::{MlDsa44, MlDsa65, MlDsa87, Signature};
+    match set {
+        "ml-dsa-44" => Signature::<MlDsa44>::try_from(sig).is_ok(),
+        "ml-dsa-65" => Signature::<MlDsa65>::try_from(sig).is_ok(),
+        "ml-dsa-87" => Signature::<MlDsa87>::try_from(sig).is_ok(),
+        other => panic!("not a set: {other}"),
+    }
+}
+
+/// The committed vectors through every backend of trustbench: no Python needed.
+#[test]
+fn kat_files_through_every_backend() {
+    let mut pinned = 0;
+    for set in SETS {
+        for v in &pq::load_kat(set).vectors {
+            let what = format!("{set} {} ({})", v.id, v.kind);
+            let checks = backend_checks(set, &v.pk, &v.msg, &v.sig);
+            if v.kernel_expected {
+                assert_backends(&what, &checks, Ok(()));
+                continue;
+            }
+            let errno = match &v.kernel_errno {
+                Some(name) => {
+                    pinned += 1;
+                    Errno::from_name(name).unwrap_or_else(|| panic!("{what}: errno {name}"))
+                }
+                None => {
+                    // Unpinned (ACVP) rejections: whatever the implementing backends say, it
+                    // is one of the verifier's two answers, the same from all of them.
+                    let got: Vec<&Checked> = checks.iter().filter(|c| c.1).map(|c| &c.2).collect();
+                    let first = *got[0];
+                    assert!(
+                        matches!(first, Ok(Err(Errno::EBADMSG | Errno::EKEYREJECTED))),
+                        "{what}: {first:?}"
+                    );
+                    assert!(got.iter().all(|g| **g == first), "{what}: {checks:?}");
+                    first.expect("checked above").expect_err("checked above")
+                }
+            };
+            assert_backends(&what, &checks, Err(errno));
+            // "Malformed" agrees with RustCrypto's decoder (for a key of the right length).
+            #[cfg(any(feature = "rustcrypto", feature = "generator"))]
+            if v.pk.len() == level(set).public_key_len() {
+                assert_eq!(
+                    errno == Errno::EBADMSG,
+                    !rustcrypto_decodes(set, &v.sig),
+                    "{what}: EBADMSG vs RustCrypto's sigDecode"
+                );
+            }
+        }
+    }
+    assert!(pinned >= 18, "only {pinned} vectors pin an errno");
+}
+
+/// Fresh signatures from both Python signers, all three sets, through every backend: valid
+/// → `Ok`; another message, a non-empty context, a flipped byte → `EKEYREJECTED`; a
+/// truncated signature → `EBADMSG`; a key one byte short → `EINVAL`.
+#[test]
+fn python_signatures_through_every_backend() {
+    let Some(pq) = pq::pqref() else { return };
+    let msg = b"module content [0, C), as the kernel hands it to ML-DSA";
+    for set in SETS {
+        let work = tempfile::tempdir().unwrap();
+        for signer in Signer::ALL {
+            let dir = work.path().join(signer.name());
+            let pk = pq.keygen(
+                set,
+                signer,
+                Some(&seed(&format!("backends/{set}/{signer:?}"))),
+                &dir,
+            );
+            let sig = pq.sign(set, signer, &dir, msg, b"");
+            let what = format!("{set}, signed by {signer:?}");
+            assert_backends(&what, &backend_checks(set, &pk, msg, &sig), Ok(()));
+            assert_backends(
+                &format!("{what}, other message"),
+                &backend_checks(set, &pk, b"another message", &sig),
+                Err(Errno::EKEYREJECTED),
+            );
+            let ctx_sig = pq.sign(set, signer, &dir, msg, b"ctx");
+            assert_backends(
+                &format!("{what}, context signature"),
+                &backend_checks(set, &pk, msg, &ctx_sig),
+                Err(Errno::EKEYREJECTED),
+            );
+            let mut flipped = sig.clone();
+            flipped[3] ^= 0x40; // inside c~: well-formed, wrong
+            assert_backends(
+                &format!("{what}, flipped c~ byte"),
+                &backend_checks(set, &pk, msg, &flipped),
+                Err(Errno::EKEYREJECTED),
+            );
+            assert_backends(
+                &format!("{what}, truncated"),
+                &backend_checks(set, &pk, msg, &sig[..sig.len() - 1]),
+                Err(Errno::EBADMSG),
+            );
+            assert_backends(
+                &format!("{what}, short key"),
+                &backend_checks(set, &pk[..pk.len() - 1], msg, &sig),
+                Err(Errno::EINVAL),
+            );
+        }
+    }
+}
+
+/// The Rust signers' signatures (aws-lc-rs hedged, ml-dsa deterministic) through every
+/// backend too: what the generator writes is what every backend accepts.
+#[test]
+fn rust_signatures_through_every_backend() {
+    let msg = b"signed in Rust";
+    for set in SETS {
+        #[allow(unused_mut)]
+        let mut made = vec![(
+            "aws-lc-rs",
+            aws_sign(set, &seed(&format!("aws-b/{set}")), msg),
+        )];
+        #[cfg(any(feature = "rustcrypto", feature = "generator"))]
+        made.push((
+            "ml-dsa",
+            rc::keypair_and_sign(set, &seed(&format!("rc-b/{set}")), msg),
+        ));
+        for (who, (pk, sig)) in made {
+            let what = format!("{set}, signed by {who}");
+            assert_backends(&what, &backend_checks(set, &pk, msg, &sig), Ok(()));
+            assert_backends(
+                &format!("{what}, other message"),
+                &backend_checks(set, &pk, b"signed in Rust?", &sig),
+                Err(Errno::EKEYREJECTED),
+            );
+        }
+    }
+}
+
+// The X.509 admission of these certificates through real keyring restrictions, the errno
+// split for crafted malformed signatures (z out of range, each malformed hint packing), and
+// modules, IMA v3 and the profile differences are in tests/mldsa_kernel.rs.
