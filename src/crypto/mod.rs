@@ -728,7 +728,10 @@ impl PublicKey {
             return fail(Errno::EINVAL);
         }
         match sig.signed {
-            Signed::Data { hash, .. } if matches!(hash, None | Some(HashAlgo::Sha512)) => {}
+            Signed::Data {
+                hash: None | Some(HashAlgo::Sha512),
+                ..
+            } => {}
             _ => return fail(Errno::EINVAL),
         }
         if !profile.has_mldsa(level) {

@@ -162,9 +162,7 @@ impl Checks {
         profile: &CryptoProfile,
     ) -> Option<KResult<()>> {
         // Only digest records batch (the lanes are RSA); ML-DSA is checked at once.
-        let Some(&digest) = rec.digest() else {
-            return None;
-        };
+        let &digest = rec.digest()?;
         let batchable = public.prepared().is_some_and(|p| p.mont().is_some())
             && public.backend_supports(digest.algo())
             && rec.signature.len() <= MAX_SIGNATURE;

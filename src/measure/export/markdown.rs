@@ -628,26 +628,6 @@ fn render_sweep(r: &crate::measure::sweep::SweepReport) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::measure::report::tests::shard_report;
-    use crate::measure::report::MISMATCH_LIST_CAP;
-
-    #[test]
-    fn the_manifest_line_gives_the_count_not_the_listed_mismatches() {
-        let r = shard_report(5000, MISMATCH_LIST_CAP, 2500);
-        let md = Markdown.render(&r);
-        assert!(
-            md.contains("\n## Manifest\n\n5000 items checked, 2500 mismatches\n"),
-            "{md}"
-        );
-        let named = md.lines().filter(|l| l.starts_with("- files/")).count();
-        assert_eq!(named, MISMATCHES_SHOWN);
-        assert_eq!(Markdown.export(&r).unwrap(), md.into_bytes());
-    }
-}
-
 impl Exporter<crate::measure::pq::PqReport> for Markdown {
     fn export(&self, report: &crate::measure::pq::PqReport) -> Result<Vec<u8>> {
         let mut s = String::new();
@@ -698,4 +678,24 @@ fn pq_into(s: &mut String, r: &crate::measure::pq::PqReport) -> std::fmt::Result
         writeln!(s, "- {n}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::report::tests::shard_report;
+    use crate::measure::report::MISMATCH_LIST_CAP;
+
+    #[test]
+    fn the_manifest_line_gives_the_count_not_the_listed_mismatches() {
+        let r = shard_report(5000, MISMATCH_LIST_CAP, 2500);
+        let md = Markdown.render(&r);
+        assert!(
+            md.contains("\n## Manifest\n\n5000 items checked, 2500 mismatches\n"),
+            "{md}"
+        );
+        let named = md.lines().filter(|l| l.starts_with("- files/")).count();
+        assert_eq!(named, MISMATCHES_SHOWN);
+        assert_eq!(Markdown.export(&r).unwrap(), md.into_bytes());
+    }
 }
