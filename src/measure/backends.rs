@@ -205,6 +205,11 @@ pub struct BackendResult {
     /// Generated corpora: lines of its link-time phase whose outcome differs from
     /// `keyring.expected`.
     pub link_unexpected: Vec<String>,
+    /// Generated corpora: lines of its link-time phase that differ because a gatekeeper
+    /// refused a key this backend could not verify (its keyrings are then incomplete and
+    /// its items that are not valid are left out of the agreement check).
+    #[serde(default)]
+    pub link_unsupported: usize,
     /// Generated corpora: its gatekeeper checks per second in the link-time phase (one
     /// run, not interleaved: informative only).
     pub link_checks_per_s: Option<f64>,
@@ -783,6 +788,7 @@ pub fn compare(
                     .as_ref()
                     .map(|l| l.unexpected.clone())
                     .unwrap_or_default(),
+                link_unsupported: c.link.as_ref().map_or(0, |l| l.unsupported.len()),
                 link_checks_per_s: c.link.as_ref().map(|l| l.checks_per_s),
             }
         })
@@ -951,6 +957,7 @@ pub(crate) mod tests {
             digest_mb_per_s: BTreeMap::new(),
             verdicts: [("valid".to_string(), 100)].into(),
             link_unexpected: Vec::new(),
+            link_unsupported: 0,
             link_checks_per_s: Some(1000.0),
         };
         let cell = |backend: &str, ns: Option<f64>| Cell {

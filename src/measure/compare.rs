@@ -208,6 +208,12 @@ pub fn compare(
             corpus(new)
         )));
     }
+    if base.kernel_profile != new.kernel_profile {
+        return Err(NotComparable(format!(
+            "the runs follow different kernels (profile {} vs {}): their verdicts differ",
+            base.kernel_profile, new.kernel_profile
+        )));
+    }
     if base.testbed.id != new.testbed.id {
         if let Some(m) = metrics.iter().find(|m| m.is_timing()) {
             return Err(NotComparable(format!(
@@ -417,6 +423,10 @@ mod tests {
     #[test]
     fn different_corpora_schemas_or_testbeds_for_timings_are_not_comparable() {
         let mut other = run(&BASE);
+        let mut newer = run(&BASE);
+        newer.kernel_profile = crate::kernel_profile::KernelProfile::V7_2;
+        let e = compare(&run(&BASE), &newer, &[Metric::Efficiency], 5.0).unwrap_err();
+        assert!(e.0.contains("different kernels"), "{e}");
         other.corpus.spec_hash = Some("ffff".into());
         let e = compare(&run(&BASE), &other, &[Metric::Efficiency], 5.0).unwrap_err();
         assert!(e.0.contains("different corpora"), "{e}");

@@ -15,6 +15,7 @@ use crate::crypto::{Backend, CryptoProfile};
 use crate::errno::{Errno, KResult};
 use crate::hash::Digest;
 use crate::kernel_profile::{KernelProfile, Rules};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// What an object is.
@@ -78,6 +79,10 @@ pub struct Store {
     system: SystemKeyrings,
     /// Every keyring's serial, in creation order (the possession walk visits only these).
     rings: Vec<Serial>,
+    /// Keys a gatekeeper refused because the backend could not do a verification it
+    /// needed (an ML-DSA chain under a backend without ML-DSA): the keyrings then differ
+    /// from the kernel's, and verdicts that are not valid may come from that.
+    unsupported_admissions: std::sync::atomic::AtomicUsize,
 }
 
 /// First serial handed out; arbitrary but recognisable.
@@ -106,6 +111,7 @@ impl Store {
                 ima_blacklist: None,
             },
             rings: Vec::new(),
+            unsupported_admissions: Default::default(),
         };
         let ring = |s: &mut Store, name: &str, r: Option<Restriction>, user: bool| {
             s.push_keyring(name, r, user, false)
@@ -166,6 +172,22 @@ impl Store {
 
     pub fn profile(&self) -> &CryptoProfile {
         &self.profile
+    }
+
+    /// How many keys a gatekeeper refused because the backend could not do a verification
+    /// the kernel would have done: non-zero means this store's keyrings are not the
+    /// kernel's, so its non-valid verdicts are not the backend's to be judged by.
+    pub fn unsupported_admissions(&self) -> usize {
+        self.unsupported_admissions.load(Ordering::Relaxed)
+    }
+
+    /// Counts a gatekeeper's refusal that came from a verification the backend could not
+    /// do (this thread's unsupported count moved since `before`), and passes it on.
+    fn note_admission(&self, before: u64, r: KResult<()>) -> KResult<()> {
+        if r.is_err() && crate::crypto::unsupported_count() != before {
+            self.unsupported_admissions.fetch_add(1, Ordering::Relaxed);
+        }
+        r
     }
 
     /// The emulated kernel's rules (its release's row of the profile table).
@@ -420,7 +442,9 @@ impl Store {
         // (add_to_machine_keyring), so its CA gate judges boot-time loads too.
         let gated = mode == AddMode::User || Some(ring) == self.system.machine;
         if gated {
-            self.check_restriction(ring, Candidate::Asymmetric(&key))?;
+            let before = crate::crypto::unsupported_count();
+            let r = self.check_restriction(ring, Candidate::Asymmetric(&key));
+            self.note_admission(before, r)?;
         }
         let desc = key.description.clone();
         let serial = self.push(Object {
@@ -506,7 +530,9 @@ impl Store {
             Payload::Keyring(_) => Candidate::Keyring(key),
             Payload::BlacklistHash { .. } => Candidate::BlacklistHash,
         };
-        self.check_restriction(ring, cand)?;
+        let before = crate::crypto::unsupported_count();
+        let r = self.check_restriction(ring, cand);
+        self.note_admission(before, r)?;
         if matches!(cand, Candidate::Keyring(_)) && (key == ring || self.reaches(key, ring, 0)) {
             return Err(Errno::EDEADLK);
         }

@@ -270,7 +270,7 @@ pub fn appraise_with(
         None => no_label(store, content, label, policy),
         Some(v) => labelled(store, content, v, policy, checks),
     };
-    v.with_source(source).with_unsupported_since(before)
+    v.with_source(source).with_unsupported_since(store, before)
 }
 
 /// The verdict of a failed step, with the digest collected so far.
@@ -397,11 +397,14 @@ fn labelled(
 /// Whether a signature header names its algorithm for `ima_get_hash_algo` (the right
 /// version for its type, longer than the header, algorithm < 23).
 fn header_names(v: &[u8], rules: &Rules) -> bool {
-    let version_ok = match v[0] {
-        imasig::TYPE_DIGSIG => v[1] == 2 || (rules.ima_v3_regular && v[1] == 3),
-        _ => v[1] == 3,
+    let [t, version, algo, ..] = *v else {
+        return false;
     };
-    v.len() > imasig::HEADER_LEN && version_ok && v[2] < HASH_ALGO_LAST
+    let version_ok = match t {
+        imasig::TYPE_DIGSIG => version == 2 || (rules.ima_v3_regular && version == 3),
+        _ => version == 3,
+    };
+    v.len() > imasig::HEADER_LEN && version_ok && algo < HASH_ALGO_LAST
 }
 
 /// `xattr_verify` for types 1 and 4.

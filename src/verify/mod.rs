@@ -16,6 +16,7 @@ pub mod module;
 
 use crate::errno::Errno;
 use crate::hash::Digest;
+use crate::trust::store::Store;
 use crate::trust::Serial;
 
 /// Which verifier judges an item: the module loader's signature check, or IMA appraisal.
@@ -220,9 +221,14 @@ impl Verdict {
 
     /// The same verdict, marked [`Verdict::backend_unsupported`] when the count of
     /// unsupported verifications on this thread ([`crate::crypto::unsupported_count`])
-    /// moved past `before` while it was reached.
-    pub fn with_unsupported_since(mut self, before: u64) -> Verdict {
-        self.backend_unsupported = crate::crypto::unsupported_count() != before;
+    /// moved past `before` while it was reached, or when it is not valid and `store`'s
+    /// gatekeepers refused keys the backend could not verify
+    /// ([`Store::unsupported_admissions`]).
+    pub fn with_unsupported_since(mut self, store: &Store, before: u64) -> Verdict {
+        // A store whose gatekeepers refused keys for want of the backend's crypto has
+        // other keyrings than the kernel's: a verdict other than valid may come from that.
+        self.backend_unsupported = crate::crypto::unsupported_count() != before
+            || (store.unsupported_admissions() > 0 && self.class != VerdictClass::Valid);
         self
     }
 

@@ -153,7 +153,7 @@ pub fn verify_module_with(
             .with_digest(digest)
             .with_signer(signer),
     };
-    v.with_unsupported_since(before)
+    v.with_unsupported_since(store, before)
 }
 
 /// Parsed certificates per worker, so that a certificate embedded in many modules' PKCS#7

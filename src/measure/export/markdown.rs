@@ -167,6 +167,13 @@ fn backends_into(s: &mut String, r: &BackendsReport) -> std::fmt::Result {
         for u in &b.link_unexpected {
             writeln!(s, "- {} link-time phase UNEXPECTED {u}", b.name)?;
         }
+        if b.link_unsupported > 0 {
+            writeln!(
+                s,
+                "- {}: {} link-time commands differ because it cannot verify a key its gatekeepers judged (unsupported crypto); its items that are not valid are not compared",
+                b.name, b.link_unsupported
+            )?;
+        }
     }
     let a = &r.agreement;
     if a.disagreeing == 0 {
@@ -419,6 +426,9 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
         )?;
         for u in &l.unexpected {
             writeln!(s, "- UNEXPECTED {u}")?;
+        }
+        for u in &l.unsupported {
+            writeln!(s, "- unsupported by the backend: {u}")?;
         }
     }
     ceiling(s, r)?;
