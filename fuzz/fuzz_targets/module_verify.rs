@@ -7,8 +7,12 @@ use trustbench::verify::module::verify_module;
 use trustbench::verify::VerdictClass;
 
 fuzz_target!(|data: &[u8]| {
+    // Linux 7.2's rules: ML-DSA signerInfos are parsed too (6.18 refuses them early).
     let store = Store::new(
-        Default::default(),
+        trustbench::trust::KernelConfig {
+            kernel: trustbench::kernel_profile::KernelProfile::V7_2,
+            ..Default::default()
+        },
         trustbench::crypto::CryptoProfile::full(),
         trustbench::crypto::default_backend(),
     );
