@@ -154,8 +154,8 @@ impl PqReport {
         let head = [
             "algorithm".to_string(),
             "modules".into(),
-            "set, 1 core".into(),
-            format!("set, {n} cores"),
+            "set, 1 core (s)".into(),
+            format!("set, {n} cores (s)"),
             "p50 / module".into(),
             "p99 / module".into(),
             "signature B / module".into(),
@@ -165,7 +165,7 @@ impl PqReport {
             format!("IMA v3 files/s, {n} cores"),
         ]
         .to_vec();
-        let secs = |e: &Estimate| with_interval(e.median, e, 3) + " s";
+        let secs = |e: &Estimate| with_interval(e.median, e, 3);
         let rows = self
             .rows
             .iter()
