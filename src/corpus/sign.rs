@@ -375,13 +375,24 @@ pub fn ima_v2(key: &SigningKey, skid: &[u8], digest: &Digest) -> Result<Vec<u8>,
     } else {
         key.sign_digest(digest)?
     };
+    ima_xattr(key, skid, 2, digest, &s)
+}
+
+/// The type-3 xattr value of signature `s` of `version`, keyid from the SKID's tail.
+fn ima_xattr(
+    key: &SigningKey,
+    skid: &[u8],
+    version: u8,
+    digest: &Digest,
+    s: &[u8],
+) -> Result<Vec<u8>, Error> {
     let keyid = ima_keyid(skid).ok_or_else(|| key.err("SKID shorter than 4 bytes".into()))?;
     Ok(imasig::encode(
         imasig::TYPE_DIGSIG,
-        2,
+        version,
         digest.algo(),
         keyid,
-        &s,
+        s,
     ))
 }
 
@@ -392,14 +403,7 @@ pub fn ima_v2(key: &SigningKey, skid: &[u8], digest: &Digest) -> Result<Vec<u8>,
 pub fn ima_v3(key: &SigningKey, skid: &[u8], digest: &Digest) -> Result<Vec<u8>, Error> {
     let (id, n) = imasig::v3_file_id(imasig::TYPE_DIGSIG, digest);
     let s = key.sign_message(&id[..n], digest.algo())?;
-    let keyid = ima_keyid(skid).ok_or_else(|| key.err("SKID shorter than 4 bytes".into()))?;
-    Ok(imasig::encode(
-        imasig::TYPE_DIGSIG,
-        3,
-        digest.algo(),
-        keyid,
-        &s,
-    ))
+    ima_xattr(key, skid, 3, digest, &s)
 }
 
 #[cfg(test)]

@@ -143,11 +143,7 @@ fn draw_bars(
     (lo, hi): (f64, f64),
 ) -> DrawResult<()> {
     root.fill(&WHITE)?;
-    let mut c = ChartBuilder::on(root)
-        .caption(&bars.title, ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(80)
+    let mut c = framed(root, &bars.title)
         .build_cartesian_2d(-0.5..slots as f64 - 0.5, (lo..hi).log_scale())?;
     let label_at = |v: &f64| {
         let r = v.round();
@@ -234,6 +230,19 @@ fn compact(v: f64) -> String {
     }
 }
 
+/// Every chart's frame: the title, the margin and the room for the axes' labels.
+fn framed<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80);
+    b
+}
+
 type DrawResult<T> = std::result::Result<T, DrawingAreaErrorKind<std::io::Error>>;
 
 fn draw(
@@ -243,12 +252,7 @@ fn draw(
     (y0, y1): (f64, f64),
 ) -> DrawResult<()> {
     root.fill(&WHITE)?;
-    let mut c = ChartBuilder::on(root)
-        .caption(&chart.title, ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
+    let mut c = framed(root, &chart.title).build_cartesian_2d(x0..x1, y0..y1)?;
     c.configure_mesh()
         .x_desc(&chart.x_label)
         .y_desc(&chart.y_label)
