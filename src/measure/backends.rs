@@ -466,6 +466,9 @@ struct Contender {
     verify_ns: Vec<Vec<f64>>,
     /// Per hash: each round's own digest ns per byte (message-hashing backends).
     digest_ns_per_byte: BTreeMap<String, Vec<f64>>,
+    /// Per sample of a class that takes the data (ML-DSA): each round's cost per byte of
+    /// the data it verifies.
+    data_ns_per_byte: Vec<Vec<f64>>,
 }
 
 /// Runs every usable backend of `listing` on `config.corpus` and compares them (the module
@@ -570,6 +573,7 @@ pub fn compare(
             rounds: Vec::new(),
             verify_ns: vec![Vec::new(); samples.len()],
             digest_ns_per_byte: BTreeMap::new(),
+            data_ns_per_byte: vec![Vec::new(); samples.len()],
         })
         .collect();
     let n = contenders.len();
@@ -609,6 +613,12 @@ pub fn compare(
                 let c = &mut contenders[b];
                 let ns = verify_ns(&c.engine, sample.inputs[b].as_ref(), &pool, budget);
                 c.verify_ns[si].push(ns);
+                if let Some(r) = sample.inputs[b]
+                    .as_ref()
+                    .and_then(|inp| own_data_ns_per_byte(&c.engine, inp, &pool, budget))
+                {
+                    c.data_ns_per_byte[si].push(r);
+                }
             }
         }
         // Message-hashing backends: their own digest rate, per hash.
@@ -645,6 +655,15 @@ pub fn compare(
                         continue;
                     };
                     let Some(hash) = inp.hash().map(|h| h.name()) else {
+                        // ML-DSA: the fixed part and the cost per byte of the data.
+                        let per_byte = c.data_ns_per_byte[si].last().copied().unwrap_or(0.0);
+                        let len = inp.message.as_ref().map_or(0, Vec::len) as f64;
+                        ceiling
+                            .verify_data_ns_per_byte
+                            .insert(sample.class.clone(), per_byte);
+                        ceiling
+                            .verify_ns
+                            .insert(sample.class.clone(), (ns - per_byte * len).max(0.0));
                         continue;
                     };
                     let own = c
@@ -885,6 +904,33 @@ fn own_digest_ns_per_byte(
         };
         concurrent_ns_per_op(pool, budget, &|| {
             let _ = prepared.verify(&input);
+            1
+        })
+    };
+    let (small, large) = (time(message), time(&big));
+    Some(((large - small) / (big.len() - message.len()) as f64).max(0.0))
+}
+
+/// For a class whose algorithm takes the data (ML-DSA), the backend's own cost per byte of
+/// that data: its arithmetic on the sample's message and on a [`DIGEST_PROBE_BYTES`] one
+/// (which does not verify, at the same cost: ML-DSA always computes the whole check), the
+/// difference divided by the extra bytes. `None` for digest classes, or without a handle.
+fn own_data_ns_per_byte(
+    engine: &Engine,
+    inp: &VerifyInputs,
+    pool: &rayon::ThreadPool,
+    budget: Duration,
+) -> Option<f64> {
+    if inp.digest.is_some() {
+        return None;
+    }
+    let store = read(engine);
+    let prepared = store.asymmetric(inp.key)?.public.prepared()?;
+    let message = inp.message.as_deref()?;
+    let big = vec![0x5au8; DIGEST_PROBE_BYTES.max(message.len() * 2)];
+    let time = |m: &[u8]| {
+        concurrent_ns_per_op(pool, budget, &|| {
+            let _ = prepared.verify_data(m, &inp.signature);
             1
         })
     };
