@@ -1065,6 +1065,26 @@ fn discover_and_verify_classify_by_the_same_rule() {
     assert_eq!(by_name("plain.txt")["errno"], "ENODATA");
 }
 
+/// A decompression bomb (a few kilobytes of zstd that decompress past the 256 MiB budget)
+/// is a verdict with the budget as its reason, not gigabytes of memory per worker.
+#[test]
+fn a_decompression_bomb_is_a_verdict_with_the_budget_as_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bomb = tmp.path().join("bomb.ko.zst");
+    let zeros = vec![0u8; trustbench::formats::decompress::MAX_DECOMPRESSED + 1];
+    let packed = zstd::stream::encode_all(&zeros[..], 3).unwrap();
+    drop(zeros);
+    assert!(packed.len() < 1 << 20, "{} bytes", packed.len());
+    std::fs::write(&bomb, &packed).unwrap();
+    let out = run_cli(&["verify", "--json", bomb.to_str().unwrap()]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    let recs = parse_json_lines(&out.stdout);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["errno"], "EBADMSG", "{}", recs[0]);
+    let reason = recs[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("budget"), "{reason}");
+}
+
 // =======================================================================================
 // 8. exporters and exit codes (CLI)
 // =======================================================================================

@@ -427,8 +427,9 @@ fn open(
 
 /// The bytes the kernel's procedure looks at, viewed in their slot ([`Slot::view`]).
 enum Loaded<'s> {
-    /// A module as the loader sees it (`None`: compressed, but it does not decompress).
-    Module(Option<&'s [u8]>),
+    /// A module as the loader sees it (`Err`: compressed, but it does not decompress, and
+    /// why).
+    Module(Result<&'s [u8], &'static str>),
     /// An IMA file's content and its label (the `security.ima` value or the sidecar's
     /// bytes, with their source).
     Ima { content: &'s [u8], label: Label<'s> },
@@ -452,8 +453,9 @@ enum ModuleShape {
     Plain(Src),
     /// Compressed (by magic) and decompressed: this many bytes of `plain`.
     Decompressed(usize),
-    /// Compressed, but it does not decompress.
-    Corrupt,
+    /// Compressed, but it does not decompress (`too_large`: past the
+    /// [`decompress::MAX_DECOMPRESSED`] budget).
+    Corrupt { too_large: bool },
 }
 
 /// An item's bytes: this many in the slot's `content` buffer, or its mapping.
@@ -484,9 +486,12 @@ impl Slot {
     fn view(&self, shape: Shape) -> Loaded<'_> {
         match shape {
             Shape::Module(m) => Loaded::Module(match m {
-                ModuleShape::Plain(src) => Some(self.bytes(src)),
-                ModuleShape::Decompressed(n) => Some(self.plain.get(..n).unwrap_or_default()),
-                ModuleShape::Corrupt => None,
+                ModuleShape::Plain(src) => Ok(self.bytes(src)),
+                ModuleShape::Decompressed(n) => Ok(self.plain.get(..n).unwrap_or_default()),
+                ModuleShape::Corrupt { too_large: false } => Err("corrupt compressed module"),
+                ModuleShape::Corrupt { too_large: true } => Err(
+                    "compressed module decompresses past trustbench's 256 MiB budget (decompress::MAX_DECOMPRESSED)",
+                ),
             }),
             Shape::Ima { content, label } => Loaded::Ima {
                 content: self.bytes(content),
@@ -565,7 +570,9 @@ fn read(
             timing::mark(Stage::Decompress);
             Shape::Module(match b.decompressor.decompress(c, bytes, b.plain) {
                 Ok(()) => ModuleShape::Decompressed(b.plain.len()),
-                Err(_) => ModuleShape::Corrupt,
+                Err(e) => ModuleShape::Corrupt {
+                    too_large: decompress::is_too_large(&e),
+                },
             })
         }
     })
@@ -584,14 +591,10 @@ fn judge(
     policy: ima::ImaPolicy,
 ) -> Verdict {
     match loaded {
-        Loaded::Module(Some(bytes)) => {
+        Loaded::Module(Ok(bytes)) => {
             module::verify_module_with(store, bytes, module::keyring(store), j.certs, j.checks)
         }
-        Loaded::Module(None) => Verdict::invalid(
-            ItemKind::Module,
-            Errno::EBADMSG,
-            "corrupt compressed module",
-        ),
+        Loaded::Module(Err(reason)) => Verdict::invalid(ItemKind::Module, Errno::EBADMSG, reason),
         Loaded::Ima { content, label } => {
             ima::appraise_with(store, content, *label, policy, j.checks)
         }

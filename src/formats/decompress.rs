@@ -33,6 +33,38 @@ impl Compression {
     }
 }
 
+/// The most bytes one input may decompress to: 256 MiB. The kernel sets no bound
+/// (`module_decompress` grows its pages until memory runs out), so a few kilobytes of a
+/// decompression bomb would otherwise cost a verifier gigabytes per worker thread. The
+/// largest module of the Debian 6.12 tree decompresses to 29.3 MB (`corpora/sizes/`) and a
+/// distribution kernel's payload to well under 100 MB, so this is several times any real
+/// input. Exceeding it is an error of kind [`std::io::ErrorKind::FileTooLarge`] whose
+/// message names the budget; the engine gives such a module a verdict saying so.
+pub const MAX_DECOMPRESSED: usize = 256 << 20;
+
+/// The error of an input that decompresses to more than [`MAX_DECOMPRESSED`] bytes.
+fn too_large(format: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!("{format}: decompresses to more than the {MAX_DECOMPRESSED}-byte budget"),
+    )
+}
+
+/// Whether `e` is the [`MAX_DECOMPRESSED`] budget's error.
+pub fn is_too_large(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::FileTooLarge
+}
+
+/// Reads `r` to its end into `out`, at most [`MAX_DECOMPRESSED`] bytes: one more is the
+/// budget's error.
+fn read_bounded(r: impl Read, out: &mut Vec<u8>, format: &str) -> std::io::Result<()> {
+    r.take(MAX_DECOMPRESSED as u64 + 1).read_to_end(out)?;
+    if out.len() > MAX_DECOMPRESSED {
+        return Err(too_large(format));
+    }
+    Ok(())
+}
+
 /// Decompresses `data` into `out` (cleared first; capacity kept across calls) with a fresh
 /// [`Decompressor`]; callers that decompress many modules keep one instead.
 pub fn decompress(c: Compression, data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
@@ -74,14 +106,12 @@ impl Decompressor {
         out.clear();
         match c {
             Compression::Gzip => self.gunzip(data, out)?,
-            Compression::Xz => {
-                liblzma::bufread::XzDecoder::new(data).read_to_end(out)?;
-            }
-            Compression::Zstd => {
-                zstd::stream::read::Decoder::with_buffer(data)?
-                    .single_frame()
-                    .read_to_end(out)?;
-            }
+            Compression::Xz => read_bounded(liblzma::bufread::XzDecoder::new(data), out, "xz")?,
+            Compression::Zstd => read_bounded(
+                zstd::stream::read::Decoder::with_buffer(data)?.single_frame(),
+                out,
+                "zstd",
+            )?,
             Compression::Lz4Legacy => lz4_legacy(data, out)?,
         }
         Ok(())
@@ -93,6 +123,9 @@ impl Decompressor {
         let body = gzip_body(data)?;
         self.inflate.reset(false);
         loop {
+            if out.len() > MAX_DECOMPRESSED {
+                return Err(too_large("gzip"));
+            }
             if out.capacity() - out.len() < 32 * 1024 {
                 out.reserve(out.len().max(64 * 1024));
             }
@@ -101,7 +134,7 @@ impl Decompressor {
             let before = (consumed, out.len());
             let status = self
                 .inflate
-                .decompress_vec(input, out, flate2::FlushDecompress::Finish)
+                .decompress_vec(input, out, flate2::FlushDecompress::None)
                 .map_err(|e| invalid(&format!("gzip: {e}")))?;
             match status {
                 flate2::Status::StreamEnd => break,
@@ -112,6 +145,9 @@ impl Decompressor {
                 }
                 _ => {}
             }
+        }
+        if out.len() > MAX_DECOMPRESSED {
+            return Err(too_large("gzip"));
         }
         let end = self.inflate.total_in() as usize;
         let trailer = body
@@ -191,6 +227,9 @@ fn lz4_legacy(data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
         }
         let got = lz4_flex::block::decompress_into(&rest[4..4 + n], &mut chunk)
             .map_err(|e| bad(&format!("lz4: {e}")))?;
+        if out.len() + got > MAX_DECOMPRESSED {
+            return Err(too_large("lz4"));
+        }
         out.extend_from_slice(&chunk[..got]);
         rest = &rest[4 + n..];
     }
@@ -204,6 +243,46 @@ fn lz4_legacy(data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// A bomb of every format: a few hundred kilobytes that decompress past the budget are
+    /// the budget's error, not gigabytes of memory; just under it still decompresses.
+    #[test]
+    fn decompression_is_bounded_by_the_budget() {
+        let over = MAX_DECOMPRESSED + 4096;
+        let zeros = vec![0u8; over];
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&zeros).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(&zeros).unwrap();
+        let xz = xz.finish().unwrap();
+        let zs = zstd::stream::encode_all(&zeros[..], 3).unwrap();
+        // LZ4 legacy: 8 MiB blocks of zeros until past the budget.
+        let block = lz4_flex::block::compress(&vec![0u8; 8 << 20]);
+        let mut lz = 0x184c_2102u32.to_le_bytes().to_vec();
+        for _ in 0..=(MAX_DECOMPRESSED >> 23) {
+            lz.extend_from_slice(&(block.len() as u32).to_le_bytes());
+            lz.extend_from_slice(&block);
+        }
+        let mut d = Decompressor::default();
+        let mut out = Vec::new();
+        for (c, data) in [
+            (Compression::Gzip, &gz),
+            (Compression::Xz, &xz),
+            (Compression::Zstd, &zs),
+            (Compression::Lz4Legacy, &lz),
+        ] {
+            assert!(data.len() < 2 << 20, "{c:?}: a small input");
+            let e = d.decompress(c, data, &mut out).unwrap_err();
+            assert!(is_too_large(&e), "{c:?}: {e}");
+            assert!(out.len() <= MAX_DECOMPRESSED + (8 << 20), "{c:?}");
+        }
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(&zeros[..MAX_DECOMPRESSED]).unwrap();
+        d.decompress(Compression::Xz, &xz.finish().unwrap(), &mut out)
+            .expect("exactly the budget decompresses");
+        assert_eq!(out.len(), MAX_DECOMPRESSED);
+    }
 
     #[test]
     fn round_trips_every_format() {
