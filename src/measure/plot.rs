@@ -187,13 +187,25 @@ fn draw_bars(
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
     }
+    legend_upper_right(&mut c)?;
+    root.present()
+}
+
+/// The legend of a bar chart (the HTML report's and [`grouped_bars`]), top right over a
+/// white box: one look for every bar chart.
+pub(crate) fn legend_upper_right<'a, DB, CT>(
+    c: &mut ChartContext<'a, DB, CT>,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
     c.configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()?;
-    root.present()
+        .label_font(("sans-serif", 16))
+        .draw()
 }
 
 /// The axis range covering `values`: from zero (or the minimum, if negative) to the

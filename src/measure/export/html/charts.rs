@@ -131,15 +131,7 @@ pub fn stage_breakdown(passes: &[PassReport]) -> Result<Option<String>> {
                 .label(*stage)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
         }
-        drawn(
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font((FONT, 16))
-                .draw(),
-        )?;
+        drawn(crate::measure::plot::legend_upper_right(&mut chart))?;
         drawn(root.present())?;
     }
     Ok(Some(svg))
@@ -235,15 +227,7 @@ pub fn latency_distribution(passes: &[PassReport]) -> Result<Option<String>> {
                 ))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
         }
-        drawn(
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font((FONT, 16))
-                .draw(),
-        )?;
+        drawn(crate::measure::plot::legend_upper_right(&mut chart))?;
         drawn(root.present())?;
     }
     Ok(Some(svg))
