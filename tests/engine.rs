@@ -571,7 +571,7 @@ fn verdicts_do_not_depend_on_threads_cache_size_or_read_path() {
             "every file mapped",
             2,
             EngineConfig {
-                mmap_threshold: 1,
+                mmap_threshold: Some(1),
                 ..EngineConfig::default()
             },
         ),

@@ -5,7 +5,7 @@
 
 use super::exports::ExportArgs;
 use super::run::CorpusArgs;
-use super::setup::TrustArgs;
+use super::setup::{MmapArgs, TrustArgs};
 use super::verify::{ImaArgs, KindArg};
 use clap::Args;
 use std::process::ExitCode;
@@ -45,6 +45,9 @@ pub struct BackendsArgs {
     /// IMA policy (as `run`).
     #[command(flatten)]
     pub ima: ImaArgs,
+    /// Memory mapping of large files (as `run`; off by default).
+    #[command(flatten)]
+    pub mmap: MmapArgs,
     /// The comparison in other formats (JSON schema `trustbench.backends/1`).
     #[command(flatten)]
     pub exports: ExportArgs,
@@ -103,6 +106,7 @@ pub fn run(a: BackendsArgs) -> Result<ExitCode, Error> {
         ima_check_blacklist: a.ima.ima_check_blacklist,
         ima_rule: a.ima.rule(),
         ima_source: a.ima.source(),
+        mmap: a.mmap.policy(),
         ..BackendsConfig::new(corpus)
     };
     let build = |b: Arc<dyn Backend>| a.trust.build_with(b);

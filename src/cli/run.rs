@@ -4,7 +4,7 @@
 //! says; never into the tree the binary was built from.
 
 use super::exports::ExportArgs;
-use super::setup::TrustArgs;
+use super::setup::{MmapArgs, TrustArgs};
 use super::verify::{ImaArgs, KindArg};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -44,10 +44,9 @@ pub struct RunArgs {
     /// Verdict cache entries (0 disables the cache).
     #[arg(long, default_value_t = 1 << 20)]
     pub cache_size: usize,
-    /// Files at least this large are memory-mapped; smaller ones are read [default:
-    /// measured by the ceiling calibration on the corpus's large files, else 1 MiB].
-    #[arg(long, value_name = "BYTES")]
-    pub mmap_threshold: Option<u64>,
+    /// Memory mapping of large files (off by default).
+    #[command(flatten)]
+    pub mmap: MmapArgs,
     /// IMA policy: rule, blacklist (always on for generated corpora under the default
     /// rule), label source. With --ima-accept-hash a generated corpus's manifest is read
     /// with that rule's verdicts (hash labels compared, blacklist not consulted).
@@ -66,7 +65,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub warmup: usize,
     /// Milliseconds that cap one ceiling burst (a sixth of this; the ceiling is measured
-    /// in bursts between slices of every pass) and time the mmap threshold.
+    /// in bursts between slices of every pass) and, under `--mmap`, time the mmap
+    /// threshold.
     #[arg(long, default_value_t = 150)]
     pub calibration_ms: u64,
     #[command(flatten)]
@@ -202,7 +202,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         threads: a.threads,
         passes: a.passes.clone(),
         cache_size: a.cache_size,
-        mmap_threshold: a.mmap_threshold,
+        mmap: a.mmap.policy(),
         ima_check_blacklist: a.ima.ima_check_blacklist,
         ima_rule: a.ima.rule(),
         ima_source: a.ima.source(),

@@ -7,9 +7,45 @@ use trustbench::crypto::faulty;
 use trustbench::crypto::{self, Backend, CryptoProfile};
 use trustbench::kernel::replay;
 use trustbench::kernel_profile::KernelProfile;
+use trustbench::measure::MmapPolicy;
 use trustbench::trust::store::{AddMode, KernelConfig, MachineCa, Store};
 use trustbench::trust::x509;
 use trustbench::Error;
+
+/// `--mmap[=auto|BYTES]`: opt-in memory mapping of large files, the same on every command
+/// that reads items.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MmapArgs {
+    /// Memory-map large files instead of reading them: `--mmap` (= `--mmap=auto`) from the
+    /// size where mapping measured faster than reading on the corpus's large files (1 MiB
+    /// when none were measured), `--mmap=BYTES` from that size. Off by default: every file
+    /// is read, which has no failure mode a mapping has. A mapped file that shrinks while it
+    /// is mapped gets the verdict of a short read (EIO for a module, EINVAL for an IMA
+    /// file), never a crash: the engine absorbs the SIGBUS (README, "Reading files").
+    #[arg(long, value_name = "auto|BYTES", num_args = 0..=1, require_equals = true,
+          default_missing_value = "auto", value_parser = parse_mmap)]
+    pub mmap: Option<MmapPolicy>,
+}
+
+impl MmapArgs {
+    /// The policy the option selects (off when it is absent).
+    pub fn policy(&self) -> MmapPolicy {
+        self.mmap.unwrap_or_default()
+    }
+}
+
+/// `auto` or a byte count (at least 1).
+fn parse_mmap(s: &str) -> Result<MmapPolicy, String> {
+    match s {
+        "auto" => Ok(MmapPolicy::Measured),
+        n => match n.parse::<u64>() {
+            Ok(b) if b > 0 => Ok(MmapPolicy::From(b)),
+            _ => Err(format!(
+                "'{n}': want `auto` or a size in bytes (at least 1)"
+            )),
+        },
+    }
+}
 
 /// Machine keyring admission rule.
 #[derive(Clone, Copy, Debug, ValueEnum, Default)]

@@ -1,6 +1,6 @@
 //! `trustbench verify`: one verdict per path, as the kernel would give it.
 
-use super::setup::TrustArgs;
+use super::setup::{MmapArgs, TrustArgs};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::io::Write;
@@ -106,6 +106,9 @@ pub struct VerifyArgs {
     /// IMA policy: rule, blacklist, label source.
     #[command(flatten)]
     pub ima: ImaArgs,
+    /// Memory mapping of large files (off by default).
+    #[command(flatten)]
+    pub mmap: MmapArgs,
     /// Files to verify.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -170,7 +173,7 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode, Error> {
                 rule: a.ima.rule(),
             },
             ima_source: a.ima.source(),
-            ..EngineConfig::default()
+            mmap_threshold: a.mmap.policy().threshold(None),
         },
         threads,
     );

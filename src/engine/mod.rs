@@ -12,6 +12,8 @@
 
 /// The verdict cache.
 pub mod cache;
+/// File mappings guarded against the file shrinking underneath (`--mmap`).
+pub mod mapping;
 mod pipeline;
 /// Reading items, and the per-worker scratch.
 pub mod read;
@@ -116,8 +118,12 @@ pub fn discover(dir: &Path) -> std::io::Result<Vec<Item>> {
 pub struct EngineConfig {
     /// Verdict cache entries in total (0: no cache).
     pub cache_size: usize,
-    /// Files at least this large are mapped instead of read.
-    pub mmap_threshold: u64,
+    /// Files at least this large are mapped instead of read; `None` (the default): every
+    /// file is read. Mapping is opt-in because it only pays for large files on some
+    /// machines (results/reads.md), and because a mapped file that shrinks would fault:
+    /// [`mapping`] absorbs that fault and the item gets the verdict of a file that shrank
+    /// while it was read, but a plain `read` has no such hazard at all.
+    pub mmap_threshold: Option<u64>,
     /// IMA policy choices that change verdicts.
     pub ima_policy: ima::ImaPolicy,
     /// Where IMA labels are read from: `security.ima` first (auto), only it, or only the
@@ -131,7 +137,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             cache_size: 1 << 20,
-            mmap_threshold: 1 << 20,
+            mmap_threshold: None,
             ima_policy: ima::ImaPolicy::default(),
             ima_source: ima::ImaSourceMode::default(),
             timing: true,

@@ -178,7 +178,11 @@ impl Engine {
                 }
                 o.total_ns += t.elapsed().as_nanos() as u64;
             }
-            remember(&self.cache, mode, key, epoch, o.verdict);
+            let (slot, _) = s.held(k);
+            match shrank_under_map(slot, o.verdict.kind) {
+                Some(v) => o.verdict = v,
+                None => remember(&self.cache, mode, key, epoch, o.verdict),
+            }
             s.release(k, SLOT_KEEP);
         }
         s.checks().clear();
@@ -229,9 +233,18 @@ impl Engine {
         };
         let (slot, mut j) = s.held(k);
         let verdict = judge(store, &slot.view(shape), &mut j, self.config.ima_policy);
+        if let Some(v) = shrank_under_map(slot, item.kind) {
+            // Judged from zeros where the file's end used to be: not a verdict on the
+            // file, and never cached. Any checks it queued run with the batch and are
+            // ignored (the verdict no longer depends on them).
+            return (finish(v, bytes, false, None), None, None);
+        }
         // Only the batch's own item queues checks (nothing is queued outside Defer mode).
         let judged = if j.checks.queued_for(k) > 0 {
             Judged::Waiting(shape)
+        } else if matches!(shape, Shape::Refused { .. }) {
+            // A verdict on how the file was read, not on its bytes: not cached.
+            return (finish(verdict, bytes, false, None), None, None);
         } else {
             Judged::Final(verdict)
         };
@@ -433,6 +446,8 @@ enum Loaded<'s> {
     /// An IMA file's content and its label (the `security.ima` value or the sidecar's
     /// bytes, with their source).
     Ima { content: &'s [u8], label: Label<'s> },
+    /// Not judged on its bytes: this verdict.
+    Refused(Verdict),
 }
 
 /// Where the read step left an item's bytes in its slot: `Copy`, so an item waiting for a
@@ -444,6 +459,64 @@ enum Shape {
     Module(ModuleShape),
     /// An IMA file: its content, and where its label is.
     Ima { content: Src, label: LabelShape },
+    /// Not judged on its bytes: how it was read decides ([`Refusal`]).
+    Refused { kind: ItemKind, why: Refusal },
+}
+
+/// Why an item's bytes were not judged: the verdict is about reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Fewer bytes than its length could be read: it shrank after it was opened.
+    Shrank,
+    /// Larger than [`read::MAX_READ`] and not mapped.
+    TooLarge,
+}
+
+/// The verdict of a file that shrank while it was read: a module as `kernel_read_file`
+/// refuses it (`EIO`: fewer bytes than `i_size`), an IMA file as `ima_calc_file_hash`
+/// fails on an unexpected end of file (`EINVAL`).
+fn shrank(kind: ItemKind) -> Verdict {
+    match kind {
+        ItemKind::Module => Verdict::invalid(
+            kind,
+            Errno::EIO,
+            "the file shrank while it was read (kernel_read_file refuses a short read: EIO)",
+        ),
+        ItemKind::Ima => Verdict::invalid(
+            kind,
+            Errno::EINVAL,
+            "the file shrank while it was hashed (ima_calc_file_hash: unexpected end of file, EINVAL)",
+        ),
+    }
+}
+
+/// The verdict of a file larger than the read budget: for a module the kernel's own
+/// (`init_module` reads at most `INT_MAX` bytes, `EFBIG` past that); an IMA file the kernel
+/// would hash in pieces, which the engine does only through a mapping.
+fn too_large(kind: ItemKind) -> Verdict {
+    match kind {
+        ItemKind::Module => Verdict::invalid(
+            kind,
+            Errno::EFBIG,
+            "larger than INT_MAX bytes (kernel_read_file refuses a module that large: EFBIG)",
+        ),
+        ItemKind::Ima => Verdict::invalid(
+            kind,
+            Errno::EFBIG,
+            "larger than trustbench's read budget (engine::read::MAX_READ, 2 GiB); verify it with --mmap",
+        ),
+    }
+}
+
+/// When the item's mapping faulted (the file shrank while mapped, [`GuardedMap`]
+/// absorbed the `SIGBUS`), the verdict of a file that shrank; `None` otherwise.
+///
+/// [`GuardedMap`]: super::mapping::GuardedMap
+fn shrank_under_map(slot: &Slot, kind: ItemKind) -> Option<Verdict> {
+    slot.map
+        .as_ref()
+        .is_some_and(|m| m.faulted())
+        .then(|| shrank(kind))
 }
 
 /// A module after decompression.
@@ -493,6 +566,10 @@ impl Slot {
                     "compressed module decompresses past trustbench's 256 MiB budget (decompress::MAX_DECOMPRESSED)",
                 ),
             }),
+            Shape::Refused { kind, why } => Loaded::Refused(match why {
+                Refusal::Shrank => shrank(kind),
+                Refusal::TooLarge => too_large(kind),
+            }),
             Shape::Ima { content, label } => Loaded::Ima {
                 content: self.bytes(content),
                 label: match label {
@@ -516,7 +593,7 @@ const SIDECAR_MAX: usize = imasig::HEADER_LEN + 65536;
 fn read(
     o: Opened,
     b: Buffers<'_>,
-    mmap_threshold: u64,
+    mmap_threshold: Option<u64>,
     source: ImaSourceMode,
 ) -> Result<Shape, IoFailure> {
     let Opened {
@@ -542,12 +619,26 @@ fn read(
         }
     };
     *b.map = None;
-    let data =
-        read::read_file(&mut file, len, mmap_threshold, b.content).map_err(|e| IoFailure {
-            file: Which::Item,
-            cause: IoCause::of(&e),
-        })?;
+    let refused = |why| Ok(Shape::Refused { kind, why });
+    if len > read::MAX_READ && kind == ItemKind::Module {
+        return refused(Refusal::TooLarge);
+    }
+    // Past the read budget only a mapping can hold it: map it whatever the threshold.
+    let threshold = mmap_threshold.map(|t| t.min(read::MAX_READ));
+    let data = match read::read_file(&mut file, len, threshold, b.content) {
+        Ok(d) => d,
+        Err(e) if e.raw_os_error() == Some(libc::EFBIG) => return refused(Refusal::TooLarge),
+        Err(e) => {
+            return Err(IoFailure {
+                file: Which::Item,
+                cause: IoCause::of(&e),
+            })
+        }
+    };
     let src = match data {
+        // The kernel reads exactly the length it took at open; fewer bytes means the file
+        // shrank since (a file that grew is read to that length, as the kernel reads it).
+        Data::Buf(d) if (d.len() as u64) < len => return refused(Refusal::Shrank),
         Data::Buf(d) => Src::Buf(d.len()),
         Data::Map(m) => {
             *b.map = Some(m);
@@ -598,6 +689,7 @@ fn judge(
         Loaded::Ima { content, label } => {
             ima::appraise_with(store, content, *label, policy, j.checks)
         }
+        Loaded::Refused(v) => *v,
     }
 }
 

@@ -1,13 +1,14 @@
 //! Reading items: opened with O_NOATIME where the kernel allows it (so a scan writes no
-//! inode), one `read` into a per-thread buffer for small files, memmap2 for large ones
-//! (threshold measured by the run, with a `read` fallback when mapping fails), the
+//! inode), one `read` into a per-thread buffer, or — only when asked (`--mmap`) — a
+//! [`GuardedMap`] for files from a threshold on (with a `read` fallback when mapping fails
+//! or cannot be guarded), the
 //! `security.ima` value from the open descriptor, and the per-thread scratch that makes
 //! all of it allocation-free once warmed up.
 
+use super::mapping::GuardedMap;
 use crate::formats::decompress::Decompressor;
 use crate::verify::checks::Checks;
 use crate::verify::module::CertCache;
-use memmap2::Mmap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
@@ -48,8 +49,8 @@ pub(crate) struct Slot {
     pub signature: Vec<u8>,
     /// Decompressed module bytes.
     pub plain: Vec<u8>,
-    /// The item's mapping (files at or above the mmap threshold).
-    pub map: Option<Mmap>,
+    /// The item's mapping (files at or above the mmap threshold, when mapping is on).
+    pub map: Option<GuardedMap>,
 }
 
 /// The scratch buffers the read step fills, borrowed apart from the certificate cache the
@@ -62,7 +63,7 @@ pub(crate) struct Buffers<'s> {
     /// Decompressed module bytes.
     pub plain: &'s mut Vec<u8>,
     /// The item's mapping, when it is mapped.
-    pub map: &'s mut Option<Mmap>,
+    pub map: &'s mut Option<GuardedMap>,
     /// The worker's decoder state for compressed modules.
     pub decompressor: &'s mut Decompressor,
 }
@@ -256,8 +257,8 @@ pub fn open_in_dir(s: &mut Scratch, path: &Path, suffix: &[u8]) -> std::io::Resu
 pub enum Data<'a> {
     /// Read into the scratch buffer.
     Buf(&'a [u8]),
-    /// Mapped (files at or above the mmap threshold).
-    Map(Mmap),
+    /// Mapped (files at or above the mmap threshold, when mapping is on).
+    Map(GuardedMap),
 }
 
 impl Data<'_> {
@@ -289,22 +290,34 @@ pub fn read_into(file: &mut File, len: usize, buf: &mut Vec<u8>) -> std::io::Res
     Ok(off)
 }
 
-/// Reads an open file of known length.
+/// The most bytes of one file read into memory: `INT_MAX`, the most `init_module` reads
+/// of a module (`kernel_read_file` refuses a larger one with `EFBIG`, so for modules this
+/// budget is the kernel's own rule). An IMA file the kernel hashes in pieces, however
+/// large; the engine judges a file from one buffer, and a buffer the size of any file a
+/// tree happens to hold (a disk image, a core dump) would cost a worker that much memory.
+/// Larger IMA files are verified only through a mapping (`--mmap`), else they get an
+/// `EFBIG` verdict naming this budget.
+pub const MAX_READ: u64 = i32::MAX as u64;
+
+/// Reads an open file of known length: mapped when `mmap_threshold` is given and the file
+/// is at least that large (and the mapping can be guarded), else read. A read may return
+/// fewer than `len` bytes: the file shrank since its length was taken (the caller decides
+/// what that means). A file larger than [`MAX_READ`] that is not mapped is `EFBIG`.
 pub fn read_file<'a>(
     f: &mut File,
     len: u64,
-    mmap_threshold: u64,
+    mmap_threshold: Option<u64>,
     buf: &'a mut Vec<u8>,
 ) -> std::io::Result<Data<'a>> {
-    if len >= mmap_threshold && len > 0 {
-        // SAFETY: the mapping is read-only and private to this item; a concurrent truncate
-        // by another process could fault, which is the documented memmap2 caveat and the
-        // same exposure ripgrep accepts for large files.
-        if let Ok(m) = unsafe { Mmap::map(&*f) } {
+    if mmap_threshold.is_some_and(|t| len >= t) {
+        if let Ok(Some(m)) = GuardedMap::map(f, len) {
             return Ok(Data::Map(m));
         }
     }
-    let n = read_into(f, len as usize, buf)?;
+    if len > MAX_READ {
+        return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
+    }
+    let n = read_into(f, usize::try_from(len).unwrap_or(usize::MAX), buf)?;
     Ok(Data::Buf(&buf[..n]))
 }
 
@@ -325,9 +338,16 @@ fn no_value(e: &std::io::Error) -> bool {
     )
 }
 
+/// The largest `security.ima` value read: `XATTR_SIZE_MAX`, the kernel's own limit on any
+/// xattr value (`setxattr` refuses a larger one with `E2BIG`, so no Linux file system
+/// holds one). A larger size reported by a size query (a misbehaving FUSE server, say)
+/// is an I/O failure with `E2BIG`, not a buffer of that size.
+pub const MAX_XATTR: usize = 65536;
+
 /// Reads an xattr into `buf` with `get` (a `getxattr`-like call on a buffer, or a size
 /// query on `None`; it returns the value's length or -1), growing `buf` when the value is
-/// larger than it (any size is read, as the kernel's `vfs_getxattr_alloc` does).
+/// larger than it, up to [`MAX_XATTR`] bytes (the kernel's `vfs_getxattr_alloc` reads any
+/// size, but the VFS never stores more).
 /// `Ok(None)` when there is no value ([`no_value`]); retries when the value grows between
 /// the size query and the read; any other error (or a value that keeps growing) is `Err`.
 fn xattr_into(
@@ -354,6 +374,9 @@ fn xattr_into(
         if n < 0 {
             let e = std::io::Error::last_os_error();
             return if no_value(&e) { Ok(None) } else { Err(e) };
+        }
+        if n as usize > MAX_XATTR {
+            return Err(std::io::Error::from_raw_os_error(libc::E2BIG));
         }
         if buf.len() < n as usize {
             buf.resize(n as usize, 0);
@@ -496,6 +519,62 @@ mod tests {
     }
 
     const NOBODY: u32 = 65534;
+
+    /// A size query reporting more than `XATTR_SIZE_MAX` (impossible on a Linux file
+    /// system, but a FUSE server may say anything) is `E2BIG`, never a buffer that large;
+    /// exactly the limit is read.
+    #[test]
+    fn an_xattr_past_the_kernel_limit_is_e2big_and_allocates_nothing() {
+        let getter = |size: usize| {
+            move |b: Option<&mut [u8]>| -> libc::ssize_t {
+                match b {
+                    Some(b) if b.len() >= size => size as libc::ssize_t,
+                    Some(_) => {
+                        // SAFETY: sets this thread's errno, as a failing getxattr would.
+                        unsafe { *libc::__errno_location() = libc::ERANGE };
+                        -1
+                    }
+                    None => size as libc::ssize_t,
+                }
+            }
+        };
+        let mut buf = Vec::new();
+        let e = xattr_into(&mut buf, getter(1 << 30)).expect_err("over the limit");
+        assert_eq!(e.raw_os_error(), Some(libc::E2BIG));
+        assert!(
+            buf.len() <= XATTR_FIRST_TRY,
+            "no buffer of the reported size"
+        );
+        let n = xattr_into(&mut buf, getter(MAX_XATTR)).expect("at the limit");
+        assert_eq!(n, Some(MAX_XATTR));
+    }
+
+    /// A read of a file that shrank after its length was taken returns what is there (the
+    /// pipeline turns it into the kernel's short-read verdict); a length past the read
+    /// budget is `EFBIG` without a buffer that large, unless mapping is on and can hold it.
+    #[test]
+    fn short_reads_and_the_read_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, vec![5u8; 1000]).unwrap();
+        let mut f = File::open(&p).unwrap();
+        let mut buf = Vec::new();
+        match read_file(&mut f, 4000, None, &mut buf).unwrap() {
+            Data::Buf(b) => assert_eq!(b.len(), 1000),
+            Data::Map(_) => panic!("mapping is off"),
+        }
+        let e = read_file(&mut f, MAX_READ + 1, None, &mut buf)
+            .err()
+            .expect("past the budget");
+        assert_eq!(e.raw_os_error(), Some(libc::EFBIG));
+        assert!(buf.len() < 1 << 20, "no buffer of that size");
+        let mut f = File::open(&p).unwrap();
+        let _turn = crate::engine::mapping::tests::serial();
+        match read_file(&mut f, 1000, Some(1), &mut buf).unwrap() {
+            Data::Map(m) => assert_eq!(m.len(), 1000),
+            Data::Buf(_) => panic!("mapping is on from 1 byte"),
+        }
+    }
 
     /// O_NOATIME is asked for on every item and sidecar open; where the kernel refuses it
     /// (`EPERM`: not the owner, no CAP_FOWNER) the open is retried without it and succeeds,

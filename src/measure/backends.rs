@@ -30,7 +30,7 @@
 //!   every backend, compared; an item on which two backends (each able to verify it)
 //!   differ is named, with every backend's verdict.
 
-use super::calibrate::{self, class_of, concurrent_ns_per_op, Ceiling, VerifyClass};
+use super::calibrate::{self, class_of, concurrent_ns_per_op, Ceiling, MmapPolicy, VerifyClass};
 use super::link::{self, LinkPhase};
 use super::observe::{Observer, Phase};
 use super::report::{git_commit, CorpusInfo, Machine, PassAccumulator, PassReport};
@@ -86,8 +86,8 @@ pub struct BackendsConfig {
     pub rounds: usize,
     /// Time per verify figure per round (and for the shared I/O and digest figures).
     pub calibration: Duration,
-    /// Files at least this large are memory-mapped (`None`: as measured, else 1 MiB).
-    pub mmap_threshold: Option<u64>,
+    /// Whether large files are memory-mapped, and from what size (default: never).
+    pub mmap: MmapPolicy,
     /// IMA policy check_blacklist (always on for generated corpora).
     pub ima_check_blacklist: bool,
     /// The IMA appraisal rule.
@@ -107,7 +107,7 @@ impl BackendsConfig {
             threads: None,
             rounds: 3,
             calibration: Duration::from_millis(50),
-            mmap_threshold: None,
+            mmap: MmapPolicy::Off,
             ima_check_blacklist: false,
             ima_rule: ImaRule::default(),
             ima_source: ImaSourceMode::default(),
@@ -547,14 +547,11 @@ pub fn compare(
     // Measured here once for the engines' mmap threshold, then again in every round, so
     // that each round's ceiling is made of figures of that round.
     let shared_probes = calibrate::Calibrator::new(stores[0], &io, config.ima_source);
-    let first = shared_probes.full(stores[0], &pool, budget);
+    let first = shared_probes.full(stores[0], &pool, budget, config.mmap);
 
     let engine_config = EngineConfig {
         cache_size: 0,
-        mmap_threshold: config
-            .mmap_threshold
-            .or(first.mmap_threshold)
-            .unwrap_or(1 << 20),
+        mmap_threshold: config.mmap.threshold(first.mmap_threshold),
         ima_policy: ImaPolicy {
             check_blacklist: config.ima_check_blacklist || generated,
             rule: config.ima_rule,
@@ -601,7 +598,7 @@ pub fn compare(
         // The shared costs of this round (the first round's were just measured).
         let shared = match round {
             0 => first.clone(),
-            _ => shared_probes.full(&read(&contenders[0].engine), &pool, budget),
+            _ => shared_probes.full(&read(&contenders[0].engine), &pool, budget, config.mmap),
         };
         // Verify figures, class by class, the backends in rotating order.
         for (si, sample) in samples.iter().enumerate() {

@@ -5,7 +5,7 @@
 //! corpus in chunks, checks every verdict of the first pass against the manifest, and
 //! optionally adds the scaling curve and a flamegraph of the passes.
 
-use super::calibrate::{self, Calibrator, Probe};
+use super::calibrate::{self, Calibrator, MmapPolicy, Probe};
 use super::interleave::{laps_for, Bench, Plan};
 use super::link;
 use super::manifest::ManifestComparison;
@@ -45,9 +45,8 @@ pub struct BenchConfig {
     pub passes: Vec<String>,
     /// Verdict cache entries (0 disables the cache).
     pub cache_size: usize,
-    /// Files at least this large are memory-mapped (`None`: the threshold the ceiling
-    /// measured on the corpus's large files, else 1 MiB).
-    pub mmap_threshold: Option<u64>,
+    /// Whether large files are memory-mapped, and from what size (default: never).
+    pub mmap: MmapPolicy,
     /// IMA policy check_blacklist (always on for generated corpora; only imasig rules
     /// have it, so it does nothing under [`ImaRule::Hash`]).
     pub ima_check_blacklist: bool,
@@ -81,7 +80,7 @@ impl BenchConfig {
             threads: None,
             passes: vec!["cold".into(), "warm".into()],
             cache_size: 1 << 20,
-            mmap_threshold: None,
+            mmap: MmapPolicy::Off,
             ima_check_blacklist: false,
             ima_rule: ImaRule::default(),
             ima_source: ImaSourceMode::default(),
@@ -152,10 +151,13 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let calibrator = Calibrator::new(&store, &samples, config.ima_source);
     let all_probes = calibrator.probes();
     // A configuration, not a figure: measured once, before the engine is made with it.
-    let mmap_threshold = calibrator.mmap_threshold(&p, budget);
+    let mmap_threshold = match config.mmap {
+        MmapPolicy::Measured => calibrator.mmap_threshold(&p, budget),
+        _ => None,
+    };
     let engine_config = EngineConfig {
         cache_size: config.cache_size,
-        mmap_threshold: config.mmap_threshold.or(mmap_threshold).unwrap_or(1 << 20),
+        mmap_threshold: config.mmap.threshold(mmap_threshold),
         ima_policy: ImaPolicy {
             check_blacklist: config.ima_check_blacklist || generated,
             rule: config.ima_rule,

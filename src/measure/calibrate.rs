@@ -59,7 +59,7 @@ pub struct Ceiling {
     #[serde(default)]
     pub decompress_ratio: f64,
     /// Files at least this large are memory-mapped: the smallest sampled size class where
-    /// mapping and digesting beat reading and digesting (null: no large files sampled).
+    /// mapping and digesting beat reading and digesting (null: not measured, which it is only under `--mmap` (auto), or no large files sampled).
     #[serde(default)]
     pub mmap_threshold: Option<u64>,
     /// For a backend that hashes the signed message itself ([`crate::crypto::Backend::
@@ -701,8 +701,14 @@ impl Calibrator {
 
     /// The whole ceiling at once: every probe for `budget` (`trustbench backends`, which
     /// interleaves by rounds, and anyone wanting one figure of each), with the mmap
-    /// threshold.
-    pub fn full(&self, store: &Store, pool: &rayon::ThreadPool, budget: Duration) -> Ceiling {
+    /// threshold when `mmap` asks for it measured.
+    pub fn full(
+        &self,
+        store: &Store,
+        pool: &rayon::ThreadPool,
+        budget: Duration,
+        mmap: MmapPolicy,
+    ) -> Ceiling {
         let mut figures = BTreeMap::new();
         for p in self.probes() {
             if let Some(ns) = self.measure(store, &p, pool, budget) {
@@ -710,7 +716,9 @@ impl Calibrator {
             }
         }
         let mut c = self.ceiling(pool.current_num_threads(), &figures);
-        c.mmap_threshold = self.mmap_threshold(pool, budget);
+        if mmap == MmapPolicy::Measured {
+            c.mmap_threshold = self.mmap_threshold(pool, budget);
+        }
         c
     }
 
@@ -718,6 +726,31 @@ impl Calibrator {
     /// threshold`]); `None` without large files.
     pub fn mmap_threshold(&self, pool: &rayon::ThreadPool, budget: Duration) -> Option<u64> {
         (self.large_bytes > 0).then(|| mmap_threshold(pool, &self.large, budget))
+    }
+}
+
+/// Whether a run maps large files, and from what size (`--mmap`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MmapPolicy {
+    /// Every file is read (the default: see [`crate::engine::mapping`] for why mapping is
+    /// opt-in).
+    #[default]
+    Off,
+    /// Mapped from the size where mapping measured faster than reading on the corpus's
+    /// large files (1 MiB when it has none).
+    Measured,
+    /// Mapped from this many bytes.
+    From(u64),
+}
+
+impl MmapPolicy {
+    /// The engine's threshold, given what calibration measured (`None` when it did not).
+    pub fn threshold(self, measured: Option<u64>) -> Option<u64> {
+        match self {
+            MmapPolicy::Off => None,
+            MmapPolicy::Measured => Some(measured.unwrap_or(1 << 20)),
+            MmapPolicy::From(b) => Some(b),
+        }
     }
 }
 
@@ -754,8 +787,9 @@ fn mmap_threshold(
                     continue;
                 };
                 if use_map {
-                    // SAFETY: read-only private mapping of a file nobody truncates here.
-                    if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
+                    // The engine's own guarded mapping: a sampled file truncated meanwhile
+                    // costs a fault absorbed, not the run.
+                    if let Ok(Some(m)) = crate::engine::mapping::GuardedMap::map(&f, len) {
                         let _ = HashAlgo::Sha256.digest(&m);
                     }
                 } else if let Ok(n) = read_into(&mut f, len as usize, &mut buf) {

@@ -25,6 +25,7 @@ pub mod sweep;
 pub mod verdicts;
 
 pub use bench::{bench, BenchConfig, DEFAULT_REPEAT};
+pub use calibrate::MmapPolicy;
 pub use observe::{NotValid, Observer, Phase};
 pub use report::RunReport;
 pub use scheduler::ShardArg;

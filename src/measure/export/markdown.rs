@@ -562,7 +562,7 @@ fn ceiling(s: &mut String, r: &RunReport) -> std::fmt::Result {
         s,
         "| mmap threshold (measured) | {} |",
         match c.mmap_threshold {
-            None => "- (no large files)".to_string(),
+            None => "- (not measured: no --mmap, or no large files)".to_string(),
             Some(u64::MAX) => "never (read always wins)".to_string(),
             Some(t) => format!("{} KiB", t / 1024),
         }

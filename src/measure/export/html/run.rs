@@ -351,7 +351,7 @@ fn ceiling(p: &mut Page, r: &RunReport) {
     rows.push(vec![
         "mmap threshold".into(),
         match c.mmap_threshold {
-            None => "- (no large files)".into(),
+            None => "- (not measured: no --mmap, or no large files)".into(),
             Some(u64::MAX) => "never".into(),
             Some(t) => format!("{} KiB", t / 1024),
         },
