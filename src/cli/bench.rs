@@ -98,14 +98,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, Error> {
         corpora.insert(spec, source.resolve(a.quiet)?);
     }
     let runs = sweep::points(&a.sweep)?.len() * a.rounds;
-    let bar = indicatif::ProgressBar::new(runs as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    if a.quiet {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
+    let bar = super::progress::bar(runs as u64, a.quiet);
     let mut setup = |p: &Point| -> Result<(BenchConfig, trustbench::trust::Store), Error> {
         let spec = sweep::value(p, "spec").map(String::from);
         let (dir, hash) = corpora

@@ -12,6 +12,7 @@ mod keyring;
 mod merge;
 #[cfg(feature = "generator")]
 mod pq;
+mod progress;
 mod run;
 mod setup;
 mod verify;

@@ -128,14 +128,7 @@ pub fn run(a: PqArgs) -> Result<ExitCode, Error> {
         calibration: Duration::from_millis(a.calibration_ms),
     };
     let kinds = 2 * if threads > 1 { 2 } else { 1 };
-    let bar = indicatif::ProgressBar::new((config.variants.len() * kinds * a.rounds) as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    if a.quiet {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
+    let bar = super::progress::bar((config.variants.len() * kinds * a.rounds) as u64, a.quiet);
     let mut observer = Bar(bar);
     let report = pq::compare(&config, &mut || trust.build(), &mut observer)?;
     observer.0.finish_and_clear();

@@ -10,8 +10,11 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use trustbench::engine::Item;
 use trustbench::measure::export::{self, Exporter, Format, Json, Markdown};
-use trustbench::measure::{self, BenchConfig, NotValid, RunReport, ShardArg};
+use trustbench::measure::{self, BenchConfig, NotValid, Observer, Phase, RunReport, ShardArg};
+use trustbench::trust::Store;
+use trustbench::verify::Verdict;
 use trustbench::Error;
 
 /// The default spec, compiled in: `trustbench run` works from any directory.
@@ -71,9 +74,102 @@ pub struct RunArgs {
     pub calibration_ms: u64,
     #[command(flatten)]
     pub out: Box<OutputArgs>,
-    /// Print only the summary line.
+    /// Stream every verdict of the first pass to FILE as JSON Lines (the record of `verify
+    /// --json`, one per item, in corpus order), written as each slice of the pass finishes:
+    /// nothing is held in memory, and an interrupted run leaves every verdict it decided.
+    #[arg(long, value_name = "FILE")]
+    pub verdicts: Option<PathBuf>,
+    /// Print only the summary line (no progress either).
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// What `run` shows and writes while it runs: a progress bar per phase on a terminal (one
+/// line per phase on stderr otherwise), the items that are not valid, and with
+/// `--verdicts FILE` every verdict of the first pass streamed to disk as it is decided.
+struct RunObserver {
+    not_valid: NotValid,
+    quiet: bool,
+    terminal: bool,
+    /// Items in one pass: a pass's bar length.
+    items: u64,
+    bar: Option<indicatif::ProgressBar>,
+    verdicts: Option<(PathBuf, std::io::BufWriter<std::fs::File>)>,
+    rule: trustbench::verify::ima::ImaRule,
+    /// The first failed write of `--verdicts` (reported at the end; the run goes on).
+    write_error: Option<std::io::Error>,
+}
+
+impl Observer for RunObserver {
+    fn phase(&mut self, p: Phase<'_>) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if self.quiet {
+            return;
+        }
+        if let Phase::Calibrate { items } = p {
+            self.items = items as u64;
+        }
+        if !self.terminal {
+            eprintln!("trustbench: {p}");
+            return;
+        }
+        let counts_items = matches!(
+            p,
+            Phase::WarmUp { .. } | Phase::Pass { .. } | Phase::Scaling { .. }
+        );
+        let bar = if counts_items {
+            super::progress::bar(self.items, false)
+        } else {
+            let s = indicatif::ProgressBar::new_spinner();
+            s.enable_steady_tick(Duration::from_millis(120));
+            s
+        };
+        bar.set_message(p.to_string());
+        self.bar = Some(bar);
+    }
+
+    fn advanced(&mut self, n: usize) {
+        if let Some(b) = &self.bar {
+            b.inc(n as u64);
+        }
+    }
+
+    fn not_valid(&mut self, item: &Item, v: &Verdict) {
+        self.not_valid.not_valid(item, v);
+    }
+
+    fn checked(&mut self, store: &Store, item: &Item, v: &Verdict) {
+        use std::io::Write;
+        let Some((_, out)) = &mut self.verdicts else {
+            return;
+        };
+        if self.write_error.is_some() {
+            return;
+        }
+        let rec = super::verify::verdict_json(store, &item.path, v, self.rule);
+        if let Err(e) = writeln!(out, "{rec}") {
+            self.write_error = Some(e);
+        }
+    }
+}
+
+impl RunObserver {
+    /// Flushes the streamed verdicts; the first write error, with the file's path.
+    fn finish(&mut self) -> Result<(), Error> {
+        use std::io::Write;
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if let Some((path, mut out)) = self.verdicts.take() {
+            if let Some(e) = self.write_error.take() {
+                return Err(Error::io(path, e));
+            }
+            out.flush().map_err(|e| Error::io(&path, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// Where the report goes.
@@ -192,6 +288,10 @@ impl CorpusArgs {
 
 pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     let (corpus, spec_hash) = a.source.resolve(a.quiet)?;
+    // From here on SIGINT/SIGTERM stop the run and leave a partial report (generating the
+    // corpus above is not interruptible this way: a killed generation leaves no COMPLETE
+    // marker, so the next run generates it again).
+    trustbench::engine::interrupt::install();
     let store = a.trust.build()?;
     let flamegraph = a.out.flamegraph_for(&corpus);
     let config = BenchConfig {
@@ -212,8 +312,27 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         calibration: Duration::from_millis(a.calibration_ms),
         flamegraph: flamegraph.clone(),
     };
-    let mut not_valid = NotValid::default();
-    let report = measure::bench(&config, store, &mut not_valid)?;
+    let verdicts = match &a.verdicts {
+        Some(p) => {
+            let f = std::fs::File::create(p).map_err(|e| Error::io(p, e))?;
+            Some((p.clone(), std::io::BufWriter::new(f)))
+        }
+        None => None,
+    };
+    let mut observer = RunObserver {
+        not_valid: NotValid::default(),
+        quiet: a.quiet,
+        terminal: super::progress::stderr_is_terminal(),
+        items: 0,
+        bar: None,
+        verdicts,
+        rule: a.ima.rule(),
+        write_error: None,
+    };
+    let report = measure::bench(&config, store, &mut observer);
+    observer.finish()?;
+    let report = report?;
+    let not_valid = &observer.not_valid;
 
     // Outputs: the saved JSON report, then whatever the options ask for.
     let saved = a.out.saved_report(&report, &corpus);
@@ -231,6 +350,22 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         eprintln!("trustbench: flamegraph {}", f.display());
     }
     summary(&report, &saved);
+    if let Some(p) = &report.partial {
+        eprintln!(
+            "trustbench: PARTIAL run: stopped by {} during {}, {} items verified in the first pass ({} verdicts in all); report {}",
+            p.signal.as_deref().unwrap_or("a stop request"),
+            p.phase,
+            p.items_verified,
+            p.verdicts,
+            saved.display()
+        );
+        // The shell's convention for a process ended by a signal: 128 + its number.
+        let code = match p.signal.as_deref() {
+            Some("SIGTERM") => 128 + 15,
+            _ => 128 + 2,
+        };
+        return Ok(ExitCode::from(code));
+    }
     let mismatches = report.manifest.as_ref().map_or(0, |m| m.count());
     let unexpected = report.link.as_ref().map_or(0, |l| l.unexpected.len());
     if report.mb_disagreements > 0 {

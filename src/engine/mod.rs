@@ -12,6 +12,8 @@
 
 /// The verdict cache.
 pub mod cache;
+/// Stopping a run early on SIGINT/SIGTERM.
+pub mod interrupt;
 /// File mappings guarded against the file shrinking underneath (`--mmap`).
 pub mod mapping;
 mod pipeline;
@@ -161,10 +163,15 @@ pub struct Outcome {
     /// Set when the verdict is `EIO` because a file could not be opened or read: which
     /// file and how, so that a caller can report it without reopening anything.
     pub io: Option<IoFailure>,
+    /// False for an item the pass never reached because a stop was requested
+    /// ([`interrupt`]): its verdict is a placeholder, not a verdict, and callers leave it
+    /// out of every count.
+    pub verified: bool,
 }
 
 impl Outcome {
-    /// A slot for an item not verified yet (a pass overwrites every slot).
+    /// A slot for an item not verified yet (a pass overwrites every slot it reaches; an
+    /// interrupted pass leaves the rest as this).
     pub const PENDING: Outcome = Outcome {
         verdict: Verdict::invalid(ItemKind::Ima, crate::Errno::EIO, "not verified"),
         stage_ns: [0; STAGES],
@@ -172,6 +179,7 @@ impl Outcome {
         bytes: 0,
         cache_hit: false,
         io: None,
+        verified: false,
     };
 }
 
@@ -270,6 +278,9 @@ pub struct PassResult {
     pub threads: usize,
     /// Cache hits and misses during the pass.
     pub cache: CacheCounters,
+    /// A stop was requested ([`interrupt`]) and some items were not reached: their
+    /// outcomes have `verified` false.
+    pub interrupted: bool,
 }
 
 /// Worker threads for a request: `None` is every logical CPU; never fewer than one.
@@ -418,9 +429,11 @@ impl Pass<'_> {
                     }
                 })
         });
+        let wall = t.elapsed();
         PassResult {
+            interrupted: outcomes.iter().any(|o| !o.verified),
             outcomes,
-            wall: t.elapsed(),
+            wall,
             threads,
             cache: e.cache.take_counters(),
         }

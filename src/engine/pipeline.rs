@@ -47,7 +47,7 @@
 
 use super::cache::{CacheKey, FileId};
 use super::read::{self, Buffers, Data, Judging, Scratch, Slot};
-use super::{CacheMode, Engine, IoCause, IoFailure, Item, Outcome, Which};
+use super::{interrupt, CacheMode, Engine, IoCause, IoFailure, Item, Outcome, Which};
 use crate::formats::{decompress, imasig};
 use crate::timing::{self, Stage};
 use crate::trust::Store;
@@ -95,12 +95,16 @@ impl Engine {
         s.forget_dir();
         if !self.batches {
             for (item, o) in items.iter().zip(out) {
+                // A stop request leaves the rest of the chunk unverified.
+                if interrupt::requested() {
+                    return;
+                }
                 *o = self.verify_one(mode, item, s);
             }
             return;
         }
         let mut next = 0;
-        while next < items.len() {
+        while next < items.len() && !interrupt::requested() {
             next = self.run_window(mode, items, out, next, s);
         }
     }
@@ -135,6 +139,9 @@ impl Engine {
         let mut waiting: [Option<(usize, CacheKey, Shape)>; WINDOW] = [None; WINDOW];
         let (mut held, mut held_bytes, mut i) = (0, 0u64, start);
         while i < items.len() && held < WINDOW && held_bytes < WINDOW_BYTES {
+            if interrupt::requested() {
+                break;
+            }
             s.checks().set_mode(Mode::Defer { item: held });
             let (o, key, judged) = self.settle(&store, mode, &items[i], s, held);
             match (key, judged) {
@@ -212,6 +219,7 @@ impl Engine {
             bytes,
             cache_hit,
             io,
+            verified: true,
         };
         let epoch = store.epoch();
         let source = self.config.ima_source;

@@ -12,10 +12,11 @@ use super::manifest::ManifestComparison;
 use super::observe::{Observer, Phase};
 use super::profile::Profiler;
 use super::report::{
-    git_commit, CorpusInfo, Machine, PassReport, RunReport, ScalingStep, Testbed, Versions, SCHEMA,
+    git_commit, CorpusInfo, Machine, Partial, PassReport, RunReport, ScalingStep, Testbed,
+    Versions, SCHEMA,
 };
 use super::source::{is_generated, Shard, Source};
-use crate::engine::{thread_pool, worker_threads, CachePolicy, Engine, EngineConfig};
+use crate::engine::{interrupt, thread_pool, worker_threads, CachePolicy, Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::timing::unix_seconds;
 use crate::trust::Store;
@@ -122,8 +123,11 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let generated = is_generated(dir);
     let threads = worker_threads(config.threads);
 
+    // Where the run is, for the report of an interrupted run; and what it verified.
+    let mut stop = Stop::default();
     let link = if generated {
         observer.phase(Phase::Link);
+        stop.phase = "link".into();
         let expected = std::fs::read_to_string(dir.join("keyring.expected")).ok();
         Some(link::run(
             &mut store,
@@ -144,6 +148,7 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     }
 
     observer.phase(Phase::Calibrate { items: total });
+    stop.phase = "calibrate".into();
     let sampled = source.spread(total, CALIBRATION_ITEMS)?;
     let budget = config.calibration;
     let p = thread_pool(threads)?;
@@ -181,14 +186,24 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     let mut plans: Vec<Plan> = config.passes.iter().map(|_| Plan::none()).collect();
     let survey = Plan::survey(all_probes.clone(), MIN_BURST);
     for round in 0..config.warmup {
+        if interrupt::requested() {
+            break;
+        }
         observer.phase(Phase::WarmUp {
             round: round + 1,
             of: config.warmup,
         });
+        stop.phase = "warm-up".into();
         engine.cache.clear();
         for (i, name) in config.passes.iter().enumerate() {
             let pass = engine.begin_pass(CachePolicy::Use);
-            let m = run.run(name, &pass, &p, &survey, &mut |_, _, _| {})?;
+            let m = run.run(name, &pass, &p, &survey, &mut |_, _, r| {
+                observer.advanced(r.outcomes.len())
+            })?;
+            stop.verdicts += m.acc.items() as u64;
+            if m.interrupted {
+                break;
+            }
             let probes = m.acc.work().probes(&all_probes);
             let shares = calibrator.shares(threads, m.acc.work(), &m.figures, &probes);
             let laps = laps_for(m.acc.wall(), m.acc.all_cached());
@@ -210,15 +225,23 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         .unwrap_or_else(|e| e.into_inner())
         .kernel();
     let mut check = ManifestComparison::new(config.ima_rule, kernel);
-    for repeat in 0..repeats {
+    let mut items_verified = 0usize;
+    'repeats: for repeat in 0..repeats {
+        if interrupt::requested() {
+            break;
+        }
         // Every repeat starts where the first pass starts: an empty cache.
         engine.cache.clear();
         for (pass_no, name) in config.passes.iter().enumerate() {
+            if interrupt::requested() {
+                break 'repeats;
+            }
             observer.phase(Phase::Pass {
                 name,
                 repeat: repeat + 1,
                 of: repeats,
             });
+            stop.phase = format!("pass {name} (repeat {} of {repeats})", repeat + 1);
             if plans[pass_no].probes.is_empty() {
                 // No warm-up: every probe, bursts as long as the cap allows.
                 plans[pass_no] =
@@ -232,8 +255,14 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
                 &p,
                 &plans[pass_no],
                 &mut |items, expected, r| {
+                    observer.advanced(r.outcomes.len());
                     if checked {
+                        items_verified += r.outcomes.len();
                         check.add(expected, &r.outcomes);
+                        let store = engine.store.read().unwrap_or_else(|e| e.into_inner());
+                        for (it, o) in items.iter().zip(&r.outcomes) {
+                            observer.checked(&store, it, &o.verdict);
+                        }
                         for (it, o) in items.iter().zip(&r.outcomes) {
                             if o.verdict.errno.is_some() {
                                 observer.not_valid(it, &o.verdict);
@@ -245,16 +274,28 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
             if checked {
                 dominant = m.acc.dominant_class();
             }
+            stop.verdicts += m.acc.items() as u64;
             let ceiling = calibrator.ceiling(threads, &m.figures);
             for (probe, v) in m.figures {
                 figures.entry(probe).or_default().extend(v);
             }
-            runs[pass_no].push(m.acc.finish(&ceiling));
+            // A repeat cut short stands only when it is the pass's one: beside complete
+            // repeats it would pull their medians towards a part of the corpus.
+            if !m.interrupted || runs[pass_no].is_empty() {
+                runs[pass_no].push(m.acc.finish(&ceiling));
+            }
+            if m.interrupted {
+                break 'repeats;
+            }
         }
     }
     // The flamegraph: one more round of the passes, unmeasured and without bursts, so
     // that it shows the passes' work and nothing of the ceiling's.
-    if let Some(path) = &config.flamegraph {
+    if let Some(path) = config
+        .flamegraph
+        .as_ref()
+        .filter(|_| !interrupt::requested())
+    {
         let profiler = Profiler::start()?;
         engine.cache.clear();
         for name in &config.passes {
@@ -277,8 +318,14 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
 
     let manifest = generated.then(|| {
         let ran = !passes.is_empty();
-        let mut mc = check.finish(if ran { total } else { 0 });
-        if !ran {
+        // An interrupted run's manifest check covers the items the first pass reached.
+        let checked = match interrupt::requested() {
+            true => items_verified,
+            false if ran => total,
+            false => 0,
+        };
+        let mut mc = check.finish(checked);
+        if !ran && !interrupt::requested() {
             mc.mismatch_count += 1;
             mc.mismatches
                 .push(format!("{total} manifest items but no pass ran"));
@@ -289,10 +336,14 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
     // Scaling: cold passes, cache off, 1..=N threads, each with its own interleaved
     // ceiling, as many repeats as the passes.
     let mut scaling = Vec::new();
-    if config.scaling {
+    if config.scaling && !interrupt::requested() {
         let plan0 = plans.first().cloned().unwrap_or_else(Plan::none);
         for t in 1..=threads {
+            if interrupt::requested() {
+                break;
+            }
             observer.phase(Phase::Scaling { threads: t });
+            stop.phase = format!("scaling ({t} threads)");
             let pt = thread_pool(t)?;
             let plan = match plan0.probes.is_empty() {
                 true => {
@@ -304,7 +355,13 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
             let mut raw = Vec::new();
             for _ in 0..repeats {
                 let pass = engine.begin_pass(CachePolicy::Bypass);
-                let m = run.run(&format!("cold-{t}t"), &pass, &pt, &plan, &mut |_, _, _| {})?;
+                let m = run.run(&format!("cold-{t}t"), &pass, &pt, &plan, &mut |_, _, r| {
+                    observer.advanced(r.outcomes.len())
+                })?;
+                stop.verdicts += m.acc.items() as u64;
+                if m.interrupted {
+                    break;
+                }
                 let c = calibrator.ceiling(t, &m.figures);
                 if let Some(ns) = dominant.as_ref().and_then(|d| c.verify_ns.get(d)) {
                     raw.push(t as f64 * 1e9 / ns);
@@ -351,5 +408,18 @@ pub fn bench(config: &BenchConfig, store: Store, observer: &mut dyn Observer) ->
         scaling,
         warm_over_cold,
         mb_disagreements: crate::crypto::mb::disagreements(),
+        partial: interrupt::requested().then(|| Partial {
+            signal: interrupt::signal_name().map(String::from),
+            phase: stop.phase,
+            items_verified,
+            verdicts: stop.verdicts,
+        }),
     })
+}
+
+/// Where a run is and what it has verified, for the report of an interrupted run.
+#[derive(Default)]
+struct Stop {
+    phase: String,
+    verdicts: u64,
 }

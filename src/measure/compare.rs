@@ -196,6 +196,13 @@ pub fn compare(
 ) -> std::result::Result<Comparison, NotComparable> {
     for (which, r) in [("BASE", base), ("NEW", new)] {
         check_schema(Some(&r.schema), which)?;
+        if let Some(p) = &r.partial {
+            return Err(NotComparable(format!(
+                "{which} is a partial run (stopped by {} during {}): its passes did not cover the corpus",
+                p.signal.as_deref().unwrap_or("a stop request"),
+                p.phase
+            )));
+        }
     }
     let corpus = |r: &RunReport| match &r.corpus.spec_hash {
         Some(h) => format!("spec {h}"),

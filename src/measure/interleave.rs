@@ -17,7 +17,7 @@ use super::calibrate::{Calibrator, Probe};
 use super::report::PassAccumulator;
 use super::source::Source;
 use crate::corpus::manifest::Expected;
-use crate::engine::{Engine, Item, Pass, PassResult};
+use crate::engine::{interrupt, Engine, Item, Pass, PassResult};
 use crate::error::Result;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -152,6 +152,9 @@ pub struct Measured {
     pub acc: PassAccumulator,
     /// Each probe's figures (nanoseconds per operation), one per burst, in order.
     pub figures: BTreeMap<Probe, Vec<f64>>,
+    /// A stop was requested ([`crate::engine::interrupt`]): the pass ended early and
+    /// holds only the items it reached.
+    pub interrupted: bool,
 }
 
 /// The engine, corpus and ceiling probes a measured pass runs on.
@@ -192,10 +195,15 @@ impl Bench<'_> {
                 figures.entry(probe.clone()).or_default().push(ns);
             }
         };
+        let mut interrupted = false;
         for lap in 0..laps {
             self.source.for_each_chunk(&mut |items, expected| {
                 for (k, part) in items.chunks(slice).enumerate() {
+                    if interrupted {
+                        break;
+                    }
                     let r = pass.run(part, pool);
+                    interrupted = r.interrupted || interrupt::requested();
                     {
                         let store = self.engine.store.read().unwrap_or_else(|e| e.into_inner());
                         if lap == 0 {
@@ -207,7 +215,16 @@ impl Bench<'_> {
                     if lap == 0 {
                         let from = k * slice;
                         let exp = expected.get(from..(from + part.len()).min(expected.len()));
-                        each(part, exp.unwrap_or(&[]), &r);
+                        let exp = exp.unwrap_or(&[]);
+                        if r.interrupted {
+                            let (p, e, r) = reached(part, exp, r);
+                            each(&p, &e, &r);
+                        } else {
+                            each(part, exp, &r);
+                        }
+                    }
+                    if interrupted {
+                        break;
                     }
                     if bursts > 0 {
                         burst(&mut figures, plan.schedule[next % bursts]);
@@ -216,15 +233,43 @@ impl Bench<'_> {
                 }
                 Ok(())
             })?;
+            if interrupted {
+                break;
+            }
         }
-        // A corpus too small for a burst per probe per round: the probes not yet measured.
+        // A corpus too small for a burst per probe per round: the probes not yet measured
+        // (not after a stop request, which must be quick).
         for at in 0..plan.probes.len() {
-            if !figures.contains_key(&plan.probes[at]) {
+            if !interrupted && !figures.contains_key(&plan.probes[at]) {
                 burst(&mut figures, at);
             }
         }
-        Ok(Measured { acc, figures })
+        Ok(Measured {
+            acc,
+            figures,
+            interrupted,
+        })
     }
+}
+
+/// The items an interrupted slice reached, with their expectations and outcomes, for a
+/// caller that zips them: an item the pass never reached has no verdict to compare or
+/// report.
+fn reached(
+    items: &[Item],
+    expected: &[Expected],
+    r: PassResult,
+) -> (Vec<Item>, Vec<Expected>, PassResult) {
+    let keep: Vec<usize> = (0..items.len())
+        .filter(|&i| r.outcomes.get(i).is_some_and(|o| o.verified))
+        .collect();
+    let items = keep.iter().map(|&i| items[i].clone()).collect();
+    let expected = keep
+        .iter()
+        .filter_map(|&i| expected.get(i).cloned())
+        .collect();
+    let outcomes = keep.iter().map(|&i| r.outcomes[i]).collect();
+    (items, expected, PassResult { outcomes, ..r })
 }
 
 #[cfg(test)]

@@ -105,6 +105,7 @@ mod tests {
             bytes: 0,
             cache_hit: false,
             io: None,
+            verified: true,
         }
     }
 

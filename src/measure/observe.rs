@@ -3,6 +3,7 @@
 //! a command-line front end decides what to show.
 
 use crate::engine::Item;
+use crate::trust::Store;
 use crate::verify::Verdict;
 use std::fmt;
 use std::path::PathBuf;
@@ -32,12 +33,35 @@ pub enum Phase<'a> {
     Round { round: usize, of: usize },
 }
 
+impl fmt::Display for Phase<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Phase::Link => f.write_str("link-time phase: building the corpus's keyrings"),
+            Phase::Calibrate { items } => write!(f, "calibrating on samples of {items} items"),
+            Phase::WarmUp { round, of } => write!(f, "warm-up round {round} of {of}"),
+            Phase::Pass { name, repeat, of } => write!(f, "pass {name} (repeat {repeat} of {of})"),
+            Phase::Scaling { threads } => write!(f, "scaling: cold pass on {threads} thread(s)"),
+            Phase::Backend { name } => write!(f, "building keyrings with {name}"),
+            Phase::Round { round, of } => write!(f, "round {round} of {of}"),
+        }
+    }
+}
+
 /// Receives a run's progress. Every method has a do-nothing default.
 pub trait Observer {
     fn phase(&mut self, _phase: Phase<'_>) {}
 
+    /// `items` more items of the current pass (warm-up, measured or scaling) have their
+    /// verdicts: for a progress bar over the pass's items.
+    fn advanced(&mut self, _items: usize) {}
+
     /// An item of the first pass whose verdict is not valid, in corpus order.
     fn not_valid(&mut self, _item: &Item, _verdict: &Verdict) {}
+
+    /// Every item of the first pass with its verdict, in corpus order, as each slice of
+    /// the pass finishes (for streaming verdicts to disk: nothing is kept), with the
+    /// store the verdict was decided under (signer descriptions).
+    fn checked(&mut self, _store: &Store, _item: &Item, _verdict: &Verdict) {}
 }
 
 /// Observes nothing.

@@ -367,9 +367,10 @@ impl PassAccumulator {
         }
     }
 
-    /// Adds one chunk of a pass (`r.outcomes[i]` belongs to `items[i]`).
+    /// Adds one chunk of a pass (`r.outcomes[i]` belongs to `items[i]`); items an
+    /// interrupted pass did not reach are left out.
     pub fn add(&mut self, store: &Store, items: &[Item], r: &PassResult) {
-        self.add_where(store, items, r, |_| true);
+        self.add_where(store, items, r, |o| o.verified);
     }
 
     /// [`PassAccumulator::add`] counting only the items whose outcome `keep` accepts (a
@@ -490,6 +491,9 @@ impl PassAccumulator {
     pub fn add_lap(&mut self, store: &Store, items: &[Item], r: &PassResult) {
         self.wall += r.wall;
         for (item, o) in items.iter().zip(&r.outcomes) {
+            if !o.verified {
+                continue;
+            }
             self.timed += 1;
             self.timed_bytes += o.bytes;
             let class = o.verdict.signer.and_then(|signer| {
@@ -498,6 +502,11 @@ impl PassAccumulator {
             let name = class.map(|c| self.classes[c].0.as_str());
             self.work.add(item, o, name);
         }
+    }
+
+    /// Items counted so far (the first lap's).
+    pub fn items(&self) -> usize {
+        self.items
     }
 
     /// Whether every item so far was answered from the cache (a pass that can run again
@@ -732,6 +741,28 @@ pub struct RunReport {
     /// internal error rather than either answer. Anything but 0 fails the run.
     #[serde(default)]
     pub mb_disagreements: u64,
+    /// Set when the run was stopped before it finished (SIGINT, SIGTERM): what stopped
+    /// it, where, and how many items it had verified. The passes are those that ran, the
+    /// last one possibly cut short (its figures cover the items it reached). Absent from
+    /// a complete run's JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Partial>,
+}
+
+/// How far an interrupted run got (`RunReport::partial`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Partial {
+    /// The signal that stopped it (`SIGINT`, `SIGTERM`), or null when it was stopped
+    /// otherwise.
+    pub signal: Option<String>,
+    /// The phase it was in: `link`, `calibrate`, `warm-up`, `pass NAME (repeat K of N)`,
+    /// `scaling`.
+    pub phase: String,
+    /// Items of the corpus with a verdict from the first measured pass (the one checked
+    /// against the manifest): 0 when the stop came before it.
+    pub items_verified: usize,
+    /// Verdicts computed in the whole run, every pass, warm-up and repeats included.
+    pub verdicts: u64,
 }
 
 fn default_ima_rule() -> String {
@@ -830,6 +861,11 @@ impl RunReport {
                 return Err(Error::Report {
                     message: format!("cannot merge schema '{}' (want {SCHEMA})", r.schema),
                 });
+            }
+            if r.partial.is_some() {
+                return Err(Error::usage(
+                    "a partial (interrupted) report cannot be joined: its shard did not verify every item; run it again",
+                ));
             }
             Joinable::of_run(&first).check(&Joinable::of_run(r))?;
         }
@@ -1043,6 +1079,7 @@ pub(crate) mod tests {
             scaling: Vec::new(),
             warm_over_cold: None,
             mb_disagreements: 0,
+            partial: None,
         }
     }
 
@@ -1150,6 +1187,7 @@ pub(crate) mod tests {
             bytes: ns / 10,
             cache_hit: false,
             io: None,
+            verified: true,
         }
     }
 
@@ -1194,6 +1232,7 @@ pub(crate) mod tests {
                     wall: std::time::Duration::from_millis(1),
                     threads: 2,
                     cache: Default::default(),
+                    interrupted: false,
                 };
                 acc.add(&store, its, &r);
             }

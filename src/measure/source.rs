@@ -132,7 +132,8 @@ impl Source {
     }
 
     /// Calls `f` with consecutive chunks of items (and, for manifests, their expected
-    /// verdicts), in corpus order.
+    /// verdicts), in corpus order; a manifest stops being read once a stop is requested
+    /// ([`crate::engine::interrupt`]).
     pub fn for_each_chunk(&self, f: &mut ChunkFn<'_>) -> Result<()> {
         match self {
             Source::Tree(all) => {
@@ -148,6 +149,11 @@ impl Source {
                 let mut items = Vec::with_capacity(CHUNK);
                 let mut expected = Vec::with_capacity(CHUNK);
                 for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+                    // A stop request ends the walk: the rest of a huge manifest would take
+                    // longer to read than a stop may.
+                    if crate::engine::interrupt::requested() {
+                        return Ok(());
+                    }
                     let line = line.map_err(|e| Error::io(&path, e))?;
                     let Some(e) = parse_manifest_row(i + 1, &line)? else {
                         continue;

@@ -418,6 +418,16 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
         "testbed {} (host {}); {} measured repeat(s) after {} warm-up round(s), the ceiling measured in bursts between slices of each pass; figures are medians, [95% bootstrap interval]\n\n",
         r.testbed.id, r.testbed.host, r.repeats, r.warmup
     )?;
+    if let Some(p) = &r.partial {
+        write!(
+            s,
+            "**PARTIAL RUN**: stopped by {} during {}; {} items verified in the first pass, {} verdicts in all. The passes below cover only what ran.\n\n",
+            p.signal.as_deref().unwrap_or("a stop request"),
+            p.phase,
+            p.items_verified,
+            p.verdicts
+        )?;
+    }
     if let Some(l) = &r.link {
         write!(
             s,
