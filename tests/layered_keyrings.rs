@@ -1,6 +1,6 @@
 //! The layered system keyrings (builtin, secondary, machine, platform, ima, blacklist,
 //! ima_blacklist) and their gatekeepers, checked through the CLI against the kernel rules of
-//! `/work/shared/docs/kernel-trust-model.md` (§1, §2, §3, §5, §7).
+//! `../shared/docs/kernel-trust-model.md` (§1, §2, §3, §5, §7).
 //!
 //! Userspace cannot write the live kernel's system keyrings, so nothing here talks to the
 //! kernel: every case checks the MODEL against the documented kernel rule, with exact errnos.

@@ -1,5 +1,5 @@
 //! ML-DSA in trustbench's kernel model, under the 6.18 and 7.2 profiles, checked against the
-//! rules of `/work/shared/docs/kernel-mldsa.md` with artefacts made by the reference tools
+//! rules of `../shared/docs/kernel-mldsa.md` with artefacts made by the reference tools
 //! (pyca `cryptography` / OpenSSL 4 and `dilithium-py`, through `tests/pq/pqref.py`) wherever
 //! they can be the source of truth, and the reverse: what our generator writes is verified by
 //! those tools.
