@@ -241,14 +241,16 @@ impl Engine {
         };
         let (slot, mut j) = s.held(k);
         let verdict = judge(store, &slot.view(shape), &mut j, self.config.ima_policy);
-        if let Some(v) = shrank_under_map(slot, item.kind) {
+        // Only the batch's own item queues checks (nothing is queued outside Defer mode).
+        let queued = j.checks.queued_for(k) > 0;
+        if let Some(v) = shrank_under_map(slot, item.kind).filter(|_| !queued) {
             // Judged from zeros where the file's end used to be: not a verdict on the
-            // file, and never cached. Any checks it queued run with the batch and are
-            // ignored (the verdict no longer depends on them).
+            // file, and never cached. (With checks queued, the item waits for its batch
+            // like any other, so that its checks stay its own, and the batch's end gives
+            // it this verdict.)
             return (finish(v, bytes, false, None), None, None);
         }
-        // Only the batch's own item queues checks (nothing is queued outside Defer mode).
-        let judged = if j.checks.queued_for(k) > 0 {
+        let judged = if queued {
             Judged::Waiting(shape)
         } else if matches!(shape, Shape::Refused { .. }) {
             // A verdict on how the file was read, not on its bytes: not cached.
