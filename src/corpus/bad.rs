@@ -180,8 +180,9 @@ impl BadClass {
     pub fn for_modules(self) -> bool {
         !matches!(
             self,
-            BadClass::HostileImaHeader | BadClass::HostileTiny |
-            BadClass::BlacklistedHash
+            BadClass::HostileImaHeader
+                | BadClass::HostileTiny
+                | BadClass::BlacklistedHash
                 | BadClass::MalformedImaHeader
                 | BadClass::KeyidCollision
                 | BadClass::ImaHash
@@ -225,13 +226,13 @@ impl BadClass {
                 BadClass::HostileEmpty | BadClass::HostileImaHeader | BadClass::HostileTiny
             ))
             && !matches!(
-            self,
-            BadClass::TruncatedTrailer
-                | BadClass::BadMagic
-                | BadClass::OversizedSigLen
-                | BadClass::MalformedPkcs7
-                | BadClass::SignedAttributes
-        )
+                self,
+                BadClass::TruncatedTrailer
+                    | BadClass::BadMagic
+                    | BadClass::OversizedSigLen
+                    | BadClass::MalformedPkcs7
+                    | BadClass::SignedAttributes
+            )
     }
 }
 

@@ -101,12 +101,7 @@ fn content(tag: &str, i: usize, len: usize) -> Vec<u8> {
 }
 
 /// A module signed as sign-file signs it (issuer+serial, or SKID), and its PKCS#7.
-fn signed_pkcs7(
-    s: &Issued,
-    id: SignerIdKind,
-    body: &[u8],
-    path: &Path,
-) -> Result<Vec<u8>, Error> {
+fn signed_pkcs7(s: &Issued, id: SignerIdKind, body: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
     let digest = HashAlgo::Sha256
         .digest(body)
         .map_err(|e| input_err(path, e.to_string()))?;
@@ -146,10 +141,7 @@ fn signed_data_parts(p7: &[u8], path: &Path) -> Result<Vec<Vec<u8>>, Error> {
 fn rebuild(parts: &[Vec<u8>]) -> Vec<u8> {
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     let sd = der::seq(&refs);
-    der::seq(&[
-        &der::oid(crate::oid::SIGNED_DATA),
-        &der::tlv(0xa0, &sd),
-    ])
+    der::seq(&[&der::oid(crate::oid::SIGNED_DATA), &der::tlv(0xa0, &sd)])
 }
 
 /// `parts` with `certs` (already-encoded certificates) as the `[0]` certificate set,
@@ -236,7 +228,14 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
             let mut f = file.clone();
             f[h0 + 8..h0 + 12].copy_from_slice(&sig_len.to_be_bytes());
             let name = format!("sig-len-{v}-{i}.ko");
-            w.item(&name, m, BadClass::HostileSigLen, &f, None, Some(Errno::EBADMSG))?;
+            w.item(
+                &name,
+                m,
+                BadClass::HostileSigLen,
+                &f,
+                None,
+                Some(Errno::EBADMSG),
+            )?;
         }
     }
     // sig_len 0: verify_pkcs7_signature gets zero bytes; asn1_ber_decoder overruns at once.
@@ -244,27 +243,69 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
         let mut f = content("sig-len-zero", i, 300);
         f.extend_from_slice(&modsig::trailer(0));
         let name = format!("sig-len-zero-{i}.ko");
-        w.item(&name, m, BadClass::HostileSigLenZero, &f, None, Some(Errno::EBADMSG))?;
+        w.item(
+            &name,
+            m,
+            BadClass::HostileSigLenZero,
+            &f,
+            None,
+            Some(Errno::EBADMSG),
+        )?;
     }
     // module_sig_check: a file no longer than the marker has no signature (ENODATA);
     // mod_verify_sig: what precedes the marker must be longer than the 12-byte header.
     for i in 0..spec.trailer_only {
         let name = format!("trailer-only-marker-{i}.ko");
-        w.item(&name, m, BadClass::HostileTrailerOnly, modsig::MARKER, None, Some(Errno::ENODATA))?;
+        w.item(
+            &name,
+            m,
+            BadClass::HostileTrailerOnly,
+            modsig::MARKER,
+            None,
+            Some(Errno::ENODATA),
+        )?;
         let name = format!("trailer-only-header-{i}.ko");
         let t = modsig::trailer(0);
-        w.item(&name, m, BadClass::HostileTrailerOnly, &t, None, Some(Errno::EBADMSG))?;
+        w.item(
+            &name,
+            m,
+            BadClass::HostileTrailerOnly,
+            &t,
+            None,
+            Some(Errno::EBADMSG),
+        )?;
     }
     // Zero-length files: no marker (ENODATA); IMA: no label (INTEGRITY_NOLABEL), and a
     // signature over the empty content verifies like any other.
     for i in 0..spec.empty {
-        w.item(&format!("empty-{i}.ko"), m, BadClass::HostileEmpty, &[], None, Some(Errno::ENODATA))?;
-        w.item(&format!("empty-unlabelled-{i}.bin"), ima, BadClass::HostileEmpty, &[], None, Some(Errno::ENODATA))?;
+        w.item(
+            &format!("empty-{i}.ko"),
+            m,
+            BadClass::HostileEmpty,
+            &[],
+            None,
+            Some(Errno::ENODATA),
+        )?;
+        w.item(
+            &format!("empty-unlabelled-{i}.bin"),
+            ima,
+            BadClass::HostileEmpty,
+            &[],
+            None,
+            Some(Errno::ENODATA),
+        )?;
         let d = HashAlgo::Sha256
             .digest(&[])
             .map_err(|e| input_err(here, e.to_string()))?;
         let sig = sign::ima_v2(&s.ima.key, &s.ima.signer.skid, &d)?;
-        w.item(&format!("empty-signed-{i}.bin"), ima, BadClass::HostileEmpty, &[], Some(&sig), None)?;
+        w.item(
+            &format!("empty-signed-{i}.bin"),
+            ima,
+            BadClass::HostileEmpty,
+            &[],
+            Some(&sig),
+            None,
+        )?;
     }
     // The digestAlgorithm's parameters are `ANY OPTIONAL` in pkcs7.asn1: the decoder skips
     // them with asn1_find_indefinite_length, one pass with a level counter and no depth
@@ -279,11 +320,25 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
         params.extend([0u8, 0].repeat(depth));
         let parts = with_digest_params(signed_data_parts(&p7, here)?, &params, here)?;
         let ok = rebuild(&parts);
-        w.item(&format!("deep-nesting-closed-{i}.ko"), m, BadClass::HostileDeepNesting, &module(&body, &ok), None, None)?;
+        w.item(
+            &format!("deep-nesting-closed-{i}.ko"),
+            m,
+            BadClass::HostileDeepNesting,
+            &module(&body, &ok),
+            None,
+            None,
+        )?;
         params.truncate(params.len() - 2);
         let parts = with_digest_params(signed_data_parts(&p7, here)?, &params, here)?;
         let bad = rebuild(&parts);
-        w.item(&format!("deep-nesting-unclosed-{i}.ko"), m, BadClass::HostileDeepNesting, &module(&body, &bad), None, Some(Errno::EBADMSG))?;
+        w.item(
+            &format!("deep-nesting-unclosed-{i}.ko"),
+            m,
+            BadClass::HostileDeepNesting,
+            &module(&body, &bad),
+            None,
+            Some(Errno::EBADMSG),
+        )?;
     }
     // asn1_ber_decoder: more than 65535 bytes is EMSGSIZE before anything is decoded; a
     // length in more than two octets is "Unsupported length", EBADMSG.
@@ -294,14 +349,28 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
         let parts = with_certs(signed_data_parts(&p7, here)?, &big_cert);
         let huge = rebuild(&parts);
         debug_assert!(huge.len() > pkcs7::MAX_MESSAGE);
-        w.item(&format!("huge-der-70k-cert-{i}.ko"), m, BadClass::HostileHugeDer, &module(&body, &huge), None, Some(Errno::EMSGSIZE))?;
+        w.item(
+            &format!("huge-der-70k-cert-{i}.ko"),
+            m,
+            BadClass::HostileHugeDer,
+            &module(&body, &huge),
+            None,
+            Some(Errno::EMSGSIZE),
+        )?;
         for octets in [3usize, 4] {
             let mut parts = signed_data_parts(&p7, here)?;
             let last = parts.len() - 1;
             parts[last] = long_form(&parts[last], octets, here)?;
             let p = rebuild(&parts);
             let name = format!("huge-der-{octets}-octet-length-{i}.ko");
-            w.item(&name, m, BadClass::HostileHugeDer, &module(&body, &p), None, Some(Errno::EBADMSG))?;
+            w.item(
+                &name,
+                m,
+                BadClass::HostileHugeDer,
+                &module(&body, &p),
+                None,
+                Some(Errno::EBADMSG),
+            )?;
         }
     }
     // pkcs7_validate_trust: a signerInfo whose key is not found is ENOKEY and skipped; one
@@ -328,10 +397,24 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
             .flat_map(|k| fake(&(0xdead_0000u32 + k as u32).to_be_bytes().repeat(5)))
             .collect();
         let p = rebuild(&with_signers_before(parts.clone(), &unknown, here)?);
-        w.item(&format!("many-signers-unknown-{i}.ko"), m, BadClass::HostileManySigners, &module(&body, &p), None, None)?;
+        w.item(
+            &format!("many-signers-unknown-{i}.ko"),
+            m,
+            BadClass::HostileManySigners,
+            &module(&body, &p),
+            None,
+            None,
+        )?;
         let named: Vec<u8> = (0..n).flat_map(|_| fake(&s.module.signer.skid)).collect();
         let p = rebuild(&with_signers_before(parts, &named, here)?);
-        w.item(&format!("many-signers-bad-first-{i}.ko"), m, BadClass::HostileManySigners, &module(&body, &p), None, Some(Errno::EKEYREJECTED))?;
+        w.item(
+            &format!("many-signers-bad-first-{i}.ko"),
+            m,
+            BadClass::HostileManySigners,
+            &module(&body, &p),
+            None,
+            Some(Errno::EKEYREJECTED),
+        )?;
     }
     // pkcs7_extract_cert parses every embedded certificate; pkcs7_find_key takes the first
     // whose id matches (the signer's own, embedded many times over), whose key verifies
@@ -344,11 +427,25 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
         let fit = (pkcs7::MAX_MESSAGE - p7.len() - 16) / cert.len();
         let parts = with_certs(signed_data_parts(&p7, here)?, &cert.repeat(fit));
         let p = rebuild(&parts);
-        w.item(&format!("many-certs-{fit}-{i}.ko"), m, BadClass::HostileManyCerts, &module(&body, &p), None, None)?;
+        w.item(
+            &format!("many-certs-{fit}-{i}.ko"),
+            m,
+            BadClass::HostileManyCerts,
+            &module(&body, &p),
+            None,
+            None,
+        )?;
         let thousands = (pkcs7::MAX_MESSAGE / cert.len() + 1).max(2000);
         let parts = with_certs(signed_data_parts(&p7, here)?, &cert.repeat(thousands));
         let p = rebuild(&parts);
-        w.item(&format!("many-certs-{thousands}-{i}.ko"), m, BadClass::HostileManyCerts, &module(&body, &p), None, Some(Errno::EMSGSIZE))?;
+        w.item(
+            &format!("many-certs-{thousands}-{i}.ko"),
+            m,
+            BadClass::HostileManyCerts,
+            &module(&body, &p),
+            None,
+            Some(Errno::EMSGSIZE),
+        )?;
     }
     // x509.asn1: Certificate ::= SEQUENCE { TBSCertificate ::= SEQUENCE { version [0]
     // OPTIONAL, serialNumber INTEGER, ... } }: a Certificate inside a Certificate puts a
@@ -359,7 +456,14 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
         let nested = der::seq(&[&s.module.der]);
         let parts = with_certs(signed_data_parts(&p7, here)?, &nested);
         let p = rebuild(&parts);
-        w.item(&format!("nested-cert-{i}.ko"), m, BadClass::HostileNestedCert, &module(&body, &p), None, Some(Errno::EBADMSG))?;
+        w.item(
+            &format!("nested-cert-{i}.ko"),
+            m,
+            BadClass::HostileNestedCert,
+            &module(&body, &p),
+            None,
+            Some(Errno::EBADMSG),
+        )?;
     }
     for i in 0..spec.ima_header {
         ima_headers(&mut w, s, i)?;
@@ -372,7 +476,14 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
             .digest(&body)
             .map_err(|e| input_err(here, e.to_string()))?;
         let sig = sign::ima_v2(&s.ima.key, &s.ima.signer.skid, &d)?;
-        w.item(&format!("tiny-{i:07}.bin"), ima, BadClass::HostileTiny, &body, Some(&sig), None)?;
+        w.item(
+            &format!("tiny-{i:07}.bin"),
+            ima,
+            BadClass::HostileTiny,
+            &body,
+            Some(&sig),
+            None,
+        )?;
     }
     if spec.keyrings {
         keyring_lines(&mut w, s, dir)?;
@@ -409,11 +520,31 @@ fn ima_headers(w: &mut Writer<'_>, s: &Signers<'_>, i: usize) -> Result<(), Erro
         ("two-bytes", vec![3, 2], Some(Errno::EBADMSG)),
         ("header-only", good[..9].to_vec(), Some(Errno::EBADMSG)),
         // sig_size must be exactly what follows the header.
-        ("sig-size-bigger", with(&|v| sig_size(v, real + 1)), Some(Errno::EBADMSG)),
-        ("sig-size-smaller", with(&|v| sig_size(v, real - 1)), Some(Errno::EBADMSG)),
-        ("sig-size-zero", with(&|v| sig_size(v, 0)), Some(Errno::EBADMSG)),
-        ("sig-size-max", with(&|v| sig_size(v, 0xffff)), Some(Errno::EBADMSG)),
-        ("truncated", good[..good.len() - 1].to_vec(), Some(Errno::EBADMSG)),
+        (
+            "sig-size-bigger",
+            with(&|v| sig_size(v, real + 1)),
+            Some(Errno::EBADMSG),
+        ),
+        (
+            "sig-size-smaller",
+            with(&|v| sig_size(v, real - 1)),
+            Some(Errno::EBADMSG),
+        ),
+        (
+            "sig-size-zero",
+            with(&|v| sig_size(v, 0)),
+            Some(Errno::EBADMSG),
+        ),
+        (
+            "sig-size-max",
+            with(&|v| sig_size(v, 0xffff)),
+            Some(Errno::EBADMSG),
+        ),
+        (
+            "truncated",
+            good[..good.len() - 1].to_vec(),
+            Some(Errno::EBADMSG),
+        ),
         // hash_algo >= HASH_ALGO__LAST.
         ("hash-algo-23", with(&|v| v[2] = 23), Some(Errno::ENOPKG)),
         ("hash-algo-255", with(&|v| v[2] = 0xff), Some(Errno::ENOPKG)),
@@ -434,7 +565,11 @@ fn ima_headers(w: &mut Writer<'_>, s: &Signers<'_>, i: usize) -> Result<(), Erro
         // The largest value the header allows, for a keyid no keyring holds.
         ("largest", max, Some(Errno::ENOKEY)),
         // The keyid of no key.
-        ("keyid-unknown", with(&|v| v[3..7].copy_from_slice(&[0xfe, 0xed, 0xfa, 0xce])), Some(Errno::ENOKEY)),
+        (
+            "keyid-unknown",
+            with(&|v| v[3..7].copy_from_slice(&[0xfe, 0xed, 0xfa, 0xce])),
+            Some(Errno::ENOKEY),
+        ),
     ];
     for (name, sig, errno) in shapes {
         w.item(
@@ -463,7 +598,9 @@ fn ima_headers(w: &mut Writer<'_>, s: &Signers<'_>, i: usize) -> Result<(), Erro
 ///   more than 1 MiB − 1 is `EINVAL`).
 fn keyring_lines(w: &mut Writer<'_>, s: &Signers<'_>, dir: &Path) -> Result<(), Error> {
     // A comment has no outcome line.
-    w.out.script.push_str("# hostile: restriction cycles, link cycles, depth, sizes\n");
+    w.out
+        .script
+        .push_str("# hostile: restriction cycles, link cycles, depth, sizes\n");
     for r in ["hr-a", "hr-b", "hr-c", "hr-d"] {
         w.line(&format!("newring {r}"), "ok");
     }

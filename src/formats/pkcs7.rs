@@ -72,7 +72,7 @@ fn signature_algo(oid: &[u8], rules: &Rules) -> KResult<(SigAlgo, Encoding)> {
 /// bytes with `EMSGSIZE` before it looks at a byte (its constructed-element stack holds
 /// 16-bit offsets). The kernel's own limit, so it is this parser's: it bounds everything
 /// per message (signerInfos, embedded certificates, chain length, nesting), and a larger
-/// message is an `EMSGSIZE` verdict ("message too large").
+/// message is an `EMSGSIZE` verdict whose reason names this budget.
 pub const MAX_MESSAGE: usize = 65535;
 
 /// The content type of the message.

@@ -108,9 +108,7 @@ pub fn read_script(script: &Path) -> Result<Vec<Line>, Error> {
         return Err(Error::Script {
             path: script.to_path_buf(),
             line: 0,
-            message: format!(
-                "over the {MAX_SCRIPT_BYTES}-byte budget (replay::MAX_SCRIPT_BYTES)"
-            ),
+            message: format!("over the {MAX_SCRIPT_BYTES}-byte budget (replay::MAX_SCRIPT_BYTES)"),
         });
     }
     let base = script.parent().unwrap_or(Path::new("."));

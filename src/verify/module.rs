@@ -860,6 +860,9 @@ mod tests {
         assert!(msg(most).len() <= 65535 && msg(most + 1).len() > 65535);
         assert!(most < MAX_SIGNER_INFOS);
         let big = msg(most);
-        assert_eq!(Pkcs7::parse(&big, &rules).map(|p| p.signers().count()), Ok(most));
+        assert_eq!(
+            Pkcs7::parse(&big, &rules).map(|p| p.signers().count()),
+            Ok(most)
+        );
     }
 }
