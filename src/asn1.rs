@@ -49,14 +49,11 @@ impl<'a> Reader<'a> {
 
     /// Reads the next element, as lib/asn1_decoder.c does: multi-byte tags and length fields
     /// longer than two octets are `EBADMSG`; constructed elements may use the indefinite
-    /// length form (contents end at an end-of-contents `00 00`, which `encoded` includes).
+    /// length form (contents end at the matching end-of-contents `00 00`, which `encoded`
+    /// includes), measured as [`indefinite_len`] does.
     pub fn read(&mut self) -> KResult<Element<'a>> {
-        self.read_depth(0)
-    }
-
-    fn read_depth(&mut self, depth: usize) -> KResult<Element<'a>> {
         let b = self.rest;
-        if b.len() < 2 || depth > 32 {
+        if b.len() < 2 {
             return Err(Errno::EBADMSG);
         }
         let tag = b[0];
@@ -67,20 +64,14 @@ impl<'a> Reader<'a> {
             if tag & 0x20 == 0 {
                 return Err(Errno::EBADMSG);
             }
-            let mut inner = Reader::new(&b[2..]);
-            loop {
-                if inner.rest.starts_with(&[0, 0]) {
-                    let contents_len = b.len() - 2 - inner.rest.len();
-                    let end = 2 + contents_len + 2;
-                    self.rest = &b[end..];
-                    return Ok(Element {
-                        tag,
-                        contents: &b[2..2 + contents_len],
-                        encoded: &b[..end],
-                    });
-                }
-                inner.read_depth(depth + 1)?;
-            }
+            let contents_len = indefinite_len(&b[2..])?;
+            let end = 2 + contents_len + 2;
+            self.rest = &b[end..];
+            return Ok(Element {
+                tag,
+                contents: &b[2..2 + contents_len],
+                encoded: &b[..end],
+            });
         }
         let (len, hdr): (usize, usize) = match b[1] {
             l if l < 0x80 => (l as usize, 2),
@@ -119,6 +110,75 @@ impl<'a> Reader<'a> {
             Some(&t) if t == tag => self.read().map(Some),
             _ => Ok(None),
         }
+    }
+}
+
+/// The contents length of an indefinite-length element whose contents start `b`, found as
+/// the kernel's `asn1_find_indefinite_length` finds it: one pass with a nesting counter
+/// (no recursion, so no depth limit and no stack to exhaust: the kernel has none either,
+/// and thousands of nested `30 80` are skipped as one element). Inside, the kernel is
+/// laxer than its main decoder: multi-byte tags are skipped, definite lengths may take up
+/// to seven octets, and only what overruns the data, a primitive with the indefinite
+/// form, an end-of-contents with a non-zero length octet or a missing end-of-contents is
+/// `EBADMSG`. The end-of-contents octets that close the element are not counted.
+pub fn indefinite_len(b: &[u8]) -> KResult<usize> {
+    let mut dp = 0usize;
+    let mut level = 1usize;
+    loop {
+        if b.len() - dp < 2 {
+            return Err(Errno::EBADMSG);
+        }
+        let tag = b[dp];
+        dp += 1;
+        if tag == 0 {
+            if b[dp] != 0 {
+                return Err(Errno::EBADMSG);
+            }
+            dp += 1;
+            level -= 1;
+            if level == 0 {
+                return Ok(dp - 2);
+            }
+            continue;
+        }
+        if tag & 0x1f == 0x1f {
+            loop {
+                if b.len() - dp < 2 {
+                    return Err(Errno::EBADMSG);
+                }
+                let t = b[dp];
+                dp += 1;
+                if t & 0x80 == 0 {
+                    break;
+                }
+            }
+        }
+        let l = b[dp];
+        dp += 1;
+        let len = if l <= 0x7f {
+            usize::from(l)
+        } else if l == 0x80 {
+            if tag & 0x20 == 0 {
+                return Err(Errno::EBADMSG);
+            }
+            level += 1;
+            continue;
+        } else {
+            let n = usize::from(l - 0x80);
+            if n > std::mem::size_of::<usize>() - 1 || n > b.len() - dp {
+                return Err(Errno::EBADMSG);
+            }
+            let mut len = 0usize;
+            for &o in &b[dp..dp + n] {
+                len = (len << 8) | usize::from(o);
+            }
+            dp += n;
+            len
+        };
+        if len > b.len() - dp {
+            return Err(Errno::EBADMSG);
+        }
+        dp += len;
     }
 }
 
@@ -282,6 +342,48 @@ mod tests {
         assert_eq!(Reader::new(&[0x04, 0x80, 0, 0]).read(), Err(Errno::EBADMSG));
         assert_eq!(
             Reader::new(&[0x30, 0x80, 0x04, 0x01]).read(),
+            Err(Errno::EBADMSG)
+        );
+    }
+
+    /// Indefinite-length nesting is skipped as the kernel skips it: thousands deep in one
+    /// pass (no recursion limit, no stack), with the laxer inner rules of
+    /// asn1_find_indefinite_length (long tags, lengths up to seven octets), and a missing
+    /// end-of-contents is EBADMSG.
+    #[test]
+    fn deep_indefinite_nesting_is_one_element() {
+        for depth in [1usize, 33, 5000, 30000] {
+            let mut v = Vec::new();
+            for _ in 0..depth {
+                v.extend_from_slice(&[0x30, 0x80]);
+            }
+            v.extend_from_slice(&[0x1f, 0x81, 0x01, 0x83, 0, 0, 1, 0xaa]);
+            for _ in 0..depth {
+                v.extend_from_slice(&[0, 0]);
+            }
+            v.extend_from_slice(&[0x05, 0x00]);
+            let mut r = Reader::new(&v);
+            let e = r.read().unwrap();
+            assert_eq!(e.encoded.len(), v.len() - 2, "{depth}");
+            assert_eq!(r.read().unwrap().tag, 0x05);
+            let cut = &v[..v.len() - 4];
+            assert_eq!(Reader::new(cut).read(), Err(Errno::EBADMSG), "{depth}");
+        }
+        // A primitive with the indefinite form inside, and an EOC with a length octet.
+        assert_eq!(
+            Reader::new(&[0x30, 0x80, 0x04, 0x80, 0, 0, 0, 0]).read(),
+            Err(Errno::EBADMSG)
+        );
+        assert_eq!(
+            Reader::new(&[0x30, 0x80, 0x00, 0x01]).read(),
+            Err(Errno::EBADMSG)
+        );
+        // An inner length that overruns.
+        assert_eq!(
+            Reader::new(&[
+                0x30, 0x80, 0x04, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0
+            ])
+            .read(),
             Err(Errno::EBADMSG)
         );
     }

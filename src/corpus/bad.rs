@@ -49,6 +49,43 @@ pub enum BadClass {
     /// A type-4 sha256 label holding only half a digest: `EINVAL` under both rules
     /// ("invalid-hash" with the kernel's `-EINVAL` under the hash rule).
     ImaHashShort,
+    /// Hostile (`[hostile]`, never drawn by `bad.percent`): a module whose trailer's
+    /// `sig_len` points outside the file: past its start, leaving no content byte, or
+    /// huge (`0x7fffffff`, `0xffffffff`): `EBADMSG` (`mod_check_sig`).
+    HostileSigLen,
+    /// Hostile: `sig_len` 0, so the PKCS#7 is empty: `EBADMSG` (the decoder's overrun).
+    HostileSigLenZero,
+    /// Hostile: a file that is only a trailer: the 28-byte marker alone (unsigned,
+    /// `ENODATA`), or the 12-byte header and the marker (`EBADMSG`: nothing before them).
+    HostileTrailerOnly,
+    /// Hostile: zero-length files: a module (`ENODATA`), an IMA file with no label
+    /// (`ENODATA`), an IMA file whose signature covers the empty content (valid).
+    HostileEmpty,
+    /// Hostile: indefinite-length nesting thousands deep inside the PKCS#7 (the
+    /// signerInfo's digestAlgorithm parameters, an ANY the kernel skips): valid when every
+    /// level is closed, `EBADMSG` when one end-of-contents is missing.
+    HostileDeepNesting,
+    /// Hostile: DER of 64 KiB and more: a PKCS#7 carrying a 70 KiB certificate (`EMSGSIZE`,
+    /// the decoder's 65535-byte limit), lengths in 3- and 4-octet long form inside a
+    /// smaller one (`EBADMSG`, "Unsupported length").
+    HostileHugeDer,
+    /// Hostile: hundreds of signerInfos: unknown SKIDs before the real signer (valid:
+    /// every unknown one is `ENOKEY` and skipped), or naming the real key with an empty
+    /// signature first (`EKEYREJECTED`: a found key that fails is final).
+    HostileManySigners,
+    /// Hostile: as many embedded certificates as fit (valid), or thousands, past 64 KiB
+    /// (`EMSGSIZE`).
+    HostileManyCerts,
+    /// Hostile: a certificate nested in a certificate (`SEQUENCE { Certificate }` in the
+    /// certificate set): the X.509 grammar meets a SEQUENCE where the serial number goes,
+    /// `EBADMSG`.
+    HostileNestedCert,
+    /// Hostile: IMA xattrs of every malformed header shape (empty, one byte, header only,
+    /// sig_size too big, too small, zero, unknown hash, unknown versions and types, the
+    /// largest value the header allows).
+    HostileImaHeader,
+    /// Hostile: many tiny files (`hostile.tiny_files`): one-byte IMA files, validly signed.
+    HostileTiny,
 }
 
 impl BadClass {
@@ -74,6 +111,27 @@ impl BadClass {
         BadClass::ImaHashShort,
     ];
 
+    /// The hostile families (`[hostile]` in a spec), in the order the generator writes
+    /// them; `bad.classes` does not take them.
+    pub const HOSTILE: [BadClass; 11] = [
+        BadClass::HostileSigLen,
+        BadClass::HostileSigLenZero,
+        BadClass::HostileTrailerOnly,
+        BadClass::HostileEmpty,
+        BadClass::HostileDeepNesting,
+        BadClass::HostileHugeDer,
+        BadClass::HostileManySigners,
+        BadClass::HostileManyCerts,
+        BadClass::HostileNestedCert,
+        BadClass::HostileImaHeader,
+        BadClass::HostileTiny,
+    ];
+
+    /// Whether the class is a hostile family ([`BadClass::HOSTILE`]).
+    pub fn is_hostile(self) -> bool {
+        BadClass::HOSTILE.contains(&self)
+    }
+
     /// The class's name in specs (`bad.classes`) and manifests (the `class` column).
     pub fn name(self) -> &'static str {
         match self {
@@ -95,20 +153,36 @@ impl BadClass {
             BadClass::ImaHashLegacy => "ima-hash-sha1",
             BadClass::ImaHashMismatch => "ima-hash-mismatch",
             BadClass::ImaHashShort => "ima-hash-short",
+            BadClass::HostileSigLen => "hostile-sig-len",
+            BadClass::HostileSigLenZero => "hostile-sig-len-zero",
+            BadClass::HostileTrailerOnly => "hostile-trailer-only",
+            BadClass::HostileEmpty => "hostile-empty",
+            BadClass::HostileDeepNesting => "hostile-deep-nesting",
+            BadClass::HostileHugeDer => "hostile-huge-der",
+            BadClass::HostileManySigners => "hostile-many-signers",
+            BadClass::HostileManyCerts => "hostile-many-certs",
+            BadClass::HostileNestedCert => "hostile-nested-cert",
+            BadClass::HostileImaHeader => "hostile-ima-header",
+            BadClass::HostileTiny => "hostile-tiny",
         }
     }
 
     /// The class [`name`](BadClass::name) names; `None` for any other string (the caller
     /// knows where the name came from and says so in its error).
     pub fn from_name(s: &str) -> Option<BadClass> {
-        BadClass::ALL.into_iter().find(|c| c.name() == s)
+        BadClass::ALL
+            .into_iter()
+            .chain(BadClass::HOSTILE)
+            .find(|c| c.name() == s)
     }
 
     /// Whether the class applies to modules.
     pub fn for_modules(self) -> bool {
         !matches!(
             self,
-            BadClass::BlacklistedHash
+            BadClass::HostileImaHeader
+                | BadClass::HostileTiny
+                | BadClass::BlacklistedHash
                 | BadClass::MalformedImaHeader
                 | BadClass::KeyidCollision
                 | BadClass::ImaHash
@@ -146,14 +220,19 @@ impl BadClass {
 
     /// Whether the class applies to IMA files.
     pub fn for_files(self) -> bool {
-        !matches!(
-            self,
-            BadClass::TruncatedTrailer
-                | BadClass::BadMagic
-                | BadClass::OversizedSigLen
-                | BadClass::MalformedPkcs7
-                | BadClass::SignedAttributes
-        )
+        (!self.is_hostile()
+            || matches!(
+                self,
+                BadClass::HostileEmpty | BadClass::HostileImaHeader | BadClass::HostileTiny
+            ))
+            && !matches!(
+                self,
+                BadClass::TruncatedTrailer
+                    | BadClass::BadMagic
+                    | BadClass::OversizedSigLen
+                    | BadClass::MalformedPkcs7
+                    | BadClass::SignedAttributes
+            )
     }
 }
 
@@ -163,8 +242,9 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for c in BadClass::ALL {
+        for c in BadClass::ALL.into_iter().chain(BadClass::HOSTILE) {
             assert_eq!(BadClass::from_name(c.name()), Some(c));
+            assert_eq!(c.is_hostile(), c.name().starts_with("hostile-"));
             assert!(c.for_modules() || c.for_files(), "{c:?} applies to nothing");
         }
         assert_eq!(BadClass::from_name("good"), None);

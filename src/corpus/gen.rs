@@ -517,9 +517,23 @@ pub fn generate(
     let files = files?;
     bar.finish_and_clear();
 
+    // The hostile items (`[hostile]`), signed by the first module and IMA signers.
+    let hostile = if spec.hostile.is_empty() {
+        super::hostile::Output::default()
+    } else {
+        let signers = super::hostile::Signers {
+            module: &h.module_certs[0],
+            ima: &h.ima_certs[0],
+        };
+        super::hostile::generate(&spec.hostile, &signers, dir)?
+    };
+    bytes.fetch_add(hostile.bytes, Ordering::Relaxed);
+
     // Binary-hash blacklist entries go after the hierarchy (boot-time .blacklist loads).
     let mut script = h.script.clone();
     let mut expected = h.expected.clone();
+    script.push_str(&hostile.script);
+    expected.push_str(&hostile.expected);
     for (_, bl) in &files {
         if let Some(b) = bl {
             let _ = writeln!(script, "blacklist {b}");
@@ -535,7 +549,11 @@ pub fn generate(
     };
     let mut manifest = format!("{header}\n");
     let mut bad = 0;
-    for e in modules.iter().chain(files.iter().map(|f| &f.0)) {
+    for e in modules
+        .iter()
+        .chain(files.iter().map(|f| &f.0))
+        .chain(&hostile.rows)
+    {
         bad += e.class.is_some() as usize;
         let _ = writeln!(manifest, "{e}");
     }
@@ -552,9 +570,14 @@ pub fn generate(
         format!("{used}\n# --- original spec text ---\n{original}").as_bytes(),
     )?;
     write(&dir.join("COMPLETE"), b"")?;
+    let hostile_modules = hostile
+        .rows
+        .iter()
+        .filter(|e| e.kind == ItemKind::Module)
+        .count();
     Ok(Summary {
-        modules: modules.len(),
-        files: files.len(),
+        modules: modules.len() + hostile_modules,
+        files: files.len() + hostile.rows.len() - hostile_modules,
         bad,
         certs: h.module_certs.len() + h.ima_certs.len() + spec.keys.ima_extra_certs + 10,
         bytes: bytes.into_inner(),

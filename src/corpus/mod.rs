@@ -20,6 +20,8 @@ pub mod der;
 #[cfg(feature = "generator")]
 pub mod gen;
 #[cfg(feature = "generator")]
+pub mod hostile;
+#[cfg(feature = "generator")]
 pub mod keys;
 #[cfg(feature = "generator")]
 pub mod pki;

@@ -30,6 +30,55 @@ pub struct Spec {
     /// The bad items.
     #[serde(default)]
     pub bad: BadSpec,
+    /// The hostile items: the nastiest inputs the formats allow, by family. Not recorded
+    /// in `spec.toml` when empty (every count 0), so other specs hash and record as before.
+    #[serde(default, skip_serializing_if = "HostileSpec::is_empty")]
+    pub hostile: HostileSpec,
+}
+
+/// Hostile items per family (`corpora/hostile.toml` documents each). Every count is how
+/// many items of that family's every variant are written (variants differ in the byte
+/// that makes them hostile); 0 leaves the family out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostileSpec {
+    /// `sig_len` outside the file (4 variants).
+    pub sig_len: usize,
+    /// `sig_len` 0.
+    pub sig_len_zero: usize,
+    /// Only a trailer (2 variants).
+    pub trailer_only: usize,
+    /// Zero-length module and IMA files (3 variants).
+    pub empty: usize,
+    /// Indefinite-length nesting inside the PKCS#7 (2 variants).
+    pub deep_nesting: usize,
+    /// How deep `deep_nesting` nests (levels of `30 80`).
+    pub nesting_depth: usize,
+    /// DER of 64 KiB and more, and long-form lengths (3 variants).
+    pub huge_der: usize,
+    /// Hundreds of signerInfos (2 variants).
+    pub many_signers: usize,
+    /// How many signerInfos precede the real one in `many_signers`.
+    pub signers: usize,
+    /// Many embedded certificates (2 variants).
+    pub many_certs: usize,
+    /// A certificate nested in a certificate.
+    pub nested_cert: usize,
+    /// Every malformed IMA header shape (one item per shape per count).
+    pub ima_header: usize,
+    /// Tiny (one-byte) signed IMA files: the count itself (the "millions of files"
+    /// knob).
+    pub tiny_files: usize,
+    /// Write the hostile keyring lines (restriction cycles, link cycles, nesting past the
+    /// kernel's depth, oversized certificates) into `keyring.script`.
+    pub keyrings: bool,
+}
+
+impl HostileSpec {
+    /// Whether the spec asks for no hostile item at all.
+    pub fn is_empty(&self) -> bool {
+        *self == HostileSpec::default()
+    }
 }
 
 fn d_seed() -> u64 {
@@ -254,9 +303,12 @@ impl Spec {
             self.bad
                 .classes
                 .iter()
-                .map(|c| {
-                    BadClass::from_name(c)
-                        .ok_or_else(|| err(format!("bad.classes: unknown bad class '{c}'")))
+                .map(|c| match BadClass::from_name(c) {
+                    Some(h) if h.is_hostile() => Err(err(format!(
+                        "bad.classes: '{c}' is a hostile family: set its count in [hostile]"
+                    ))),
+                    Some(class) => Ok(class),
+                    None => Err(err(format!("bad.classes: unknown bad class '{c}'"))),
                 })
                 .collect::<Result<_, _>>()?
         };

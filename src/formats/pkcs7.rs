@@ -68,6 +68,13 @@ fn signature_algo(oid: &[u8], rules: &Rules) -> KResult<(SigAlgo, Encoding)> {
     }
 }
 
+/// The largest message the kernel decodes: `asn1_ber_decoder` refuses more than 65535
+/// bytes with `EMSGSIZE` before it looks at a byte (its constructed-element stack holds
+/// 16-bit offsets). The kernel's own limit, so it is this parser's: it bounds everything
+/// per message (signerInfos, embedded certificates, chain length, nesting), and a larger
+/// message is an `EMSGSIZE` verdict whose reason names this budget.
+pub const MAX_MESSAGE: usize = 65535;
+
 /// The content type of the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataType {
@@ -268,7 +275,7 @@ impl<'a> Pkcs7<'a> {
         rules: &Rules,
         cert: &mut dyn FnMut(&'a [u8], CertOrigin) -> KResult<()>,
     ) -> KResult<Pkcs7<'a>> {
-        if der.len() > 65535 {
+        if der.len() > MAX_MESSAGE {
             return Err(Errno::EMSGSIZE);
         }
         // ContentInfo ::= SEQUENCE { contentType (must be signedData, EINVAL at once),

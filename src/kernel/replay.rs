@@ -59,10 +59,58 @@ pub struct Line {
     pub command: Command,
 }
 
+/// The largest script replayed, in bytes.
+///
+/// Why this number: a script is read whole, so its size is memory. The kernel's own
+/// ceiling on what a script can build is root's key quota (`/proc/sys/kernel/keys/
+/// root_maxkeys`, 1,000,000 by default: one key more is `EDQUOT`); a script that adds
+/// that many certificates, with a link or restriction line beside each, is about
+/// [`MAX_SCRIPT_LINES`] lines of under 128 bytes. A larger file is a usage error naming
+/// this budget (a script is a request, not an item, so it gets no verdict).
+pub const MAX_SCRIPT_BYTES: u64 = 512 << 20;
+
+/// The most lines a script may have: four per key of root's default key quota
+/// (1,000,000 keys; see [`MAX_SCRIPT_BYTES`]). More is a usage error naming this budget.
+pub const MAX_SCRIPT_LINES: usize = 4_000_000;
+
+/// The largest certificate file an `add`/`load` line reads: `add_key(2)` refuses a
+/// payload of more than 1 MiB − 1 with `EINVAL` before it allocates it, so a larger file
+/// is that line's `EINVAL` outcome, in the model as in the kernel, and is never read
+/// whole.
+pub const MAX_PAYLOAD: u64 = (1 << 20) - 1;
+
 /// Reads and parses a script file; the paths it names are resolved relative to its
-/// directory, and errors name the script and the line.
+/// directory, and errors name the script and the line. A script over
+/// [`MAX_SCRIPT_BYTES`] or [`MAX_SCRIPT_LINES`] is refused unread.
 pub fn read_script(script: &Path) -> Result<Vec<Line>, Error> {
-    let text = std::fs::read_to_string(script).map_err(|e| Error::io(script, e))?;
+    let size = std::fs::metadata(script)
+        .map_err(|e| Error::io(script, e))?
+        .len();
+    if size > MAX_SCRIPT_BYTES {
+        return Err(Error::Script {
+            path: script.to_path_buf(),
+            line: 0,
+            message: format!(
+                "{size} bytes: over the {MAX_SCRIPT_BYTES}-byte budget (replay::MAX_SCRIPT_BYTES)"
+            ),
+        });
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(
+            std::fs::File::open(script).map_err(|e| Error::io(script, e))?,
+            MAX_SCRIPT_BYTES + 1,
+        ),
+        &mut text,
+    )
+    .map_err(|e| Error::io(script, e))?;
+    if text.len() as u64 > MAX_SCRIPT_BYTES {
+        return Err(Error::Script {
+            path: script.to_path_buf(),
+            line: 0,
+            message: format!("over the {MAX_SCRIPT_BYTES}-byte budget (replay::MAX_SCRIPT_BYTES)"),
+        });
+    }
     let base = script.parent().unwrap_or(Path::new("."));
     parse(&text, base).map_err(|e| match e {
         Error::Script { line, message, .. } => Error::Script {
@@ -79,6 +127,15 @@ pub fn read_script(script: &Path) -> Result<Vec<Line>, Error> {
 pub fn parse(text: &str, base: &Path) -> Result<Vec<Line>, Error> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
+        if i >= MAX_SCRIPT_LINES {
+            return Err(Error::Script {
+                path: base.to_path_buf(),
+                line: i + 1,
+                message: format!(
+                    "over the {MAX_SCRIPT_LINES}-line budget (replay::MAX_SCRIPT_LINES)"
+                ),
+            });
+        }
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
@@ -151,9 +208,22 @@ impl Outcome {
     }
 }
 
-/// Reads a file named by a script. I/O failures are usage errors, not verdicts.
+/// Reads a file named by a script, at most [`MAX_PAYLOAD`] + 1 bytes (enough to know it
+/// is too big). I/O failures are usage errors, not verdicts.
 fn read(file: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(file).map_err(|e| Error::io(file, e))
+    let f = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_PAYLOAD + 1), &mut v)
+        .map_err(|e| Error::io(file, e))?;
+    Ok(v)
+}
+
+/// `add_key(2)`'s payload limit ([`MAX_PAYLOAD`]): `EINVAL` for more.
+fn payload_fits(der: &[u8]) -> KResult<()> {
+    if der.len() as u64 > MAX_PAYLOAD {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
 }
 
 /// Replays against the model.
@@ -189,8 +259,9 @@ impl<'a> ModelRunner<'a> {
         } else {
             AddMode::User
         };
-        match self
-            .lookup(ring)
+        // add_key(2) judges the payload's size before it looks the keyring up.
+        match payload_fits(der)
+            .and_then(|()| self.lookup(ring))
             .and_then(|r| self.store.add_cert(r, der, mode))
         {
             Ok(s) => {

@@ -533,8 +533,8 @@ impl Store {
         let before = crate::crypto::unsupported_count();
         let r = self.check_restriction(ring, cand);
         self.note_admission(before, r)?;
-        if matches!(cand, Candidate::Keyring(_)) && (key == ring || self.reaches(key, ring, 0)) {
-            return Err(Errno::EDEADLK);
+        if matches!(cand, Candidate::Keyring(_)) {
+            self.detect_cycle(ring, key)?;
         }
         if self.keyring(ring).is_some_and(|k| k.contains(key)) {
             return Ok(());
@@ -544,16 +544,35 @@ impl Store {
         Ok(())
     }
 
-    /// Whether keyring `from` contains `to`, directly or through nested keyrings.
-    fn reaches(&self, from: Serial, to: Serial, depth: usize) -> bool {
-        if depth > MAX_SEARCH_DEPTH {
-            return false;
+    /// `keyring_detect_cycle(dest, linked)`: a search of `linked`'s tree for `dest` that
+    /// fails instead of giving up where the tree is too deep. `linked` itself, or any
+    /// keyring in its tree, being `dest` is a cycle (`EDEADLK`); meeting a nested keyring
+    /// below the sixth level (`KEYRING_SEARCH_MAX_DEPTH`, `KEYRING_SEARCH_DETECT_TOO_DEEP`)
+    /// is `ELOOP`, whichever of the two the depth-first walk (a keyring's own links first,
+    /// then its nested keyrings in link order) meets first. Only `linked`'s tree is
+    /// measured, not how deep `dest` already sits, as in the kernel: a chain built from
+    /// the top down never fails.
+    fn detect_cycle(&self, dest: Serial, linked: Serial) -> KResult<()> {
+        if linked == dest {
+            return Err(Errno::EDEADLK);
         }
-        self.keyring(from).is_some_and(|k| {
-            k.nested()
-                .iter()
-                .any(|&n| n == to || self.reaches(n, to, depth + 1))
-        })
+        self.detect_cycle_in(dest, linked, 0)
+    }
+
+    fn detect_cycle_in(&self, dest: Serial, ring: Serial, sp: usize) -> KResult<()> {
+        let Some(kr) = self.keyring(ring) else {
+            return Ok(());
+        };
+        if kr.contains(dest) {
+            return Err(Errno::EDEADLK);
+        }
+        for &n in kr.nested() {
+            if sp >= MAX_SEARCH_DEPTH {
+                return Err(Errno::ELOOP);
+            }
+            self.detect_cycle_in(dest, n, sp + 1)?;
+        }
+        Ok(())
     }
 
     /// `keyctl unlink KEY RING`.

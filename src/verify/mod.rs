@@ -251,7 +251,9 @@ pub fn reason_for(e: Errno) -> &'static str {
         Errno::ENOENT => "algorithm unavailable in the emulated kernel",
         Errno::EOPNOTSUPP => "unsupported signature format",
         Errno::EPERM => "content hash is blacklisted",
-        Errno::EMSGSIZE => "message too large",
+        Errno::EMSGSIZE => {
+            "message larger than the kernel decoder's 65535 bytes (pkcs7::MAX_MESSAGE)"
+        }
         _ => "verification failed",
     }
 }

@@ -88,7 +88,7 @@ use super::{reason_for, ItemKind, Verdict};
 use crate::crypto::{SigAlgo, SignatureRecord, Signed};
 use crate::errno::{Errno, KResult};
 use crate::formats::modsig;
-use crate::formats::pkcs7::{CertOrigin, DataType, Pkcs7, SignerInfo};
+use crate::formats::pkcs7::{self, CertOrigin, DataType, Pkcs7, SignerInfo};
 use crate::hash::{Digest, HashAlgo};
 use crate::timing::{mark, Stage};
 use crate::trust::store::Store;
@@ -262,14 +262,34 @@ impl BuildHasher for DerHasher {
     }
 }
 
-/// The signerInfos the trust step skips, by index: a bit per possible signer. A message
-/// is at most 65535 bytes (`EMSGSIZE` above), so it cannot hold 65536 signerInfos, and
-/// every index fits; on the stack, so marking allocates nothing.
-struct Unsupported([u64; 1024]);
+/// The most signerInfos one message can hold, and so the size of the table that remembers
+/// which of them the trust step skips ([`Unsupported`]).
+///
+/// Why this number: the kernel has no limit of its own on signerInfos, but its ASN.1
+/// decoder refuses any message over [`pkcs7::MAX_MESSAGE`] bytes (`EMSGSIZE`), and the
+/// smallest signerInfo its grammar accepts is [`MIN_SIGNER_INFO_LEN`] bytes, so no message
+/// it decodes holds more than this many. The budget therefore never refuses a message the
+/// kernel would judge, and the table is 36 words on the stack instead of the 1024 that a
+/// bit per possible byte offset took. A signerInfo past it (which only a parser grown
+/// laxer than the kernel's could let through) fails the message `EMSGSIZE`, the kernel's
+/// answer to a message too big for its decoder, never an index out of range.
+pub const MAX_SIGNER_INFOS: usize = pkcs7::MAX_MESSAGE / MIN_SIGNER_INFO_LEN + 1;
+
+/// The smallest signerInfo the kernel's grammar accepts: `SEQUENCE { INTEGER 3, [0] ''
+/// (empty SKID), { sha1 }, { ecdsa-with-SHA1 }, OCTET STRING '' }`, 2 + 3 + 2 + 9 + 11 + 2
+/// bytes (the shortest digest and signature algorithm identifiers the kernel names;
+/// parameters are optional). A unit test parses exactly that.
+pub const MIN_SIGNER_INFO_LEN: usize = 29;
+
+const UNSUPPORTED_WORDS: usize = MAX_SIGNER_INFOS.div_ceil(64);
+
+/// The signerInfos the trust step skips, by index: a bit per possible signer
+/// ([`MAX_SIGNER_INFOS`]); on the stack, so marking allocates nothing.
+struct Unsupported([u64; UNSUPPORTED_WORDS]);
 
 impl Default for Unsupported {
     fn default() -> Self {
-        Unsupported([0; 1024])
+        Unsupported([0; UNSUPPORTED_WORDS])
     }
 }
 
@@ -380,6 +400,9 @@ pub fn verify_pkcs7_detached(
     let mut actual: KResult<()> = Err(Errno::ENOPKG);
     for (i, s) in msg.signers().enumerate() {
         let s = s.map_err(|e| (e, None))?;
+        if i >= MAX_SIGNER_INFOS {
+            return Err((Errno::EMSGSIZE, None));
+        }
         let (r, blacklisted) = m.verify_one(&s);
         if blacklisted {
             if actual == Err(Errno::ENOPKG) {
@@ -565,7 +588,14 @@ impl Message<'_, '_, '_> {
             if self.marks[issuer].seen {
                 return Ok(false);
             }
-            certs[issuer].key.public.verify(&sig.record(), profile)?;
+            // The kernel verifies the link again for every signerInfo that walks it; the
+            // answer is the same every time (same certificate, same issuer), and a failed
+            // one ended the message, so a link an earlier signerInfo recorded is not
+            // verified again: a message's chain walks cost one verification per embedded
+            // certificate at most, however many signerInfos walk them.
+            if self.marks[x].signer != Some(issuer) {
+                certs[issuer].key.public.verify(&sig.record(), profile)?;
+            }
             self.marks[x].signer = Some(issuer);
             x = issuer;
         }
@@ -772,14 +802,15 @@ fn rejected(e: Errno) -> Errno {
 
 #[cfg(test)]
 mod tests {
-    use super::Unsupported;
+    use super::{Unsupported, MAX_SIGNER_INFOS};
 
     /// Signers past the 64th are remembered too (a fixed 64-entry table used to forget
-    /// them, so an unsupported one reached the trust step), and no index panics.
+    /// them, so an unsupported one reached the trust step), up to the budget, and no
+    /// index panics.
     #[test]
     fn every_signer_index_is_remembered() {
         let mut u = Unsupported::default();
-        for i in [0, 63, 64, 65, 1000, 65535] {
+        for i in [0, 63, 64, 65, 1000, MAX_SIGNER_INFOS - 1] {
             assert!(!u.contains(i));
             u.mark(i);
             assert!(u.contains(i), "{i}");
@@ -787,5 +818,51 @@ mod tests {
         assert!(!u.contains(66));
         u.mark(1 << 20);
         assert!(!u.contains(1 << 20));
+    }
+
+    /// The budget's derivation: the smallest signerInfo the parser accepts is
+    /// MIN_SIGNER_INFO_LEN bytes, and a message of 65535 bytes packed with them holds
+    /// fewer than MAX_SIGNER_INFOS.
+    #[cfg(feature = "generator")]
+    #[test]
+    fn the_smallest_signer_info_sizes_the_budget() {
+        use super::MIN_SIGNER_INFO_LEN;
+        use crate::corpus::der;
+        use crate::formats::pkcs7::Pkcs7;
+        use crate::kernel_profile::KernelProfile;
+        use crate::oid;
+        let ecdsa_sha1 = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01];
+        let sha1 = [0x2b, 0x0e, 0x03, 0x02, 0x1a];
+        let si = der::seq(&[
+            &der::small_int(3),
+            &[0x80, 0x00],
+            &der::alg(&sha1),
+            &der::alg(&ecdsa_sha1),
+            &[0x04, 0x00],
+        ]);
+        assert_eq!(si.len(), MIN_SIGNER_INFO_LEN);
+        let msg = |n: usize| {
+            let sd = der::seq(&[
+                &der::small_int(3),
+                &der::tlv(0x31, &der::alg(&sha1)),
+                &der::seq(&[&der::oid(oid::DATA)]),
+                &der::tlv(0x31, &si.repeat(n)),
+            ]);
+            der::seq(&[&der::oid(oid::SIGNED_DATA), &der::tlv(0xa0, &sd)])
+        };
+        let rules = KernelProfile::V6_18.rules();
+        let m = msg(100);
+        let p = Pkcs7::parse(&m, &rules).unwrap();
+        assert_eq!(p.signers().count(), 100);
+        // The headers are as long for every count from 1000 on (three-octet lengths).
+        let overhead = msg(1000).len() - 1000 * MIN_SIGNER_INFO_LEN;
+        let most = (65535 - overhead) / MIN_SIGNER_INFO_LEN;
+        assert!(msg(most).len() <= 65535 && msg(most + 1).len() > 65535);
+        assert!(most < MAX_SIGNER_INFOS);
+        let big = msg(most);
+        assert_eq!(
+            Pkcs7::parse(&big, &rules).map(|p| p.signers().count()),
+            Ok(most)
+        );
     }
 }
