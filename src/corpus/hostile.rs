@@ -275,7 +275,8 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
             Some(Errno::EBADMSG),
         )?;
     }
-    // Zero-length files: no marker (ENODATA); IMA: no label (INTEGRITY_NOLABEL), and a
+    // Zero-length files: a module is refused by finit_module's kernel_read_file before any
+    // signature check (i_size <= 0: EINVAL); IMA: no label (INTEGRITY_NOLABEL), and a
     // signature over the empty content verifies like any other.
     for i in 0..spec.empty {
         w.item(
@@ -284,7 +285,7 @@ pub fn generate(spec: &HostileSpec, s: &Signers<'_>, dir: &Path) -> Result<Outpu
             BadClass::HostileEmpty,
             &[],
             None,
-            Some(Errno::ENODATA),
+            Some(Errno::EINVAL),
         )?;
         w.item(
             &format!("empty-unlabelled-{i}.bin"),

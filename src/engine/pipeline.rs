@@ -480,7 +480,18 @@ enum Refusal {
     Shrank,
     /// Larger than [`read::MAX_READ`] and not mapped.
     TooLarge,
+    /// A module of zero bytes.
+    Empty,
 }
+
+/// The verdict of an empty module file: `finit_module` reads it with `kernel_read_file`,
+/// which refuses a file of size 0 with `EINVAL` before any signature is looked at. (An
+/// empty IMA file is hashed like any other: its label decides.)
+const EMPTY_MODULE: Verdict = Verdict::invalid(
+    ItemKind::Module,
+    Errno::EINVAL,
+    "an empty file (kernel_read_file refuses a file of size 0: EINVAL)",
+);
 
 /// The verdict of a file that shrank while it was read: a module as `kernel_read_file`
 /// refuses it (`EIO`: fewer bytes than `i_size`), an IMA file as `ima_calc_file_hash`
@@ -579,6 +590,7 @@ impl Slot {
             Shape::Refused { kind, why } => Loaded::Refused(match why {
                 Refusal::Shrank => shrank(kind),
                 Refusal::TooLarge => too_large(kind),
+                Refusal::Empty => EMPTY_MODULE,
             }),
             Shape::Ima { content, label } => Loaded::Ima {
                 content: self.bytes(content),
@@ -630,8 +642,13 @@ fn read(
     };
     *b.map = None;
     let refused = |why| Ok(Shape::Refused { kind, why });
-    if len > read::MAX_READ && kind == ItemKind::Module {
-        return refused(Refusal::TooLarge);
+    if kind == ItemKind::Module {
+        if len == 0 {
+            return refused(Refusal::Empty);
+        }
+        if len > read::MAX_READ {
+            return refused(Refusal::TooLarge);
+        }
     }
     // Past the read budget only a mapping can hold it: map it whatever the threshold.
     let threshold = mmap_threshold.map(|t| t.min(read::MAX_READ));
