@@ -12,16 +12,18 @@
 //!    verdict under the final state (no stale verdict outlives the change), and a pass after
 //!    it is served wholly from the cache with the same verdicts.
 //!
-//! The engine does not say under which epoch a verdict was decided, so windows are taken
-//! around it. The gated runs drive the pass's own per-worker code ([`Pass::verify_chunk`],
-//! what [`Pass::run`]'s workers call, batch windows included) from a rayon pool, reading the
-//! epoch before and after every chunk, and fire each mutation when the pass has finished a
-//! seeded number of items (workers wait at chunk starts for mutations that are due, so every
-//! mutation lands while the pass runs and the other worker is mid-chunk). The free runs call
-//! [`Engine::pass`] itself while the mutator fires at seeded moments; their window is the
-//! whole pass. Reference verdicts come from a store rebuilt for each state (the corpus's
-//! keyring script, then the first k mutations, whose outcomes must replay identically), with
-//! a cache-free engine on a non-batching backend and a fresh scratch per item.
+//! Every outcome names the epoch its verdict was decided under (`Outcome::epoch`); the test
+//! also takes a window around it from outside and checks that the named epoch lies in it,
+//! then judges the verdict against exactly that one state. The gated runs drive the pass's
+//! own per-worker code ([`Pass::verify_chunk`], what [`Pass::run`]'s workers call, batch
+//! windows included) from a rayon pool, reading the epoch before and after every chunk, and
+//! fire each mutation when the pass has finished a seeded number of items (workers wait at
+//! chunk starts for mutations that are due, so every mutation lands while the pass runs and
+//! the other worker is mid-chunk). The free runs call [`Engine::pass`] itself while the
+//! mutator fires at seeded moments; their outside window is the whole pass. Reference
+//! verdicts come from a store rebuilt for each state (the corpus's keyring script, then the
+//! first k mutations, whose outcomes must replay identically), with a cache-free engine on a
+//! non-batching backend and a fresh scratch per item.
 //!
 //! Interleaving is not deterministic; what is checked is: every verdict is judged against
 //! every state its window allows, and nothing about time is asserted.
@@ -824,6 +826,14 @@ fn run_once(
     let mut spanned = 0;
     for (n_, (o, &(lo, hi))) in outcomes.iter().zip(&windows).enumerate() {
         let i = order[n_];
+        // The engine names the epoch each verdict was decided under: it must lie in the
+        // window seen from outside, and that one state must explain the verdict.
+        assert!(
+            (lo..=hi).contains(&o.epoch),
+            "item {i}: decided under epoch {} outside its window {lo}..={hi}",
+            o.epoch
+        );
+        let (lo, hi) = (o.epoch, o.epoch);
         spanned += r.states(lo, hi).count();
         bad.extend(check(
             &mut r,

@@ -167,6 +167,10 @@ pub struct Outcome {
     /// ([`interrupt`]): its verdict is a placeholder, not a verdict, and callers leave it
     /// out of every count.
     pub verified: bool,
+    /// The trust epoch the verdict was decided under (or served from the cache under):
+    /// the one trust state that explains it, for callers that change keyrings during a
+    /// pass (tests/mutation_load.rs checks every verdict against exactly that state).
+    pub epoch: u64,
 }
 
 impl Outcome {
@@ -180,6 +184,7 @@ impl Outcome {
         cache_hit: false,
         io: None,
         verified: false,
+        epoch: 0,
     };
 }
 

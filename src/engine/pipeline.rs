@@ -212,6 +212,8 @@ impl Engine {
         if self.config.timing {
             timing::begin(Stage::Read);
         }
+        // The caller holds the store's read lock for the whole item: one epoch throughout.
+        let epoch = store.epoch();
         let finish = |verdict, bytes, cache_hit, io| Outcome {
             verdict,
             stage_ns: timing::end(),
@@ -220,8 +222,8 @@ impl Engine {
             cache_hit,
             io,
             verified: true,
+            epoch,
         };
-        let epoch = store.epoch();
         let source = self.config.ima_source;
         if let Probe::Hit(verdict) = probe(&self.cache, mode, item, source, s, epoch) {
             return (finish(verdict, 0, true, None), None, None);

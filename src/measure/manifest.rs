@@ -106,6 +106,7 @@ mod tests {
             cache_hit: false,
             io: None,
             verified: true,
+            epoch: 0,
         }
     }
 

@@ -1188,6 +1188,7 @@ pub(crate) mod tests {
             cache_hit: false,
             io: None,
             verified: true,
+            epoch: 0,
         }
     }
 
