@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use trustbench::corpus::bad::BadClass;
@@ -219,15 +219,9 @@ fn hostile_corpus_runs_with_the_kernels_verdicts() {
     );
 }
 
-fn tool_works(prog: &str, args: &[&str]) -> bool {
-    Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+#[path = "support/tools.rs"]
+mod tools;
+use tools::tool_works;
 
 #[test]
 fn hostile_keyrings_agree_with_the_live_kernel() {

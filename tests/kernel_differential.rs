@@ -70,19 +70,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 // =============================================================================================
-// Skip helper (self-contained on purpose)
+// Skip helper
 // =============================================================================================
 
-fn tool_works(prog: &str, args: &[&str]) -> bool {
-    Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
+#[path = "support/tools.rs"]
+mod tools;
+use tools::tool_works;
 
 /// True when the environment can run the kernel tests. Prints a loud banner and returns false
 /// when it cannot; panics instead when `CI=true`.

@@ -179,37 +179,9 @@ fn plan() -> &'static Plan {
 // seeded randomness
 // =============================================================================================
 
-/// SplitMix64 (Steele, Lea, Flood 2014): seeded, so a failure is reproduced by running the
-/// test again, and no dependency is needed for it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform enough below `n` (> 0) for choosing among a few cases.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn fill(&mut self, out: &mut [u8]) {
-        for c in out.chunks_mut(8) {
-            let w = self.next().to_le_bytes();
-            c.copy_from_slice(&w[..c.len()]);
-        }
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut v = vec![0u8; len];
-        self.fill(&mut v);
-        v
-    }
-}
+#[path = "support/splitmix.rs"]
+mod splitmix;
+use splitmix::Rng;
 
 // =============================================================================================
 // keys under test

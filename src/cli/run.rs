@@ -351,14 +351,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     }
     summary(&report, &saved);
     if let Some(p) = &report.partial {
-        eprintln!(
-            "trustbench: PARTIAL run: stopped by {} during {}, {} items verified in the first pass ({} verdicts in all); report {}",
-            p.signal.as_deref().unwrap_or("a stop request"),
-            p.phase,
-            p.items_verified,
-            p.verdicts,
-            saved.display()
-        );
+        eprintln!("trustbench: PARTIAL run: {p}; report {}", saved.display());
         // The shell's convention for a process ended by a signal: 128 + its number.
         let code = match p.signal.as_deref() {
             Some("SIGTERM") => 128 + 15,

@@ -486,48 +486,41 @@ enum Refusal {
     Empty,
 }
 
-/// The verdict of an empty module file: `finit_module` reads it with `kernel_read_file`,
-/// which refuses a file of size 0 with `EINVAL` before any signature is looked at. (An
-/// empty IMA file is hashed like any other: its label decides.)
-const EMPTY_MODULE: Verdict = Verdict::invalid(
-    ItemKind::Module,
-    Errno::EINVAL,
-    "an empty file (kernel_read_file refuses a file of size 0: EINVAL)",
-);
-
-/// The verdict of a file that shrank while it was read: a module as `kernel_read_file`
-/// refuses it (`EIO`: fewer bytes than `i_size`), an IMA file as `ima_calc_file_hash`
-/// fails on an unexpected end of file (`EINVAL`).
-fn shrank(kind: ItemKind) -> Verdict {
-    match kind {
-        ItemKind::Module => Verdict::invalid(
-            kind,
-            Errno::EIO,
-            "the file shrank while it was read (kernel_read_file refuses a short read: EIO)",
-        ),
-        ItemKind::Ima => Verdict::invalid(
-            kind,
-            Errno::EINVAL,
-            "the file shrank while it was hashed (ima_calc_file_hash: unexpected end of file, EINVAL)",
-        ),
-    }
-}
-
-/// The verdict of a file larger than the read budget: for a module the kernel's own
-/// (`init_module` reads at most `INT_MAX` bytes, `EFBIG` past that); an IMA file the kernel
-/// would hash in pieces, which the engine does only through a mapping.
-fn too_large(kind: ItemKind) -> Verdict {
-    match kind {
-        ItemKind::Module => Verdict::invalid(
-            kind,
-            Errno::EFBIG,
-            "larger than INT_MAX bytes (kernel_read_file refuses a module that large: EFBIG)",
-        ),
-        ItemKind::Ima => Verdict::invalid(
-            kind,
-            Errno::EFBIG,
-            "larger than trustbench's read budget (engine::read::MAX_READ, 2 GiB); verify it with --mmap",
-        ),
+impl Refusal {
+    /// The verdict of an item refused for this reason:
+    /// - shrank: a module as `kernel_read_file` refuses a short read (`EIO`: fewer bytes
+    ///   than `i_size`), an IMA file as `ima_calc_file_hash` fails on an unexpected end of
+    ///   file (`EINVAL`);
+    /// - too large: a module as the kernel refuses it (`init_module` reads at most
+    ///   `INT_MAX` bytes, `EFBIG`); an IMA file the kernel would hash in pieces, which the
+    ///   engine does only through a mapping;
+    /// - empty (modules only): `finit_module` reads it with `kernel_read_file`, which
+    ///   refuses a file of size 0 with `EINVAL` before any signature is looked at (an empty
+    ///   IMA file is hashed like any other: its label decides).
+    fn verdict(self, kind: ItemKind) -> Verdict {
+        let (errno, reason) = match (self, kind) {
+            (Refusal::Shrank, ItemKind::Module) => (
+                Errno::EIO,
+                "the file shrank while it was read (kernel_read_file refuses a short read: EIO)",
+            ),
+            (Refusal::Shrank, ItemKind::Ima) => (
+                Errno::EINVAL,
+                "the file shrank while it was hashed (ima_calc_file_hash: unexpected end of file, EINVAL)",
+            ),
+            (Refusal::TooLarge, ItemKind::Module) => (
+                Errno::EFBIG,
+                "larger than INT_MAX bytes (kernel_read_file refuses a module that large: EFBIG)",
+            ),
+            (Refusal::TooLarge, ItemKind::Ima) => (
+                Errno::EFBIG,
+                "larger than trustbench's read budget (engine::read::MAX_READ, 2 GiB); verify it with --mmap",
+            ),
+            (Refusal::Empty, _) => (
+                Errno::EINVAL,
+                "an empty file (kernel_read_file refuses a file of size 0: EINVAL)",
+            ),
+        };
+        Verdict::invalid(kind, errno, reason)
     }
 }
 
@@ -539,7 +532,7 @@ fn shrank_under_map(slot: &Slot, kind: ItemKind) -> Option<Verdict> {
     slot.map
         .as_ref()
         .is_some_and(|m| m.faulted())
-        .then(|| shrank(kind))
+        .then(|| Refusal::Shrank.verdict(kind))
 }
 
 /// A module after decompression.
@@ -589,11 +582,7 @@ impl Slot {
                     "compressed module decompresses past trustbench's 256 MiB budget (decompress::MAX_DECOMPRESSED)",
                 ),
             }),
-            Shape::Refused { kind, why } => Loaded::Refused(match why {
-                Refusal::Shrank => shrank(kind),
-                Refusal::TooLarge => too_large(kind),
-                Refusal::Empty => EMPTY_MODULE,
-            }),
+            Shape::Refused { kind, why } => Loaded::Refused(why.verdict(kind)),
             Shape::Ima { content, label } => Loaded::Ima {
                 content: self.bytes(content),
                 label: match label {

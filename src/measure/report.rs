@@ -765,6 +765,21 @@ pub struct Partial {
     pub verdicts: u64,
 }
 
+/// `stopped by SIGINT during pass cold (repeat 1 of 7); 1295 items verified in the first
+/// pass, 1295 verdicts in all`: the one wording of every output.
+impl std::fmt::Display for Partial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped by {} during {}; {} items verified in the first pass, {} verdicts in all",
+            self.signal.as_deref().unwrap_or("a stop request"),
+            self.phase,
+            self.items_verified,
+            self.verdicts
+        )
+    }
+}
+
 fn default_ima_rule() -> String {
     crate::verify::ima::ImaRule::default().name().into()
 }

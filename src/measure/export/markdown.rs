@@ -421,11 +421,7 @@ fn render_into(s: &mut String, r: &RunReport) -> std::fmt::Result {
     if let Some(p) = &r.partial {
         write!(
             s,
-            "**PARTIAL RUN**: stopped by {} during {}; {} items verified in the first pass, {} verdicts in all. The passes below cover only what ran.\n\n",
-            p.signal.as_deref().unwrap_or("a stop request"),
-            p.phase,
-            p.items_verified,
-            p.verdicts
+            "**PARTIAL RUN**: {p}. The passes below cover only what ran.\n\n"
         )?;
     }
     if let Some(l) = &r.link {
