@@ -244,19 +244,30 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// `body` as gzip, xz and zstd write it (the reference encoders).
+    fn gzip_of(body: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(body).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn xz_of(body: &[u8]) -> Vec<u8> {
+        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        e.write_all(body).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn zstd_of(body: &[u8]) -> Vec<u8> {
+        zstd::stream::encode_all(body, 1).unwrap()
+    }
+
     /// A bomb of every format: a few hundred kilobytes that decompress past the budget are
     /// the budget's error, not gigabytes of memory; just under it still decompresses.
     #[test]
     fn decompression_is_bounded_by_the_budget() {
         let over = MAX_DECOMPRESSED + 4096;
         let zeros = vec![0u8; over];
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&zeros).unwrap();
-        let gz = gz.finish().unwrap();
-        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
-        xz.write_all(&zeros).unwrap();
-        let xz = xz.finish().unwrap();
-        let zs = zstd::stream::encode_all(&zeros[..], 3).unwrap();
+        let (gz, xz, zs) = (gzip_of(&zeros), xz_of(&zeros), zstd_of(&zeros));
         // LZ4 legacy: 8 MiB blocks of zeros until past the budget.
         let block = lz4_flex::block::compress(&vec![0u8; 8 << 20]);
         let mut lz = 0x184c_2102u32.to_le_bytes().to_vec();
@@ -277,23 +288,19 @@ mod tests {
             assert!(is_too_large(&e), "{c:?}: {e}");
             assert!(out.len() <= MAX_DECOMPRESSED + (8 << 20), "{c:?}");
         }
-        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
-        xz.write_all(&zeros[..MAX_DECOMPRESSED]).unwrap();
-        d.decompress(Compression::Xz, &xz.finish().unwrap(), &mut out)
-            .expect("exactly the budget decompresses");
+        d.decompress(
+            Compression::Xz,
+            &xz_of(&zeros[..MAX_DECOMPRESSED]),
+            &mut out,
+        )
+        .expect("exactly the budget decompresses");
         assert_eq!(out.len(), MAX_DECOMPRESSED);
     }
 
     #[test]
     fn round_trips_every_format() {
         let body = b"module body ~Module signature appended~\n".repeat(50);
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&body).unwrap();
-        let gz = gz.finish().unwrap();
-        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
-        xz.write_all(&body).unwrap();
-        let xz = xz.finish().unwrap();
-        let zs = zstd::stream::encode_all(&body[..], 1).unwrap();
+        let (gz, xz, zs) = (gzip_of(&body), xz_of(&body), zstd_of(&body));
         for (c, data) in [
             (Compression::Gzip, gz),
             (Compression::Xz, xz),
