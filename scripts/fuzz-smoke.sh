@@ -6,6 +6,14 @@
 #
 #   scripts/fuzz-smoke.sh                   # 15 s per target
 #   FUZZ_SMOKE_SECONDS=60 scripts/fuzz-smoke.sh
+#   FUZZ_SMOKE_SEED=0 scripts/fuzz-smoke.sh  # a new random seed each run
+#
+# libFuzzer's seed is fixed (FUZZ_SMOKE_SEED, default 1), so every run of a commit tries
+# the same mutations in the same order, a slower machine only a shorter prefix of them:
+# a CI failure reproduces on a developer's machine, and CI does not turn red at random
+# on code that did not change. New inputs are the long runs' job (scripts/fuzz-long.sh).
+# On a failure the input is printed in base64 as well, since a CI machine's
+# fuzz/artifacts/ are gone with it.
 #
 # Why a script and not a test: libFuzzer needs cargo-fuzz's instrumented build (ASan,
 # sanitizer coverage), which `cargo test` cannot give. Installs nothing, except cargo-fuzz
@@ -19,6 +27,8 @@ cd "$(dirname "$0")/.."
 
 secs=${FUZZ_SMOKE_SECONDS:-15}
 case $secs in '' | *[!0-9]*) echo "FUZZ_SMOKE_SECONDS must be a whole number of seconds" >&2; exit 2 ;; esac
+seed=${FUZZ_SMOKE_SEED:-1}
+case $seed in '' | *[!0-9]*) echo "FUZZ_SMOKE_SEED must be a whole number (0: random)" >&2; exit 2 ;; esac
 export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -47,7 +57,7 @@ for t in "${targets[@]}"; do
     # leak or a bomb. Both are failures (libFuzzer exits non-zero and writes the input to
     # fuzz/artifacts/<target>/).
     cargo fuzz run -a "$t" "$work/$t" "$seeds" -- \
-        -max_total_time="$secs" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
+        -max_total_time="$secs" -seed="$seed" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1 || rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
@@ -64,11 +74,19 @@ for t in "${targets[@]}"; do
         echo "---- $t: last lines of libFuzzer's output ----"
         grep -vE '^#[0-9]+' "$log" | tail -40
         echo "---- (artifacts in fuzz/artifacts/$t/) ----"
+        # The failing input itself, so a failure on a CI machine reproduces anywhere:
+        #   base64 -d > crash <<< '...'; cargo fuzz run -a $t crash
+        for a in $(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log"); do
+            [ -f "$a" ] || continue
+            echo "---- $a, $(stat -c %s "$a") bytes, base64: ----"
+            head -c 65536 "$a" | base64 -w 0
+            echo
+        done
     fi
 done
 end=$(date +%s)
 echo
-echo "fuzz-smoke: build $((built - start)) s, runs $((end - built)) s, total $((end - start)) s (${secs} s per target)"
+echo "fuzz-smoke: build $((built - start)) s, runs $((end - built)) s, total $((end - start)) s (${secs} s per target, seed $seed)"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzz-smoke: FAILED: ${failed[*]}" >&2
     exit 1

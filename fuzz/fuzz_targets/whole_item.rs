@@ -13,15 +13,16 @@
 //!
 //! Oracle, besides "never a panic":
 //! - built module: valid ⇒ honest (a trusted signing key; the signerInfo names that key;
-//!   the declared digest algorithm is the one signed with; no signed attributes; the real
-//!   signature; the trailer's zero fields, id_type 2 and true sig_len; nothing after the
-//!   marker; a non-empty body, as mod_check_sig requires). Embedded certificates are left free (a copy of the signer may be embedded).
-//!   Conversely honest with no embedded certificate ⇒ valid.
+//!   the declared digest algorithm is the one signed with; no signed attributes; a
+//!   signature by that key over the content, `Sig::is_real`; the trailer's zero fields,
+//!   id_type 2 and true sig_len; nothing after the marker; a non-empty body, as
+//!   mod_check_sig requires). Embedded certificates are left free (a copy of the signer
+//!   may be embedded). Conversely honest with no embedded certificate ⇒ valid.
 //! - fixture module: valid ⇒ the fixture is one of the valid ones and its body, signature
 //!   OCTET STRING contents and 40-byte trailer+marker are byte-identical (the bytes the
 //!   kernel ignores, such as the SignedData digestAlgorithms set, may change).
 //! - built IMA label: valid ⇒ honest (type 3 v2, the hash algorithm signed with, the
-//!   trusted signer's keyid, true sig_size, the real signature, nothing after it);
+//!   trusted signer's keyid, true sig_size, a signature by that key, nothing after it);
 //!   honest ⇒ valid, under both rules.
 //! - fixture IMA item: valid ⇒ a valid fixture, content and label byte-identical.
 //!
@@ -187,6 +188,17 @@ enum Sig {
 }
 
 impl Sig {
+    /// Whether the bytes are a signature by `key` over the honest message: the real one,
+    /// or one made again by the same key (`OtherKey(key)`: RSA PKCS#1 v1.5 gives the same
+    /// bytes, ECDSA another valid signature). The fuzzer found the second form in CI.
+    fn is_real(&self, key: Key) -> bool {
+        match self {
+            Sig::Real => true,
+            Sig::OtherKey(k) => *k == key,
+            _ => false,
+        }
+    }
+
     fn apply(&self, real: Vec<u8>, message: impl Fn(Key) -> Vec<u8>) -> Vec<u8> {
         match self {
             Sig::Real => real,
@@ -458,7 +470,7 @@ fn build_module(body: &[u8], m: &ModuleSig) -> (Vec<u8>, bool, bool) {
         && names_key
         && declared == hash
         && m.attrs.is_none()
-        && matches!(m.sig, Sig::Real)
+        && m.sig.is_real(m.key)
         && m.trailer.honest();
     (file, honest, m.certs.is_empty())
 }
@@ -569,7 +581,7 @@ fn build_label(content: &[u8], l: &ImaLabel) -> (Vec<u8>, bool) {
         && l.version_xor == 0
         && l.algo_xor == 0
         && l.sig_size_delta == 0
-        && matches!(l.sig, Sig::Real)
+        && l.sig.is_real(l.key)
         && l.after.is_empty();
     (v, honest)
 }
