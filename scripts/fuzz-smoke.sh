@@ -30,6 +30,9 @@ case $secs in '' | *[!0-9]*) echo "FUZZ_SMOKE_SECONDS must be a whole number of 
 seed=${FUZZ_SMOKE_SEED:-1}
 case $seed in '' | *[!0-9]*) echo "FUZZ_SMOKE_SEED must be a whole number (0: random)" >&2; exit 2 ;; esac
 export RUSTC_BOOTSTRAP=1
+# Comparison tracing only in this repository's crates (the script says why).
+RUSTC_WRAPPER=$(pwd -P)/scripts/fuzz-rustc-wrapper.sh
+export RUSTC_WRAPPER
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz-smoke: cargo fuzz is missing; installing it: cargo install cargo-fuzz --locked"

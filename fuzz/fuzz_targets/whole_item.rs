@@ -33,6 +33,8 @@
 #[path = "common/fixtures.rs"]
 mod fixtures;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
@@ -133,7 +135,7 @@ fn stores() -> &'static [Store; 2] {
     })
 }
 
-#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
     Rsa2048,
     P256,
@@ -199,11 +201,13 @@ impl Sig {
         }
     }
 
-    fn apply(&self, real: Vec<u8>, message: impl Fn(Key) -> Vec<u8>) -> Vec<u8> {
+    /// The signature bytes for an item signed by `own`, where `sign_as(k)` is key `k`'s
+    /// signature over the item's message (called only when the bytes need one).
+    fn apply(&self, own: Key, sign_as: impl Fn(Key) -> Vec<u8>) -> Vec<u8> {
         match self {
-            Sig::Real => real,
+            Sig::Real => sign_as(own),
             Sig::FlipBit(p) => {
-                let mut s = real;
+                let mut s = sign_as(own);
                 let bit = usize::from(*p) % (s.len() * 8).max(1);
                 if let Some(b) = s.get_mut(bit / 8) {
                     *b ^= 1 << (bit % 8);
@@ -211,11 +215,11 @@ impl Sig {
                 s
             }
             Sig::Truncate(n) => {
-                let mut s = real;
+                let mut s = sign_as(own);
                 s.truncate(s.len().saturating_sub(usize::from(*n).max(1)));
                 s
             }
-            Sig::OtherKey(k) => message(*k),
+            Sig::OtherKey(k) => sign_as(*k),
             Sig::Bytes(b) => b.clone(),
         }
     }
@@ -358,6 +362,41 @@ fn digest(h: HashAlgo, data: &[u8]) -> trustbench::hash::Digest {
     h.digest(data).expect("sha2 is computable")
 }
 
+/// What a signature covers: a digest (no signed attributes; IMA v2), or a message hashed
+/// with an algorithm (the signed-attributes SET).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Signed {
+    Digest(trustbench::hash::Digest),
+    Message(Vec<u8>, HashAlgo),
+}
+
+/// Key `key`'s signature over `what`, remembered (up to 4096, then forgotten at once).
+/// Signing is most of an execution's time (perf: 52% in RSA private operations), and
+/// libFuzzer's neighbouring inputs often differ only in bytes a signature does not cover.
+/// RSA PKCS#1 v1.5 is deterministic, so a remembered RSA signature is the one signing again
+/// would give; a remembered ECDSA one is another valid signature by the same key over the
+/// same message, which is all the oracle relies on.
+fn sign(key: Key, what: &Signed) -> Vec<u8> {
+    thread_local! {
+        static MEMO: RefCell<HashMap<(Key, Signed), Vec<u8>>> = RefCell::new(HashMap::new());
+    }
+    MEMO.with_borrow_mut(|memo| {
+        if memo.len() >= 4096 {
+            memo.clear();
+        }
+        memo.entry((key, what.clone()))
+            .or_insert_with(|| {
+                let k = &key.signer().key;
+                match what {
+                    Signed::Digest(d) => k.sign_digest(d),
+                    Signed::Message(m, h) => k.sign_message(m, *h),
+                }
+                .expect("sign")
+            })
+            .clone()
+    })
+}
+
 /// The DER of the signature AlgorithmIdentifier for `key` with `hash`.
 fn sig_alg(key: Key, hash: HashAlgo) -> Vec<u8> {
     if key == Key::P256 {
@@ -379,11 +418,8 @@ fn build_module(body: &[u8], m: &ModuleSig) -> (Vec<u8>, bool, bool) {
     let hash = m.hash.algo();
     let declared = m.declared.map_or(hash, Hash::algo);
     let d = digest(hash, body);
-    let (attrs, message_of): (Vec<u8>, Box<dyn Fn(Key) -> Vec<u8>>) = match &m.attrs {
-        None => (
-            Vec::new(),
-            Box::new(|k: Key| k.signer().key.sign_digest(&d).expect("sign")),
-        ),
+    let (attrs, what) = match &m.attrs {
+        None => (Vec::new(), Signed::Digest(d)),
         Some(a) => {
             let mut md = d.as_bytes().to_vec();
             if a.wrong_digest {
@@ -403,14 +439,10 @@ fn build_module(body: &[u8], m: &ModuleSig) -> (Vec<u8>, bool, bool) {
             ]
             .concat();
             let signed = der::tlv(0x31, &set_body);
-            (
-                der::tlv(0xa0, &set_body),
-                Box::new(move |k: Key| k.signer().key.sign_message(&signed, hash).expect("sign")),
-            )
+            (der::tlv(0xa0, &set_body), Signed::Message(signed, hash))
         }
     };
-    let real = message_of(m.key);
-    let signature = m.sig.apply(real, &message_of);
+    let signature = m.sig.apply(m.key, |k| sign(k, &what));
     let (version, sid, names_key) = match &m.sid {
         Sid::IssuerSerial => (
             1,
@@ -555,11 +587,8 @@ fn check_module(item: &Module) {
 fn build_label(content: &[u8], l: &ImaLabel) -> (Vec<u8>, bool) {
     let signer = l.key.signer();
     let hash = l.hash.algo();
-    let d = digest(hash, content);
-    let real = signer.key.sign_digest(&d).expect("sign");
-    let sig = l
-        .sig
-        .apply(real, |k| k.signer().key.sign_digest(&d).expect("sign"));
+    let what = Signed::Digest(digest(hash, content));
+    let sig = l.sig.apply(l.key, |k| sign(k, &what));
     let keyid = |s: &Signer| trustbench::corpus::sign::ima_keyid(&s.skid).expect("SKID");
     let (id, names_key) = match l.keyid {
         KeyId::Own => (keyid(signer), true),
