@@ -63,8 +63,7 @@ write_summary() {
         echo "# Long fuzz runs"
         echo
         echo "Written by \`scripts/fuzz-long.sh\` (FUZZ_LONG_RUNS=$runs, FUZZ_LONG_MAX_SECONDS=$max_secs,"
-        echo "one core, \`nice -n 19\`, $(nproc)-core $(uname -m) machine, commit $(git rev-parse --short HEAD)"
-        echo "$(git diff --quiet HEAD -- src fuzz || echo '+ uncommitted changes'))."
+        echo "one core, \`nice -n 19\`, $(nproc)-core $(uname -m) machine, commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src fuzz || echo ' + uncommitted changes'))."
         echo "Full libFuzzer output: \`fuzz/runs/<target>.log\`."
         echo
         echo "| target | build | execs | execs/s | cov | ft | corpus | seconds | result | started (UTC) |"
@@ -76,10 +75,10 @@ write_summary() {
         echo
         echo "| target | executions on record | sittings | goal met |"
         echo "|---|---|---|---|"
-        for t in "${targets[@]}"; do
-            local n k
-            read -r n k < <(on_record "$t")
-            echo "| $t | $n | $k | $([ "$n" -ge "$runs" ] && echo yes || echo no) |"
+        local target n k
+        for target in "${targets[@]}"; do
+            read -r n k < <(on_record "$target")
+            echo "| $target | $n | $k | $([ "$n" -ge "$runs" ] && echo yes || echo no) |"
         done
     } >"$summary"
 }

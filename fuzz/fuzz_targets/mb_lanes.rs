@@ -1,7 +1,8 @@
 #![no_main]
-//! The multi-buffer RSA lanes (`crypto::mb::Lanes::public_ops`) against the big-integer
-//! reference (`crypto::rsa_raw::public_op`) and aws-lc's raw operation, on up to eight
-//! (modulus, input) pairs the fuzzer shapes: every available engine must compute exactly
+//! The multi-buffer RSA lanes (`crypto::mb::Lanes::public_ops`) against aws-lc's raw
+//! operation (the big-integer `crypto::rsa_raw::public_op` where aws-lc refuses the key;
+//! on lane 0 both, against each other), on up to eight (modulus, input) pairs the fuzzer
+//! shapes: every available engine must compute exactly
 //! `s^65537 mod n` for every input below its modulus and refuse every other one (at or
 //! above n, or a lane of the other size class), writing nothing for a refused lane and
 //! nothing past a modulus. Any difference is a panic, so a crash.
@@ -233,13 +234,19 @@ fuzz_target!(|data: &[u8]| {
     for (k, c) in keys.iter().zip(&comps) {
         assert_eq!(Some(k.limbs()), limbs_for(c.n.len()));
     }
-    // What each lane must give: the big-integer result, or refused (`None`).
+    // What each lane must give: the reference result, or refused (`None`). The reference
+    // is aws-lc's raw operation where aws-lc parses the key, else the big-integer one
+    // (`rsa_raw`, num-bigint's modpow, which was 47% of an execution when it ran on every
+    // lane). Lane 0 runs both wherever aws-lc parses its key, so every execution still
+    // checks the two references against each other.
     let mut want: Vec<Option<Vec<u8>>> = Vec::new();
     for (l, (c, s)) in comps.iter().zip(&sigs).enumerate() {
-        let mut out = vec![0u8; c.n.len()];
-        let big = rsa_raw::public_op(c, s, &mut out).map(|()| out);
+        let big = || {
+            let mut out = vec![0u8; c.n.len()];
+            rsa_raw::public_op(c, s, &mut out).map(|()| out)
+        };
         let der = rsa_public_key_der(&c.n);
-        if aws_lc::parses_rsa(&der) {
+        let reference = if aws_lc::parses_rsa(&der) {
             let source = KeySource {
                 algo: PkeyAlgo::Rsa,
                 key: &der,
@@ -248,10 +255,15 @@ fuzz_target!(|data: &[u8]| {
             let single = AwsLc.prepare(&source).expect("aws-lc parsed the key");
             let mut a = vec![0u8; c.n.len()];
             let aws = single.rsa_public(s, &mut a).map(|()| a);
-            assert_eq!(aws, big, "aws-lc and bignum differ on lane {l}");
-        }
+            if l == 0 {
+                assert_eq!(aws, big(), "aws-lc and bignum differ on lane {l}");
+            }
+            aws
+        } else {
+            big()
+        };
         let same_class = keys[l].limbs() == keys[0].limbs();
-        want.push(if same_class { big } else { None });
+        want.push(if same_class { reference } else { None });
     }
 
     let krefs: Vec<&MontKey> = keys.iter().collect();
