@@ -17,5 +17,9 @@ fuzz_target!(|data: &[u8]| {
         trustbench::crypto::default_backend(),
     );
     let v = verify_module(&store, data, store.system().builtin);
-    assert_ne!(v.class, VerdictClass::Valid, "verified against an empty keyring: {v:?}");
+    assert_ne!(
+        v.class,
+        VerdictClass::Valid,
+        "verified against an empty keyring: {v:?}"
+    );
 });

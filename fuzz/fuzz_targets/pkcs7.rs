@@ -3,7 +3,10 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(msg) = trustbench::formats::pkcs7::Pkcs7::parse(data, &trustbench::kernel_profile::KernelProfile::V7_2.rules()) {
+    if let Ok(msg) = trustbench::formats::pkcs7::Pkcs7::parse(
+        data,
+        &trustbench::kernel_profile::KernelProfile::V7_2.rules(),
+    ) {
         for s in msg.signers() {
             let _ = s;
         }
