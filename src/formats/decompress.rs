@@ -222,7 +222,10 @@ fn lz4_legacy(data: &[u8], out: &mut Vec<u8>, chunk: &mut Vec<u8>) -> std::io::R
     let bad = invalid;
     let mut rest = data.get(4..).ok_or_else(|| bad("lz4: truncated"))?;
     if chunk.len() < BLOCK {
-        chunk.resize(BLOCK, 0);
+        // `vec!` of zeros is one calloc (fresh zero pages, touched only as blocks fill
+        // them), where `resize` would write all 8 MiB: a fresh decoder's first LZ4 module
+        // pays only for the pages it uses.
+        *chunk = vec![0u8; BLOCK];
     }
     while rest.len() >= 4 {
         let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
