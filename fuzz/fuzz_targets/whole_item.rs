@@ -13,16 +13,18 @@
 //!
 //! Oracle, besides "never a panic":
 //! - built module: valid ⇒ honest (a trusted signing key; the signerInfo names that key;
-//!   the declared digest algorithm is the one signed with; no signed attributes; a
-//!   signature by that key over the content, `Sig::is_real`; the trailer's zero fields,
-//!   id_type 2 and true sig_len; nothing after the marker; a non-empty body, as
+//!   the declared digest algorithm is the one signed with; no signed attributes; an
+//!   unaltered signature by that key over the content (`Sig::signed_by`: whichever key
+//!   the structure says signs) under that key's algorithm identifier; the trailer's zero
+//!   fields, id_type 2 and true sig_len; nothing after the marker; a non-empty body, as
 //!   mod_check_sig requires). Embedded certificates are left free (a copy of the signer
 //!   may be embedded). Conversely honest with no embedded certificate ⇒ valid.
 //! - fixture module: valid ⇒ the fixture is one of the valid ones and its body, signature
 //!   OCTET STRING contents and 40-byte trailer+marker are byte-identical (the bytes the
 //!   kernel ignores, such as the SignedData digestAlgorithms set, may change).
 //! - built IMA label: valid ⇒ honest (type 3 v2, the hash algorithm signed with, the
-//!   trusted signer's keyid, true sig_size, a signature by that key, nothing after it);
+//!   keyid of the trusted key whose unaltered signature it carries, true sig_size,
+//!   nothing after it);
 //!   honest ⇒ valid, under both rules.
 //! - fixture IMA item: valid ⇒ a valid fixture, content and label byte-identical.
 //!
@@ -143,8 +145,30 @@ enum Key {
 }
 
 impl Key {
+    const ALL: [Key; 3] = [Key::Rsa2048, Key::P256, Key::Rogue];
+
     fn signer(self) -> &'static Signer {
         &signers()[self as usize]
+    }
+
+    /// The key whose certificate has this SKID.
+    fn with_skid(skid: &[u8]) -> Option<Key> {
+        Key::ALL.into_iter().find(|k| k.signer().skid == skid)
+    }
+
+    /// The key whose IMA keyid (the SKID's last four bytes) this is.
+    fn with_ima_keyid(id: u32) -> Option<Key> {
+        Key::ALL.into_iter().find(|k| k.ima_keyid() == id)
+    }
+
+    fn ima_keyid(self) -> u32 {
+        trustbench::corpus::sign::ima_keyid(&self.signer().skid).expect("SKID")
+    }
+
+    /// Whether a key of `other`'s algorithm verifies a signature this key's algorithm
+    /// identifier announces (RSA or ECDSA P-256).
+    fn same_algorithm(self, other: Key) -> bool {
+        (self == Key::P256) == (other == Key::P256)
     }
 }
 
@@ -190,14 +214,17 @@ enum Sig {
 }
 
 impl Sig {
-    /// Whether the bytes are a signature by `key` over the honest message: the real one,
-    /// or one made again by the same key (`OtherKey(key)`: RSA PKCS#1 v1.5 gives the same
-    /// bytes, ECDSA another valid signature). The fuzzer found the second form in CI.
-    fn is_real(&self, key: Key) -> bool {
+    /// The key whose unaltered signature over the item's message the bytes are, for an
+    /// item signed by `own`: `own` for the real one, `k` for `OtherKey(k)`; none for
+    /// altered or arbitrary bytes. The oracle judges the item by this key, not by the one
+    /// the structure names as signing: the fuzzer found both `OtherKey(own)` (RSA PKCS#1
+    /// v1.5 gives the same bytes again) and a rogue-signed item carrying a trusted key's
+    /// signature and naming that key, which is simply that key's honest item.
+    fn signed_by(&self, own: Key) -> Option<Key> {
         match self {
-            Sig::Real => true,
-            Sig::OtherKey(k) => *k == key,
-            _ => false,
+            Sig::Real => Some(own),
+            Sig::OtherKey(k) => Some(*k),
+            _ => None,
         }
     }
 
@@ -443,13 +470,13 @@ fn build_module(body: &[u8], m: &ModuleSig) -> (Vec<u8>, bool, bool) {
         }
     };
     let signature = m.sig.apply(m.key, |k| sign(k, &what));
-    let (version, sid, names_key) = match &m.sid {
+    let (version, sid, named) = match &m.sid {
         Sid::IssuerSerial => (
             1,
             der::seq(&[&signer.issuer, &der::tlv(0x02, &signer.serial)]),
-            true,
+            Some(m.key),
         ),
-        Sid::Skid => (3, der::tlv(0x80, &signer.skid), true),
+        Sid::Skid => (3, der::tlv(0x80, &signer.skid), Some(m.key)),
         Sid::Other(k, by_skid) => {
             let o = k.signer();
             let sid = if *by_skid {
@@ -457,9 +484,9 @@ fn build_module(body: &[u8], m: &ModuleSig) -> (Vec<u8>, bool, bool) {
             } else {
                 der::seq(&[&o.issuer, &der::tlv(0x02, &o.serial)])
             };
-            (if *by_skid { 3 } else { 1 }, sid, *k == m.key)
+            (if *by_skid { 3 } else { 1 }, sid, Some(*k))
         }
-        Sid::RawSkid(b) => (3, der::tlv(0x80, b), *b == signer.skid),
+        Sid::RawSkid(b) => (3, der::tlv(0x80, b), Key::with_skid(b)),
     };
     let digest_alg = der::alg(declared.oid().expect("sha2 OID"));
     let signer_info = der::seq(&[
@@ -497,12 +524,14 @@ fn build_module(body: &[u8], m: &ModuleSig) -> (Vec<u8>, bool, bool) {
     m.trailer.write(&mut file, pkcs7.len());
     // mod_check_sig: sig_len must be below the file length less the 12-byte header, so a
     // module needs at least one byte of content.
+    // Honest: the signature is a trusted key's, the signerInfo names that key, and the
+    // signature algorithm identifier (written for `m.key`) is that key's algorithm.
     let honest = !body.is_empty()
-        && signer.trusted
-        && names_key
+        && m.sig
+            .signed_by(m.key)
+            .is_some_and(|e| e.signer().trusted && named == Some(e) && e.same_algorithm(m.key))
         && declared == hash
         && m.attrs.is_none()
-        && m.sig.is_real(m.key)
         && m.trailer.honest();
     (file, honest, m.certs.is_empty())
 }
@@ -585,15 +614,13 @@ fn check_module(item: &Module) {
 }
 
 fn build_label(content: &[u8], l: &ImaLabel) -> (Vec<u8>, bool) {
-    let signer = l.key.signer();
     let hash = l.hash.algo();
     let what = Signed::Digest(digest(hash, content));
     let sig = l.sig.apply(l.key, |k| sign(k, &what));
-    let keyid = |s: &Signer| trustbench::corpus::sign::ima_keyid(&s.skid).expect("SKID");
-    let (id, names_key) = match l.keyid {
-        KeyId::Own => (keyid(signer), true),
-        KeyId::Of(k) => (keyid(k.signer()), k == l.key),
-        KeyId::Raw(r) => (r, r == keyid(signer)),
+    let id = match l.keyid {
+        KeyId::Own => l.key.ima_keyid(),
+        KeyId::Of(k) => k.ima_keyid(),
+        KeyId::Raw(r) => r,
     };
     let mut v = vec![
         imasig::TYPE_DIGSIG ^ l.type_xor,
@@ -604,13 +631,15 @@ fn build_label(content: &[u8], l: &ImaLabel) -> (Vec<u8>, bool) {
     v.extend_from_slice(&((sig.len() as i64 + i64::from(l.sig_size_delta)) as u16).to_be_bytes());
     v.extend_from_slice(&sig);
     v.extend_from_slice(&l.after);
-    let honest = signer.trusted
-        && names_key
+    // Honest: the signature is a trusted key's and the keyid names that key.
+    let honest = l
+        .sig
+        .signed_by(l.key)
+        .is_some_and(|e| e.signer().trusted && Key::with_ima_keyid(id) == Some(e))
         && l.type_xor == 0
         && l.version_xor == 0
         && l.algo_xor == 0
         && l.sig_size_delta == 0
-        && l.sig.is_real(l.key)
         && l.after.is_empty();
     (v, honest)
 }
