@@ -118,6 +118,9 @@ for t in "${targets[@]}"; do
         fi
     fi
     started=$(date -u '+%Y-%m-%d %H:%M')
+    # The source the binary is built from, taken before the sitting: an edit during it
+    # must not credit these executions to the edited code.
+    source=$(source_hash "$t")
     t0=$(date +%s)
     rc=0
     nice -n 19 cargo fuzz run "${build[@]}" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
@@ -136,7 +139,7 @@ for t in "${targets[@]}"; do
     else
         result="no crash (time limit)"
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$started" "$t" "$(source_hash "$t")" "$label" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$started" "$t" "$source" "$label" \
         "${execs:-0}" "$([ $rc -eq 0 ] && echo ok || echo "crash rc $rc")" "$secs" \
         "$(git rev-parse --short HEAD)" >>"$ledger"
     rows+=("| $t | $label | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${corp:-?} | $secs | $result | $started |")
